@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSelfSigned, describeCertificate, issueCertificate, type KeyAlgorithm } from './x509.ts';
+
+const notBefore = new Date('2026-01-01T00:00:00Z');
+const notAfter = new Date('2036-01-01T00:00:00Z');
+
+for (const keyAlgorithm of ['ECDSAP256', 'RSA2048'] as KeyAlgorithm[]) {
+  test(`${keyAlgorithm}: root -> intermediate -> leaf verifies with openssl`, async () => {
+    const root = await createSelfSigned({ subject: 'CN=root.test', notBefore, notAfter, keyAlgorithm, isCA: true, pathLength: 1 });
+    const intermediate = await issueCertificate({ subject: 'CN=issuer.test', notBefore, notAfter, keyAlgorithm, isCA: true, pathLength: 0 }, root);
+    const leaf = await issueCertificate({ subject: 'CN=leaf', notBefore, notAfter, keyAlgorithm, dnsNames: ['leaf.test'], ipAddresses: ['127.0.0.1'] }, intermediate);
+    const dir = mkdtempSync(join(tmpdir(), 'x509-'));
+    writeFileSync(join(dir, 'root.pem'), root.certificatePem);
+    writeFileSync(join(dir, 'intermediate.pem'), intermediate.certificatePem);
+    writeFileSync(join(dir, 'leaf.pem'), leaf.certificatePem);
+    const out = execFileSync('openssl', ['verify', '-attime', String(Date.parse('2030-01-01') / 1000), '-CAfile', join(dir, 'root.pem'),
+      '-untrusted', join(dir, 'intermediate.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' });
+    assert.match(out, /leaf\.pem: OK/);
+    const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(dir, 'leaf.pem')], { encoding: 'utf8' });
+    assert.match(text, /DNS:leaf\.test, IP Address:127\.0\.0\.1/);
+    assert.match(text, keyAlgorithm === 'ECDSAP256' ? /ecdsa-with-SHA256/ : /sha256WithRSAEncryption/);
+
+    const info = await describeCertificate(intermediate.certificatePem);
+    assert.equal(info.subject, 'CN=issuer.test');
+    assert.equal(info.issuer, 'CN=root.test');
+    assert.equal(info.isCA, true);
+    assert.equal(info.keyAlgorithm, keyAlgorithm);
+    assert.equal(info.notAfter.toISOString(), notAfter.toISOString());
+    const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(dir, 'intermediate.pem')], { encoding: 'utf8' });
+    assert.equal(info.sha256Fingerprint, fingerprint.split('=')[1]!.trim().toLowerCase());
+  });
+}
+
+test('describeCertificate rejects garbage with a readable error', async () => {
+  await assert.rejects(describeCertificate('not a certificate'), /not a PEM-encoded X\.509 certificate/);
+});

@@ -1,0 +1,176 @@
+/**
+ * The one module that knows which X.509 library we use (`@peculiar/x509` on WebCrypto).
+ *
+ * Why this library: Linkerd's identity requires ECDSA P-256 certificates, which node-forge cannot
+ * create; `@peculiar/x509` signs with both ECDSA and RSA through Node's built-in WebCrypto.
+ * Everything else in meshwright (the mesh CA, the webhook serving certificate, the local test
+ * cluster) works with PEM strings and the small types below, so the library can be swapped here.
+ */
+// @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+const crypto = webcrypto as unknown as Crypto;
+x509.cryptoProvider.set(crypto);
+
+/** The key algorithms meshwright issues certificates with. */
+export type KeyAlgorithm = 'ECDSAP256' | 'RSA2048';
+
+/** A certificate and its private key, both PEM-encoded (the key as PKCS#8 "PRIVATE KEY"). */
+export interface CertificateWithKey {
+  certificatePem: string;
+  privateKeyPem: string;
+}
+
+/** What to put in a certificate. Names follow RFC 5280; times are absolute. */
+export interface CertificateRequest {
+  /** Distinguished name, e.g. `CN=root.linkerd.cluster.local` or `O=Istio, CN=Root CA`. */
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  keyAlgorithm: KeyAlgorithm;
+  /** A CA may sign other certificates; `pathLength` limits how many CAs may follow it. */
+  isCA?: boolean;
+  pathLength?: number;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  /** Extended key usages; defaults to none for a CA and to server+client auth for a leaf. */
+  usages?: Array<'serverAuth' | 'clientAuth'>;
+}
+
+const algorithms: Record<KeyAlgorithm, RsaHashedKeyGenParams | EcKeyGenParams> = {
+  RSA2048: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+  ECDSAP256: { name: 'ECDSA', namedCurve: 'P-256' },
+};
+
+function signingAlgorithm(key: CryptoKey): Algorithm | EcdsaParams {
+  return key.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams : { name: 'RSASSA-PKCS1-v1_5' };
+}
+
+/** A positive 128-bit serial number, as RFC 5280 asks (at most 20 octets, no sign bit). */
+function serialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}
+
+function toPem(der: ArrayBuffer, label: string): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}
+
+/** Imports a PEM private key (PKCS#8, PKCS#1 or SEC1) for signing. */
+async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
+  const key = createPrivateKey(privateKeyPem);
+  const der = key.export({ type: 'pkcs8', format: 'der' });
+  const algorithm = key.asymmetricKeyType === 'ec'
+    ? { name: 'ECDSA', namedCurve: key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? 'P-256' : String(key.asymmetricKeyDetails?.namedCurve) }
+    : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  return crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
+}
+
+async function extensionsFor(request: CertificateRequest, publicKey: CryptoKey, issuerPublicKey: CryptoKey): Promise<x509.Extension[]> {
+  const extensions: x509.Extension[] = [];
+  if (request.isCA) {
+    extensions.push(new x509.BasicConstraintsExtension(true, request.pathLength, true));
+    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true));
+  } else {
+    extensions.push(new x509.BasicConstraintsExtension(false, undefined, true));
+    const rsa = publicKey.algorithm.name !== 'ECDSA';
+    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | (rsa ? x509.KeyUsageFlags.keyEncipherment : 0), true));
+  }
+  const usages = request.usages ?? (request.isCA ? [] : ['serverAuth', 'clientAuth']);
+  if (usages.length > 0) {
+    extensions.push(new x509.ExtendedKeyUsageExtension(usages.map((u) => x509.ExtendedKeyUsage[u]), false));
+  }
+  const names = [
+    ...(request.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
+  extensions.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerPublicKey));
+  return extensions;
+}
+
+async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
+  return crypto.subtle.generateKey(algorithms[algorithm], true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+}
+
+async function exportPrivateKey(key: CryptoKey): Promise<string> {
+  return toPem(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+}
+
+/** Creates a self-signed certificate (a root CA when `isCA` is set) with a fresh key. */
+export async function createSelfSigned(request: CertificateRequest): Promise<CertificateWithKey> {
+  const keys = await generateKeys(request.keyAlgorithm);
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: request.subject,
+    issuer: request.subject,
+    notBefore: request.notBefore,
+    notAfter: request.notAfter,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    signingAlgorithm: signingAlgorithm(keys.privateKey),
+    extensions: await extensionsFor(request, keys.publicKey, keys.publicKey),
+  });
+  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await exportPrivateKey(keys.privateKey) };
+}
+
+/** Creates a certificate with a fresh key, signed by `issuer`. */
+export async function issueCertificate(request: CertificateRequest, issuer: CertificateWithKey): Promise<CertificateWithKey> {
+  const keys = await generateKeys(request.keyAlgorithm);
+  const issuerCertificate = new x509.X509Certificate(issuer.certificatePem);
+  const signingKey = await importSigningKey(issuer.privateKeyPem);
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: request.subject,
+    issuer: issuerCertificate.subjectName,
+    notBefore: request.notBefore,
+    notAfter: request.notAfter,
+    publicKey: keys.publicKey,
+    signingKey,
+    signingAlgorithm: signingAlgorithm(signingKey),
+    extensions: await extensionsFor(request, keys.publicKey, await issuerCertificate.publicKey.export()),
+  });
+  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await exportPrivateKey(keys.privateKey) };
+}
+
+/** The facts about a certificate that status and checks need; never includes key material. */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  isCA: boolean;
+  /** SHA-256 of the DER encoding, lower-case hex with colons (as `openssl x509 -fingerprint -sha256`). */
+  sha256Fingerprint: string;
+  keyAlgorithm: KeyAlgorithm | 'other';
+}
+
+/** Parses the first certificate of a PEM string. Throws a readable error on malformed input. */
+export async function describeCertificate(pem: string): Promise<CertificateInfo> {
+  let certificate: x509.X509Certificate;
+  try {
+    certificate = new x509.X509Certificate(pem);
+  } catch (error) {
+    throw new Error(`not a PEM-encoded X.509 certificate: ${(error as Error).message}`);
+  }
+  const basic = certificate.getExtension(x509.BasicConstraintsExtension);
+  const digest = Buffer.from(await certificate.getThumbprint('SHA-256')).toString('hex');
+  const algorithm = certificate.publicKey.algorithm as RsaHashedKeyAlgorithm | EcKeyAlgorithm;
+  const keyAlgorithm: CertificateInfo['keyAlgorithm'] =
+    algorithm.name === 'ECDSA' && (algorithm as EcKeyAlgorithm).namedCurve === 'P-256' ? 'ECDSAP256'
+      : algorithm.name.startsWith('RSA') && (algorithm as RsaHashedKeyAlgorithm).modulusLength === 2048 ? 'RSA2048' : 'other';
+  return {
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    isCA: basic?.ca ?? false,
+    sha256Fingerprint: digest.match(/../g)!.join(':'),
+    keyAlgorithm,
+  };
+}
