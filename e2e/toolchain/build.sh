@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${MESHWRIGHT_TOOLCHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/meshwright/toolchain}"
 
 # module_version DIR MODULE -> the version DIR/go.mod requires of MODULE
-module_version() { awk -v m="$2" '$1 == m || ($1 == "require" && $2 == m) { print $NF; exit }' "$1/go.mod"; }
+module_version() { awk -v m="$2" '$1 == m { print $2; exit } $1 == "require" && $2 == m { print $3; exit }' "$1/go.mod"; }
 
 k8s_version="$(module_version "$here/kubernetes" k8s.io/kubernetes)"
 etcd_version="$(module_version "$here/etcd" go.etcd.io/etcd/server/v3)"

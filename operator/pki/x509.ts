@@ -11,7 +11,12 @@ import 'reflect-metadata';
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-const crypto = webcrypto as unknown as Crypto;
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type RsaHashedKeyAlgorithm = webcrypto.RsaHashedKeyAlgorithm;
+type EcKeyAlgorithm = webcrypto.EcKeyAlgorithm;
+
+const crypto = webcrypto;
 x509.cryptoProvider.set(crypto);
 
 /** The key algorithms meshwright issues certificates with. */
@@ -39,13 +44,13 @@ export interface CertificateRequest {
   usages?: Array<'serverAuth' | 'clientAuth'>;
 }
 
-const algorithms: Record<KeyAlgorithm, RsaHashedKeyGenParams | EcKeyGenParams> = {
+const algorithms: Record<KeyAlgorithm, webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams> = {
   RSA2048: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
   ECDSAP256: { name: 'ECDSA', namedCurve: 'P-256' },
 };
 
-function signingAlgorithm(key: CryptoKey): Algorithm | EcdsaParams {
-  return key.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams : { name: 'RSASSA-PKCS1-v1_5' };
+function signingAlgorithm(key: CryptoKey): webcrypto.Algorithm | webcrypto.EcdsaParams {
+  return key.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
 }
 
 /** A positive 128-bit serial number, as RFC 5280 asks (at most 20 octets, no sign bit). */

@@ -1,0 +1,49 @@
+/**
+ * Helpers shared by the end-to-end tests: a client for the cluster the test runner provides
+ * (`KUBECONFIG`), throw-away namespaces, and polling with a deadline.
+ */
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+
+/** The kubeconfig of the cluster under test; the test runner always sets KUBECONFIG. */
+export function testKubeConfig(): KubeConfig {
+  if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run the tests through `npm test` (e2e/run-tests.ts)');
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+/** Typed clients for the cluster under test. */
+export function clients(kc = testKubeConfig()) {
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), objects: KubernetesObjectApi.makeApiClient(kc) };
+}
+
+/** Creates a namespace with a unique name derived from `prefix` and returns its name. */
+export async function createTestNamespace(core: CoreV1Api, prefix: string): Promise<string> {
+  const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-`, labels: { 'meshwright.dev/test': prefix } } } });
+  return ns.metadata!.name!;
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`
+ * with the last observation in the message, so a failing test says what it saw.
+ */
+export async function eventually<T>(description: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The HTTP status of a failed client call, or undefined. */
+export function statusCode(error: unknown): number | undefined {
+  return (error as { code?: number }).code;
+}
