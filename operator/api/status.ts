@@ -1,0 +1,146 @@
+/**
+ * The MeshInstallation status, written only by the operator through the status subresource.
+ *
+ * It follows what kstatus (Flux, `kubectl wait`) and Argo CD read: `observedGeneration`, and
+ * conditions keyed by type, each carrying its own `observedGeneration`. The domain fields below
+ * the conditions say where the mesh is: versions and revisions running, component health, CA
+ * material and rotation, the data plane's proxy versions and the progress of an upgrade.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum, StringMap, Timestamp } from './schema-helpers.ts';
+
+/** Values of a condition's status, as in metav1.Condition. */
+export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+
+/** Phases of a root (trust anchor) rotation, in the order they run; Idle when none is under way. */
+export const ROOT_ROTATION_PHASES = [
+  'Idle',
+  'ExtendingTrustBundle',
+  'RestartingForTrustBundle',
+  'SwitchingIssuer',
+  'RestartingForIssuer',
+  'DroppingOldRoot',
+] as const;
+
+/** Phases of an upgrade; the last three are terminal. */
+export const UPGRADE_PHASES = [
+  'Pending',
+  'ControlPlane',
+  'DataPlane',
+  'AwaitingPromotion',
+  'Promoting',
+  'RollingBack',
+  'Succeeded',
+  'RolledBack',
+  'Failed',
+] as const;
+
+/** Roles a control-plane revision can have. */
+export const REVISION_STATES = ['Active', 'Canary', 'Retiring'] as const;
+
+/** metav1.Condition's rules for `type` (a CamelCase name, optionally prefixed by a DNS subdomain). */
+const CONDITION_TYPE_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$';
+/** metav1.Condition's rules for `reason` (CamelCase, machine-readable). */
+const CONDITION_REASON_PATTERN = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
+
+const count = (description: string) => Type.Integer({ description, format: 'int32', minimum: 0 });
+const versionString = (description: string) => Type.String({ description, maxLength: 32 });
+const name = (description: string) => Type.String({ description, maxLength: 253 });
+
+/** The TypeBox schema of one status condition (metav1.Condition's shape). */
+export const ConditionSchema = Type.Object({
+  type: Type.String({ description: 'Type of the condition in CamelCase, e.g. Ready.', pattern: CONDITION_TYPE_PATTERN, maxLength: 316 }),
+  status: StringEnum(CONDITION_STATUSES, { description: 'True, False or Unknown.' }),
+  observedGeneration: Type.Integer({
+    description: 'metadata.generation of the MeshInstallation this condition was computed for.',
+    format: 'int64', minimum: 0,
+  }),
+  lastTransitionTime: Timestamp({ description: 'When status last changed; reason and message updates alone leave it untouched.' }),
+  reason: Type.String({ description: 'Machine-readable CamelCase cause of the current status.', pattern: CONDITION_REASON_PATTERN, minLength: 1, maxLength: 1024 }),
+  message: Type.String({ description: 'Human-readable detail, naming what is wrong and what is allowed.', maxLength: 32768 }),
+}, { description: 'One observation about the installation.' });
+
+/** A status condition. */
+export type Condition = Static<typeof ConditionSchema>;
+
+const revision = Type.Object({
+  name: Type.String({ description: 'Revision name, e.g. 1-31-1 (Istio) or the version (Linkerd).', maxLength: 63 }),
+  version: versionString('Mesh version of this revision.'),
+  state: StringEnum(REVISION_STATES, { description: 'Active: serves the data plane; Canary: new revision during a canary upgrade; Retiring: being removed.' }),
+  inUse: Type.Boolean({ description: 'Whether any namespace or pod still points at this revision.' }),
+}, { description: 'A control-plane revision that runs in the cluster.' });
+
+const component = Type.Object({
+  name: name('Name of the object.'),
+  kind: Type.String({ description: 'Kind of the object, e.g. Deployment.', maxLength: 63 }),
+  namespace: Type.Optional(Type.String({ description: 'Namespace of the object.', maxLength: 63 })),
+  ready: Type.Boolean({ description: 'Whether the component is fully available at the desired version.' }),
+  replicas: Type.Optional(count('Desired replicas.')),
+  available: Type.Optional(count('Available replicas.')),
+}, { description: 'Health of one workload the operator runs (control plane, webhook, gateway).' });
+
+const rootRotationStatus = Type.Object({
+  phase: StringEnum(ROOT_ROTATION_PHASES, { description: 'Step of the rotation under way; Idle when none is.' }),
+  startedAt: Type.Optional(Timestamp({ description: 'When the rotation under way started.' })),
+  completedAt: Type.Optional(Timestamp({ description: 'When the last rotation finished.' })),
+  lastTrigger: Type.Optional(Type.String({ description: 'The spec.certificateAuthority.rootRotation.trigger value the last rotation was started for.', maxLength: 63 })),
+}, { description: 'Progress of the root rotation state machine (resumable after a restart).' });
+
+const certificateAuthorityStatus = Type.Object({
+  rootFingerprint: Type.Optional(Type.String({ description: 'SHA-256 fingerprint (lowercase hex, colon-separated) of the current root certificate.', maxLength: 95 })),
+  rootNotAfter: Type.Optional(Timestamp({ description: 'Expiry of the current root.' })),
+  intermediateNotAfter: Type.Optional(Timestamp({ description: 'Expiry of the current intermediate (issuer).' })),
+  trustBundleHash: Type.Optional(Type.String({ description: 'Hash of the trust bundle proxies should hold; pods record the hash they were started with.', maxLength: 128 })),
+  rotation: Type.Optional(rootRotationStatus),
+}, { description: 'The CA material in use. Never contains private keys.' });
+
+const dataPlane = Type.Object({
+  enrolledNamespaces: count('Namespaces enrolled for injection.'),
+  injectedPods: count('Pods running a mesh proxy.'),
+  outdatedPods: count('Injected pods whose proxy version, revision or trust bundle is not the current one.'),
+  proxyVersions: Type.Optional(StringMap(count('Pods running this proxy version.'), {
+    description: 'Injected pods per proxy version.',
+    maxProperties: 64,
+  })),
+}, { description: 'The injected workloads.' });
+
+const upgradeStatus = Type.Object({
+  from: versionString('Version the upgrade started from.'),
+  to: versionString('Version the upgrade goes to.'),
+  strategy: StringEnum(['InPlace', 'Canary'], { description: 'Strategy of this upgrade.' }),
+  phase: StringEnum(UPGRADE_PHASES, { description: 'Where the upgrade is; Succeeded, RolledBack and Failed are final.' }),
+  step: Type.Optional(count('Canary step (1-based) under way.')),
+  totalSteps: Type.Optional(count('Canary steps in the plan.')),
+  updatedWorkloads: Type.Optional(count('Workloads already restarted onto the new proxy.')),
+  totalWorkloads: Type.Optional(count('Workloads to restart in total.')),
+  startedAt: Timestamp({ description: 'When the upgrade started.' }),
+  finishedAt: Type.Optional(Timestamp({ description: 'When the upgrade reached a final phase.' })),
+  message: Type.Optional(Type.String({ description: 'What the upgrade is doing or why it stopped.', maxLength: 4096 })),
+}, { description: 'The latest upgrade, under way or finished.' });
+
+/** The TypeBox schema of MeshInstallation.status. */
+export const MeshInstallationStatusSchema = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({
+    description: 'metadata.generation the operator last acted on; status is current only when it equals metadata.generation.',
+    format: 'int64', minimum: 0,
+  })),
+  conditions: Type.Optional(Type.Array(ConditionSchema, {
+    description: 'Ready, Reconciling and Stalled (kstatus) and the domain conditions ControlPlaneReady, DataPlaneReady, CertificateAuthorityReady and Upgrading.',
+    maxItems: 32,
+    'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'],
+  })),
+  progress: Type.Optional(Type.String({ description: 'One-line summary for kubectl get, e.g. "Upgrading 1.30.4 -> 1.31.1: DataPlane 12/40".', maxLength: 256 })),
+  version: Type.Optional(versionString('Mesh version the whole installation (control plane and data plane) runs.')),
+  revisions: Type.Optional(Type.Array(revision, {
+    description: 'Control-plane revisions in the cluster, keyed by name.',
+    maxItems: 8,
+    'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
+  })),
+  components: Type.Optional(Type.Array(component, { description: 'Health of each workload the operator runs.', maxItems: 64 })),
+  certificateAuthority: Type.Optional(certificateAuthorityStatus),
+  dataPlane: Type.Optional(dataPlane),
+  upgrade: Type.Optional(upgradeStatus),
+}, { description: 'Observed state of the mesh, written by the operator.' });
+
+/** MeshInstallation.status as the operator writes it. */
+export type MeshInstallationStatus = Static<typeof MeshInstallationStatusSchema>;
