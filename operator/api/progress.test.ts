@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeProgress } from './progress.ts';
+import type { Condition, MeshInstallationStatus } from './status.ts';
+
+const at = '2026-03-01T10:00:00Z';
+const condition = (type: string, status: Condition['status'], reason: string): Condition =>
+  ({ type, status, reason, message: '', observedGeneration: 1, lastTransitionTime: at });
+
+const upgrade = (phase: NonNullable<MeshInstallationStatus['upgrade']>['phase'], extra: Partial<NonNullable<MeshInstallationStatus['upgrade']>> = {}) =>
+  ({ upgrade: { from: '1.30.4', to: '1.31.1', strategy: 'InPlace' as const, phase, startedAt: at, ...extra } });
+
+test('an upgrade under way shows versions, phase and counts', () => {
+  assert.equal(describeProgress(upgrade('DataPlane', { updatedWorkloads: 12, totalWorkloads: 40 })), 'Upgrading 1.30.4 -> 1.31.1: DataPlane 12/40 workloads');
+  assert.equal(describeProgress(upgrade('DataPlane', { strategy: 'Canary', step: 2, totalSteps: 3 })), 'Upgrading 1.30.4 -> 1.31.1: DataPlane step 2/3');
+  assert.equal(describeProgress(upgrade('ControlPlane')), 'Upgrading 1.30.4 -> 1.31.1: ControlPlane');
+});
+
+test('a finished upgrade no longer shows; a ready mesh is Idle', () => {
+  const status: MeshInstallationStatus = { ...upgrade('Succeeded'), conditions: [condition('Ready', 'True', 'Succeeded')] };
+  assert.equal(describeProgress(status), 'Idle');
+});
+
+test('stalled beats everything, with its reason', () => {
+  const status: MeshInstallationStatus = { ...upgrade('DataPlane'), conditions: [condition('Stalled', 'True', 'UnsupportedUpgradePath')] };
+  assert.equal(describeProgress(status), 'Stalled: UnsupportedUpgradePath');
+});
+
+test('a root rotation shows its phase, alongside an upgrade if both run', () => {
+  const rotating: MeshInstallationStatus = { certificateAuthority: { rotation: { phase: 'SwitchingIssuer' } } };
+  assert.equal(describeProgress(rotating), 'Rotating root: SwitchingIssuer');
+  assert.equal(describeProgress({ ...rotating, ...upgrade('ControlPlane') }), 'Upgrading 1.30.4 -> 1.31.1: ControlPlane; Rotating root: SwitchingIssuer');
+  assert.equal(describeProgress({ certificateAuthority: { rotation: { phase: 'Idle' } }, conditions: [condition('Ready', 'True', 'Succeeded')] }), 'Idle');
+});
+
+test('paused, reconciling with outdated pods, and nothing known yet', () => {
+  assert.equal(describeProgress({}, { paused: true }), 'Paused');
+  assert.equal(describeProgress(upgrade('DataPlane'), { paused: true }), 'Paused: Upgrading 1.30.4 -> 1.31.1: DataPlane');
+  const restarting: MeshInstallationStatus = {
+    conditions: [condition('Reconciling', 'True', 'RestartingWorkloads')],
+    dataPlane: { enrolledNamespaces: 3, injectedPods: 20, outdatedPods: 4 },
+  };
+  assert.equal(describeProgress(restarting), 'RestartingWorkloads: 4 outdated pods');
+  assert.equal(describeProgress({ conditions: [condition('Reconciling', 'True', 'Progressing')] }), 'Progressing');
+  assert.equal(describeProgress({ conditions: [condition('Ready', 'False', 'CrashLooping')] }), 'CrashLooping');
+  assert.equal(describeProgress({}), 'Pending');
+});
