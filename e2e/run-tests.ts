@@ -27,19 +27,21 @@ function testFiles(): string[] {
 
 const files = testFiles();
 let kubeconfig = process.env.MESHWRIGHT_TEST_KUBECONFIG;
+let auditLog = process.env.MESHWRIGHT_TEST_AUDIT_LOG;
 let clusterDir: string | undefined;
 const started = Date.now();
 if (!kubeconfig) {
   clusterDir = mkdtempSync(join(tmpdir(), 'meshwright-test-cluster-'));
   const state = await startLocalCluster({ dir: clusterDir, stopWhenProcessExits: process.pid });
   kubeconfig = state.kubeconfig;
+  auditLog = state.auditLog;
 }
 process.stderr.write(`[test] ${files.length} test files against ${kubeconfig} (cluster ready after ${Date.now() - started} ms)\n`);
 
 const child = spawn(process.execPath, [
   '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=4', '--test-timeout=600000',
   ...files.map((f) => relative(process.cwd(), join(root, f))),
-], { stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig } });
+], { stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig, ...(auditLog ? { MESHWRIGHT_TEST_AUDIT_LOG: auditLog } : {}) } });
 
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

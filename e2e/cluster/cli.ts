@@ -8,7 +8,7 @@ import { readClusterState, startLocalCluster, stopLocalCluster } from './local-c
 const dir = resolve(process.env.MESHWRIGHT_CLUSTER_DIR ?? join(import.meta.dirname, '..', '..', '.cluster'));
 
 /** Tells a person how to reach the cluster from a shell. */
-function usage(kubeconfig: string, binDir: string): string {
+function usage(kubeconfig: string, binDir: string, auditLog: string): string {
   return [
     '',
     'The local cluster is up. To use it from this shell:',
@@ -16,7 +16,7 @@ function usage(kubeconfig: string, binDir: string): string {
     `  export PATH=${binDir}:$PATH   # kubectl built with the cluster`,
     '  kubectl get nodes',
     'Tests use it instead of starting their own when you run:',
-    `  MESHWRIGHT_TEST_KUBECONFIG=${kubeconfig} npm test`,
+    `  MESHWRIGHT_TEST_KUBECONFIG=${kubeconfig} MESHWRIGHT_TEST_AUDIT_LOG=${auditLog} npm test`,
     'Stop it with: npm run cluster:down',
     '',
   ].join('\n');
@@ -26,7 +26,7 @@ const command = process.argv[2];
 switch (command) {
   case 'up': {
     const state = await startLocalCluster({ dir });
-    process.stdout.write(usage(state.kubeconfig, state.binDir));
+    process.stdout.write(usage(state.kubeconfig, state.binDir, state.auditLog));
     break;
   }
   case 'down':
@@ -38,7 +38,7 @@ switch (command) {
       process.stdout.write(`no cluster in ${dir}\n`);
       process.exitCode = 1;
     } else {
-      process.stdout.write(usage(state.kubeconfig, state.binDir));
+      process.stdout.write(usage(state.kubeconfig, state.binDir, state.auditLog));
     }
     break;
   }

@@ -28,6 +28,11 @@ export interface ClusterState {
   binDir: string;
   kubeconfig: string;
   apiServerUrl: string;
+  /**
+   * The API server's audit log (JSON lines, one per request at ResponseComplete with verb, URI and
+   * user agent): the ground truth for "how many requests did a client send".
+   */
+  auditLog: string;
   /** Component name → pid (= process group id) in start order. */
   processes: Array<{ name: string; pid: number }>;
 }
@@ -198,7 +203,14 @@ export async function startLocalCluster(opts: StartOptions): Promise<ClusterStat
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(apiServerUrl, ca.certificatePem, admin.certificatePem, admin.privateKeyPem), { mode: 0o600 });
 
-  const state: ClusterState = { dir, binDir, kubeconfig, apiServerUrl, processes: [] };
+  const auditLog = join(dir, 'logs', 'audit.log');
+  // Metadata level, one event per completed request; reads of the components' own leases are noise.
+  const auditPolicy = join(dir, 'audit-policy.yaml');
+  writeFileSync(auditPolicy, stringify({
+    apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived', 'ResponseStarted'],
+    rules: [{ level: 'Metadata' }],
+  }));
+  const state: ClusterState = { dir, binDir, kubeconfig, apiServerUrl, auditLog, processes: [] };
   const saveState = () => writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
   const exited = new Map<string, string>();
   const launch = (name: string, args: string[]) => {
@@ -239,6 +251,8 @@ export async function startLocalCluster(opts: StartOptions): Promise<ClusterStat
       '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
       // The "kubernetes" Service's endpoints would point at 127.0.0.1, which nothing in-cluster uses here.
       '--endpoint-reconciler-type=none',
+      `--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json',
+      '--audit-log-maxsize=200', '--audit-log-maxbackup=2', '--audit-log-mode=blocking',
       '--profiling=false', '--v=0',
     ]);
     const tls: Tls = { ca: ca.certificatePem, cert: admin.certificatePem, key: admin.privateKeyPem };

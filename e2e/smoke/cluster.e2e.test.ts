@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { clients, createTestNamespace, eventually, statusCode } from '../support/kube.ts';
 
 const { kc, core, apps } = clients();
@@ -155,5 +156,18 @@ describe('local control plane', () => {
         throw error;
       }
     }, 60_000);
+  });
+
+  test('the API server audit log records every request, so tests can count what a client sent', async () => {
+    const since = new Date(Date.now() - 1000);
+    await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'audited' }, data: { a: '1' } } });
+    await core.readNamespacedConfigMap({ namespace, name: 'audited' });
+    await core.readNamespacedConfigMap({ namespace, name: 'audited' });
+    const mine = (e: { objectRef?: { namespace?: string; name?: string } }) => e.objectRef?.namespace === namespace && e.objectRef?.name === 'audited';
+    // Blocking audit mode writes the event before the response, so it is on disk already.
+    const events = auditEvents(since, mine);
+    assert.deepEqual(events.map((e) => e.verb), ['create', 'get', 'get']);
+    assert.equal(events.filter((e) => writeVerbs.has(e.verb)).length, 1);
+    assert.match(events[0]!.userAgent ?? '', /kubernetes-client-javascript/);
   });
 });
