@@ -188,7 +188,7 @@ const certificateAuthority = Type.Object({
       fieldPath: '.secretRef', reason: 'FieldValueRequired',
     },
     {
-      rule: `${IS_EXTERNAL_CA} || !has(self.secretRef)`,
+      rule: `(${IS_EXTERNAL_CA}) || !has(self.secretRef)`,
       message: 'secretRef is allowed only when type is External; remove it or set type: External',
       fieldPath: '.secretRef', reason: 'FieldValueForbidden',
     },
