@@ -1,0 +1,138 @@
+/**
+ * The operator's Prometheus metrics. Each {@link OperatorMetrics} owns its own registry rather
+ * than prom-client's global one, so two operators (or two tests) in one process never share or
+ * collide on series.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How a reconcile ended, as counted by `meshwright_reconcile_total{result}`. */
+export type ReconcileResult = 'success' | 'requeue' | 'transient_error' | 'terminal_error';
+
+/** Settings of {@link OperatorMetrics}. */
+export interface OperatorMetricsOptions {
+  /** Also export Node.js process metrics (CPU, memory, event-loop lag, handles). Default true. */
+  processMetrics?: boolean;
+  /** Buckets of the reconcile duration histogram, in seconds. */
+  reconcileBuckets?: number[];
+}
+
+/** Reconciles range from a cache hit (milliseconds) to a control-plane rollout step (a minute). */
+const DEFAULT_RECONCILE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** The operator's metrics, with one typed method per thing worth counting. */
+export class OperatorMetrics {
+  /** The registry all of this instance's metrics live in. */
+  readonly registry: Registry;
+  private readonly reconcileTotal: Counter<'controller' | 'result'>;
+  private readonly reconcileDuration: Histogram<'controller'>;
+  private readonly workqueueDepth: Gauge<'queue'>;
+  private readonly workqueueAdds: Counter<'queue'>;
+  private readonly driftCorrections: Counter<'kind'>;
+  private readonly managedObjects: Gauge<'installation'>;
+  private readonly errors: Counter<'controller' | 'kind'>;
+  private readonly leader: Gauge<'identity'>;
+
+  constructor(options: OperatorMetricsOptions = {}) {
+    const registers = [(this.registry = new Registry())];
+    this.reconcileTotal = new Counter({
+      name: 'meshwright_reconcile_total',
+      help: 'Reconciles by controller and result (success, requeue, transient_error, terminal_error).',
+      labelNames: ['controller', 'result'],
+      registers,
+    });
+    this.reconcileDuration = new Histogram({
+      name: 'meshwright_reconcile_duration_seconds',
+      help: 'Time one reconcile took, by controller.',
+      labelNames: ['controller'],
+      buckets: options.reconcileBuckets ?? DEFAULT_RECONCILE_BUCKETS,
+      registers,
+    });
+    this.workqueueDepth = new Gauge({ name: 'meshwright_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['queue'], registers });
+    this.workqueueAdds = new Counter({ name: 'meshwright_workqueue_adds_total', help: 'Keys added to the work queue (after deduplication).', labelNames: ['queue'], registers });
+    this.driftCorrections = new Counter({
+      name: 'meshwright_drift_corrections_total',
+      help: 'Owned objects put back after another writer changed or deleted them, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.managedObjects = new Gauge({ name: 'meshwright_managed_objects', help: 'Objects the operator owns, by MeshInstallation.', labelNames: ['installation'], registers });
+    this.errors = new Counter({ name: 'meshwright_errors_total', help: 'Errors by controller and kind of error.', labelNames: ['controller', 'kind'], registers });
+    this.leader = new Gauge({ name: 'meshwright_leader', help: '1 while this process holds the leader lease, else 0.', labelNames: ['identity'], registers });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts one finished reconcile and records how long it took. */
+  observeReconcile(controller: string, result: ReconcileResult, durationSeconds: number): void {
+    this.reconcileTotal.inc({ controller, result });
+    this.reconcileDuration.observe({ controller }, durationSeconds);
+  }
+
+  /**
+   * Starts timing a reconcile; call the returned function with the result when it ends.
+   * `now` (milliseconds) lets tests use a fixed clock.
+   */
+  startReconcile(controller: string, now: () => number = () => performance.now()): (result: ReconcileResult) => void {
+    const start = now();
+    return (result) => this.observeReconcile(controller, result, Math.max(0, now() - start) / 1000);
+  }
+
+  /** Sets the number of keys waiting in `queue`. */
+  setWorkqueueDepth(queue: string, depth: number): void {
+    this.workqueueDepth.set({ queue }, depth);
+  }
+
+  /** Counts one key added to `queue`. */
+  incWorkqueueAdds(queue: string): void {
+    this.workqueueAdds.inc({ queue });
+  }
+
+  /** Counts one drift correction of an object of `kind`. */
+  incDriftCorrection(kind: string): void {
+    this.driftCorrections.inc({ kind });
+  }
+
+  /** Sets how many objects `installation` owns. */
+  setManagedObjects(installation: string, count: number): void {
+    this.managedObjects.set({ installation }, count);
+  }
+
+  /** Drops the managed-objects series of a deleted installation, so it does not linger at its last value. */
+  forgetInstallation(installation: string): void {
+    this.managedObjects.remove({ installation });
+  }
+
+  /** Counts one error of `kind` (e.g. `conflict`, `api`, `render`) in `controller`. */
+  incError(controller: string, kind: string): void {
+    this.errors.inc({ controller, kind });
+  }
+
+  /** Sets `meshwright_leader{identity}` to 1 while leading, else 0. */
+  setLeader(identity: string, leading: boolean): void {
+    this.leader.set({ identity }, leading ? 1 : 0);
+  }
+
+  /** The Content-Type of {@link render}'s output. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** All metrics in the Prometheus text exposition format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * The current value of one series, for tests and status summaries: a counter or gauge by its
+   * name, a histogram's `_count` or `_sum` by that suffixed name; 0 when no such series exists yet.
+   * `labels` must name every label of the series.
+   */
+  async value(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const base = this.registry.getSingleMetric(name) ? name : name.replace(/_(count|sum)$/, '');
+    const metric = this.registry.getSingleMetric(base);
+    if (!metric) throw new Error(`no metric named ${name}`);
+    const { values } = await metric.get();
+    const wanted = Object.entries(labels);
+    const match = (values as Array<(typeof values)[number] & { metricName?: string }>).find((v) => (v.metricName ?? base) === name && Object.keys(v.labels).length === wanted.length && wanted.every(([k, l]) => v.labels[k] === l));
+    return match?.value ?? 0;
+  }
+}
