@@ -1,0 +1,493 @@
+/**
+ * Leader election on a `coordination.k8s.io/v1` Lease, with client-go's semantics: only one
+ * operator process writes at a time, a standby takes over when the leader dies, and a leader that
+ * cannot renew in time stops before anyone else may start.
+ *
+ * Safety rests on three rules:
+ * - Every write carries the resourceVersion that was read, so of two candidates racing for the same
+ *   lease exactly one write succeeds (the API server rejects the other with 409 Conflict).
+ * - A candidate judges expiry by its *own* clock: the lease expires `leaseDuration` after the moment
+ *   this process last saw the lease record change, never by comparing `renewTime` (another host's
+ *   clock) with ours. Clock skew between hosts therefore does not matter.
+ * - A leader gives up `renewDeadline` after it *sent* its last successful renewal. The API server
+ *   received that renewal no earlier, and a standby observed it no earlier still, so the leader
+ *   stops at least `leaseDuration - renewDeadline` before any standby can consider the lease expired.
+ */
+import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { systemClock, type Clock, type Timer } from './clock.ts';
+import { createLogger } from './logger.ts';
+import type { OperatorMetrics } from './metrics.ts';
+
+/** What a candidate should do with the lease it just read; see {@link decideLeaseAction}. */
+export type LeaseDecision =
+  /** No lease exists: create it, holding it. */
+  | { action: 'create' }
+  /** The lease is ours: renew it, keeping acquireTime and leaseTransitions. */
+  | { action: 'renew' }
+  /** The lease is free (released) or expired: take it over, counting one more transition. */
+  | { action: 'acquire'; reason: 'free' | 'expired'; previousHolder?: string }
+  /** Another candidate holds a valid lease: try again later; it expires at `expiresAt` (our clock) unless renewed. */
+  | { action: 'wait'; holder: string; expiresAt: number };
+
+/** What this process last saw of the lease record, and when (by its own clock). */
+export interface LeaseObservation {
+  /** The record's canonical form; a change of any field counts as a change. */
+  record: string;
+  /** Local time at which `record` was first seen. */
+  observedAt: number;
+}
+
+/** Converts a Kubernetes (Micro)Time as client-node returns it (a string at runtime, despite the type) to epoch milliseconds. */
+function toMillis(time: Date | string | undefined): number | undefined {
+  if (time === undefined || time === null) return undefined;
+  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * The canonical form of a lease's election record (holder, times, duration, transitions): two
+ * reads of an unchanged lease give the same string, any renewal gives a different one.
+ */
+export function leaseRecord(lease: V1Lease | undefined): string {
+  const spec = lease?.spec ?? {};
+  return JSON.stringify([
+    spec.holderIdentity ?? '',
+    spec.leaseDurationSeconds ?? null,
+    toMillis(spec.acquireTime) ?? null,
+    toMillis(spec.renewTime) ?? null,
+    spec.leaseTransitions ?? null,
+  ]);
+}
+
+/**
+ * Updates what we know of the lease after a read at local time `now`: the observation time moves
+ * only when the record changed, so a lease nobody renews ages on our clock alone.
+ */
+export function observeLease(previous: LeaseObservation | undefined, lease: V1Lease | undefined, now: number): LeaseObservation {
+  const record = leaseRecord(lease);
+  return previous && previous.record === record ? previous : { record, observedAt: now };
+}
+
+/**
+ * The election decision, client-go's `tryAcquireOrRenew` as a pure function. `observedAt` is the
+ * local time at which the current record was first seen ({@link observeLease}); the lease is valid
+ * while `observedAt + leaseDurationSeconds > now`. `defaultLeaseDurationMs` applies when the lease
+ * does not say its duration.
+ */
+export function decideLeaseAction(lease: V1Lease | undefined, identity: string, now: number, observedAt: number, defaultLeaseDurationMs = 15_000): LeaseDecision {
+  if (!lease) return { action: 'create' };
+  const holder = lease.spec?.holderIdentity ?? '';
+  if (holder === identity) return { action: 'renew' };
+  if (holder === '') return { action: 'acquire', reason: 'free' };
+  const seconds = lease.spec?.leaseDurationSeconds;
+  const durationMs = seconds !== undefined && seconds > 0 ? seconds * 1000 : defaultLeaseDurationMs;
+  const expiresAt = observedAt + durationMs;
+  if (expiresAt > now) return { action: 'wait', holder, expiresAt };
+  return { action: 'acquire', reason: 'expired', previousHolder: holder };
+}
+
+/**
+ * The lease spec to write for a `create`, `renew` or `acquire` decision at local time `now`.
+ * A renewal keeps acquireTime and leaseTransitions; a takeover counts one more transition.
+ */
+export function nextLeaseSpec(decision: Exclude<LeaseDecision, { action: 'wait' }>, current: V1LeaseSpec | undefined, identity: string, now: number, leaseDurationMs: number): V1LeaseSpec {
+  const leaseDurationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
+  const stamp = new V1MicroTime(now);
+  switch (decision.action) {
+    case 'create':
+      return { holderIdentity: identity, leaseDurationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 };
+    case 'renew':
+      return {
+        ...current,
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: current?.acquireTime ?? stamp,
+        renewTime: stamp,
+        leaseTransitions: current?.leaseTransitions ?? 0,
+      };
+    case 'acquire':
+      return {
+        ...current,
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: stamp,
+        renewTime: stamp,
+        leaseTransitions: (current?.leaseTransitions ?? 0) + 1,
+      };
+  }
+}
+
+/** The lease spec a leader writes when it steps down: no holder, so a standby may take over at once. */
+export function releasedLeaseSpec(current: V1LeaseSpec | undefined, now: number): V1LeaseSpec {
+  const stamp = new V1MicroTime(now);
+  // client-go writes a 1 s duration on release too, for candidates that only look at the duration.
+  return { ...current, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: stamp, acquireTime: stamp, leaseTransitions: current?.leaseTransitions ?? 0 };
+}
+
+/** Raised by a {@link LeaseClient} when a write lost an optimistic-concurrency race (HTTP 409). */
+export class LeaseConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseConflictError';
+  }
+}
+
+/** The three lease operations leader election needs; {@link kubernetesLeaseClient} is the real one. */
+export interface LeaseClient {
+  /** The lease, or undefined when it does not exist. */
+  get(namespace: string, name: string): Promise<V1Lease | undefined>;
+  /** Creates the lease; {@link LeaseConflictError} when it already exists. */
+  create(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  /** Replaces the lease, guarded by `lease.metadata.resourceVersion`; {@link LeaseConflictError} when it changed meanwhile. */
+  replace(namespace: string, lease: V1Lease): Promise<V1Lease>;
+}
+
+/** A {@link LeaseClient} on the Kubernetes API. */
+export function kubernetesLeaseClient(kc: KubeConfig): LeaseClient {
+  const api = kc.makeApiClient(CoordinationV1Api);
+  const conflict = (error: unknown, what: string): never => {
+    if (error instanceof ApiException && error.code === 409) throw new LeaseConflictError(`${what}: ${error.message.split('\n')[0]}`);
+    throw error;
+  };
+  return {
+    async get(namespace, name) {
+      try {
+        return await api.readNamespacedLease({ namespace, name });
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }
+    },
+    create: (namespace, lease) => api.createNamespacedLease({ namespace, body: lease }).catch((e: unknown) => conflict(e, 'lease already exists')),
+    replace: (namespace, lease) =>
+      api.replaceNamespacedLease({ namespace, name: lease.metadata!.name!, body: lease }).catch((e: unknown) => conflict(e, 'lease changed meanwhile')),
+  };
+}
+
+/** Settings of {@link LeaderElector}. */
+export interface LeaderElectionOptions {
+  /** Cluster access; ignored when `leases` is given. One of the two is required. */
+  kc?: KubeConfig;
+  /** The lease operations (tests pass an in-memory one). */
+  leases?: LeaseClient;
+  namespace: string;
+  /** Name of the Lease object. */
+  name: string;
+  /** This candidate's unique identity (e.g. pod name plus a random suffix). */
+  identity: string;
+  /** How long a lease is valid after a standby last saw it change. Default 15 s. */
+  leaseDurationMs?: number;
+  /** How long a leader keeps trying to renew before it steps down. Default 10 s; must be below leaseDurationMs. */
+  renewDeadlineMs?: number;
+  /** Interval between acquisition and renewal attempts. Default 2 s; must be below renewDeadlineMs. */
+  retryPeriodMs?: number;
+  clock?: Clock;
+  log?: Logger;
+  /** Where to publish `meshwright_leader{identity}`. */
+  metrics?: OperatorMetrics;
+  /** Source of jitter for acquisition attempts (0 ≤ x < 1); Math.random by default. */
+  random?: () => number;
+}
+
+/** What to run while leading. */
+export interface LeaderCallbacks {
+  /**
+   * Called once leadership is acquired. `signal` aborts the moment leadership ends (lost or
+   * released): everything that writes to the cluster must stop then. A returned promise is awaited
+   * by {@link LeaderElector.release} before the lease is given up, so in-flight work can finish.
+   */
+  onStartedLeading(signal: AbortSignal): void | Promise<void>;
+  /** Called once when leadership ends, after the signal was aborted (and, on release, after the lease was given up). */
+  onStoppedLeading(): void;
+  /** Called whenever a different holder (or none) is observed, including ourselves. */
+  onNewLeader?(identity: string | undefined): void;
+}
+
+/** How a {@link LeaderElector.run} ended. */
+export type LeaderElectionOutcome = 'released' | 'lost';
+
+/** Upper bound of the random extra wait between acquisition attempts, as a fraction of retryPeriod. */
+const ACQUIRE_JITTER = 0.2;
+
+/** A candidate for leadership of one Lease; see the module comment for the guarantees. */
+export class LeaderElector {
+  readonly identity: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  private readonly leases: LeaseClient;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: OperatorMetrics | undefined;
+  private readonly random: () => number;
+
+  private observation: LeaseObservation | undefined;
+  private lastLease: V1Lease | undefined;
+  private lastHolder: string | undefined | null = null;
+  private leading = false;
+  private lost = false;
+  private stopping = false;
+  private running: Promise<LeaderElectionOutcome> | undefined;
+  private releasing: Promise<void> | undefined;
+  private lossTimer: Timer | undefined;
+  private wakers = new Set<() => void>();
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LeaderElectionOptions) {
+    this.identity = options.identity;
+    this.namespace = options.namespace;
+    this.name = options.name;
+    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    if (!this.identity) throw new Error('leader election: identity must not be empty');
+    if (!(this.leaseDurationMs > this.renewDeadlineMs)) throw new Error(`leader election: leaseDurationMs (${this.leaseDurationMs}) must be greater than renewDeadlineMs (${this.renewDeadlineMs})`);
+    if (!(this.renewDeadlineMs > this.retryPeriodMs * (1 + ACQUIRE_JITTER))) {
+      throw new Error(`leader election: renewDeadlineMs (${this.renewDeadlineMs}) must be greater than ${1 + ACQUIRE_JITTER} × retryPeriodMs (${this.retryPeriodMs})`);
+    }
+    if (!options.leases && !options.kc) throw new Error('leader election: either kc or leases is required');
+    this.leases = options.leases ?? kubernetesLeaseClient(options.kc!);
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.log ?? createLogger({ name: 'leader-election' })).child({ lease: `${this.namespace}/${this.name}`, identity: this.identity });
+    this.metrics = options.metrics;
+    this.random = options.random ?? Math.random;
+    this.metrics?.setLeader(this.identity, false);
+  }
+
+  /** True while this process holds the lease and has not stepped down. */
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /**
+   * Campaigns until the lease is acquired, then leads until leadership is lost or
+   * {@link release} is called; resolves with how it ended. One run at a time per elector; an
+   * elector whose run has ended may run again.
+   */
+  run(callbacks: LeaderCallbacks): Promise<LeaderElectionOutcome> {
+    if (this.running) throw new Error('leader election: already running');
+    this.stopping = false;
+    this.lost = false;
+    this.releasing = undefined;
+    this.running = this.campaign(callbacks).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /**
+   * Graceful step-down: stops campaigning; when leading, aborts the leadership signal, waits for
+   * the promise returned by onStartedLeading (renewing meanwhile, since that work may still write),
+   * then clears holderIdentity so a standby takes over at once, and calls onStoppedLeading.
+   */
+  release(): Promise<void> {
+    this.releasing ??= (async () => {
+      this.stopping = true;
+      this.wake();
+      await this.running;
+    })();
+    return this.releasing;
+  }
+
+  private async campaign(callbacks: LeaderCallbacks): Promise<LeaderElectionOutcome> {
+    this.log.info('campaigning for leadership');
+    while (!this.stopping) {
+      if (await this.tryAcquireOrRenew(callbacks)) break;
+      if (this.stopping) break;
+      await this.sleep(this.retryPeriodMs * (1 + ACQUIRE_JITTER * this.random()));
+    }
+    if (this.stopping) {
+      // Stopped while campaigning (onStartedLeading was never called). We may hold the lease on
+      // the server (just acquired, or a write that timed out on our side landed): give it back so
+      // no standby waits out a lease nobody renews.
+      this.lossTimer?.cancel();
+      this.setLeading(false);
+      await this.giveBack();
+      return 'released';
+    }
+    return this.lead(callbacks);
+  }
+
+  private async lead(callbacks: LeaderCallbacks): Promise<LeaderElectionOutcome> {
+    this.log.info('became leader');
+    const abort = new AbortController();
+    const work = Promise.resolve()
+      .then(() => callbacks.onStartedLeading(abort.signal))
+      .catch((error: unknown) => this.log.error({ err: error }, 'onStartedLeading failed'));
+    let workDone = false;
+    void work.then(() => (workDone = true));
+
+    // Renew until leadership is lost, or until a release was asked for and the work has drained.
+    let draining = false;
+    for (;;) {
+      if (this.stopping && !draining) {
+        draining = true;
+        abort.abort(new Error('leadership released'));
+        void work.then(() => this.wake());
+      }
+      if (this.lost || (draining && workDone)) break;
+      await this.sleep(this.retryPeriodMs);
+      if (this.lost || (this.stopping && !draining) || (draining && workDone)) continue;
+      await this.tryAcquireOrRenew(callbacks);
+    }
+
+    this.lossTimer?.cancel();
+    this.setLeading(false);
+    if (this.lost) {
+      abort.abort(new Error('leadership lost'));
+      this.log.error({ renewDeadlineMs: this.renewDeadlineMs }, 'leadership lost: could not renew the lease in time; stopping all work');
+      this.safely(() => callbacks.onStoppedLeading(), 'onStoppedLeading');
+      return 'lost';
+    }
+    await this.giveBack();
+    this.log.info('released leadership');
+    this.safely(() => callbacks.onStoppedLeading(), 'onStoppedLeading');
+    return 'released';
+  }
+
+  /** One read-decide-write round; true when we hold the lease afterwards. */
+  private async tryAcquireOrRenew(callbacks: LeaderCallbacks): Promise<boolean> {
+    return this.serialized(async () => {
+      try {
+        const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
+        const readAt = this.clock.now();
+        this.observe(lease, readAt, callbacks);
+        const decision = decideLeaseAction(lease, this.identity, readAt, this.observation!.observedAt, this.leaseDurationMs);
+        if (decision.action === 'wait') {
+          if (this.leading) {
+            // Someone else holds a valid lease while we think we lead: we lost it, stop now.
+            this.log.warn({ holder: decision.holder }, 'lease taken over by another candidate');
+            this.loseLeadership();
+          } else {
+            this.log.debug({ holder: decision.holder, expiresInMs: decision.expiresAt - readAt }, 'lease held by another candidate');
+          }
+          return false;
+        }
+        if (this.lost) return false;
+        const sentAt = this.clock.now();
+        const spec = nextLeaseSpec(decision, lease?.spec, this.identity, sentAt, this.leaseDurationMs);
+        const written =
+          decision.action === 'create'
+            ? await this.withTimeout(this.leases.create(this.namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec }), 'create lease')
+            : await this.withTimeout(this.leases.replace(this.namespace, { ...lease!, spec }), 'update lease');
+        this.lastLease = written;
+        if (this.lost || (this.stopping && !this.leading)) return false; // told to stop while the write was in flight
+        if (sentAt + this.renewDeadlineMs <= this.clock.now()) {
+          // The answer came so late that the renewal no longer protects us: a standby may be about to take over.
+          this.log.warn({ latencyMs: this.clock.now() - sentAt }, 'lease write answered after the renew deadline');
+          this.loseLeadership();
+          return false;
+        }
+        this.observation = { record: leaseRecord(written), observedAt: this.clock.now() };
+        this.noticeHolder(this.identity, callbacks);
+        if (decision.action === 'acquire') this.log.info({ reason: decision.reason, previousHolder: decision.previousHolder, transitions: spec.leaseTransitions }, 'acquired lease');
+        this.setLeading(true);
+        this.armLossTimer(sentAt);
+        return true;
+      } catch (error) {
+        if (error instanceof LeaseConflictError) this.log.debug({ err: error }, 'lost a race for the lease');
+        else this.log.warn({ err: error }, 'lease request failed');
+        return false;
+      }
+    });
+  }
+
+  /** Writes the released lease if we still hold it (guarded by resourceVersion: a newer holder is never overwritten). */
+  private async giveBack(): Promise<void> {
+    await this.serialized(async () => {
+      try {
+        const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
+        if (!lease || lease.spec?.holderIdentity !== this.identity) return;
+        const written = await this.withTimeout(this.leases.replace(this.namespace, { ...lease, spec: releasedLeaseSpec(lease.spec, this.clock.now()) }), 'release lease');
+        this.lastLease = written;
+      } catch (error) {
+        // Not fatal: the lease then simply expires after leaseDuration.
+        this.log.warn({ err: error }, 'could not release the lease');
+      }
+    });
+  }
+
+  private observe(lease: V1Lease | undefined, now: number, callbacks: LeaderCallbacks): void {
+    this.observation = observeLease(this.observation, lease, now);
+    this.lastLease = lease;
+    this.noticeHolder(lease?.spec?.holderIdentity || undefined, callbacks);
+  }
+
+  private noticeHolder(holder: string | undefined, callbacks: LeaderCallbacks): void {
+    if (holder === this.lastHolder) return;
+    this.lastHolder = holder;
+    this.log.debug({ holder }, 'observed lease holder');
+    this.safely(() => callbacks.onNewLeader?.(holder), 'onNewLeader');
+  }
+
+  /** Leadership ends `renewDeadline` after the last successful renewal was sent, unless renewed again. */
+  private armLossTimer(sentAt: number): void {
+    this.lossTimer?.cancel();
+    this.lossTimer = this.clock.setTimer(sentAt + this.renewDeadlineMs - this.clock.now(), () => this.loseLeadership());
+  }
+
+  private loseLeadership(): void {
+    if (!this.leading || this.lost) return;
+    this.lost = true;
+    // isLeader() turns false synchronously, before anything else can run.
+    this.setLeading(false);
+    this.wake();
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.metrics?.setLeader(this.identity, leading);
+  }
+
+  /** Lease requests never overlap, so each write is based on the latest state we know. */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(fn);
+    this.writes = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Stops waiting for a hung request after renewDeadline; the request itself is harmless if it lands later (resourceVersion). */
+  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.renewDeadlineMs, () => reject(new Error(`${what}: no answer within ${this.renewDeadlineMs} ms`)));
+      promise.then(
+        (value) => {
+          timer.cancel();
+          resolve(value);
+        },
+        (error: unknown) => {
+          timer.cancel();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
+  /** Waits `ms` on the clock, or less when leadership is lost or a release is requested. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        timer.cancel();
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = this.clock.setTimer(ms, done);
+      this.wakers.add(done);
+    });
+  }
+
+  private wake(): void {
+    for (const waker of [...this.wakers]) waker();
+  }
+
+  private safely(fn: () => void, what: string): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.error({ err: error }, `${what} failed`);
+    }
+  }
+}
