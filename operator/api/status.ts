@@ -118,6 +118,13 @@ const upgradeStatus = Type.Object({
   message: Type.Optional(Type.String({ description: 'What the upgrade is doing or why it stopped.', maxLength: 4096 })),
 }, { description: 'The latest upgrade, under way or finished.' });
 
+const inventoryEntry = Type.Object({
+  apiVersion: Type.String({ description: 'API version of the object.', maxLength: 253 }),
+  kind: Type.String({ description: 'Kind of the object.', maxLength: 63 }),
+  namespace: Type.Optional(Type.String({ description: 'Namespace of the object; absent for cluster-scoped objects.', maxLength: 63 })),
+  name: Type.String({ description: 'Name of the object.', maxLength: 253 }),
+}, { description: 'An object the operator created for this installation.' });
+
 /** The TypeBox schema of MeshInstallation.status. */
 export const MeshInstallationStatusSchema = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({
@@ -140,6 +147,10 @@ export const MeshInstallationStatusSchema = Type.Object({
   certificateAuthority: Type.Optional(certificateAuthorityStatus),
   dataPlane: Type.Optional(dataPlane),
   upgrade: Type.Optional(upgradeStatus),
+  inventory: Type.Optional(Type.Array(inventoryEntry, {
+    description: 'Every object the operator applied for this installation at the last successful pass: what it prunes when no longer desired and deletes with the installation (as Flux keeps status.inventory).',
+    maxItems: 1024,
+  })),
 }, { description: 'Observed state of the mesh, written by the operator.' });
 
 /** MeshInstallation.status as the operator writes it. */

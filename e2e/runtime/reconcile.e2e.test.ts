@@ -1,0 +1,250 @@
+/**
+ * The reconcile loop on the real control plane, with the small test distribution: install, a
+ * no-op pass that writes nothing (counted by the API server's audit log), drift repaired from
+ * watch events, fields others own left alone, unowned objects untouched, pruning, pause, a spec
+ * the operator cannot serve, and deletion through the finalizer.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { parse } from 'yaml';
+import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
+import { CRD_FILE } from '../../operator/api/crd.ts';
+import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation.ts';
+import { Operator } from '../../operator/operator.ts';
+import { isNotFound, KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
+import { eventually, testKubeConfig } from '../support/kube.ts';
+import { testDistribution } from '../support/test-distribution.ts';
+
+const kc = testKubeConfig();
+const run = randomBytes(3).toString('hex');
+const name = `rt-${run}`;
+const namespace = `test-mesh-${run}`;
+const operatorClient = new KubeClient(kc);
+const foreign = new KubeClient(kc, 'meshwright-e2e-foreign-writer');
+let operator: Operator;
+const drift: string[] = [];
+let reconciles = 0;
+
+const miType = { apiVersion: API_VERSION, kind: KIND };
+const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
+const clusterRoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' };
+const webhookType = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' };
+
+type Installation = KubeObject & { spec: Record<string, unknown>; status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }>; inventory?: unknown[]; components?: unknown[] } };
+
+async function installation(): Promise<Installation> {
+  return foreign.get<Installation>(miType, name);
+}
+
+function condition(mi: Installation, type: string) {
+  return mi.status?.conditions?.find((c) => c.type === type);
+}
+
+async function exists(type: { apiVersion: string; kind: string }, objectName: string, ns?: string): Promise<KubeObject | undefined> {
+  try {
+    return await foreign.get(type, objectName, ns);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function readyForGeneration(): Promise<Installation> {
+  return eventually('Ready=True for the current generation', async () => {
+    const mi = await installation();
+    const ready = condition(mi, 'Ready');
+    return ready?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
+  }, 60_000);
+}
+
+async function patchSpec(spec: Record<string, unknown>): Promise<void> {
+  await foreign.patch(miType, name, undefined, { spec }, 'merge');
+}
+
+/** Writes the operator sent since `since`, from the API server's audit log. */
+function operatorWrites(since: Date) {
+  return auditEvents(since, (e) => e.userAgent === userAgent && writeVerbs.has(e.verb) && (e.objectRef?.namespace === namespace || (e.objectRef?.name ?? '').includes(run)));
+}
+
+before(async () => {
+  const crd = parse(readFileSync(join(import.meta.dirname, '..', '..', CRD_FILE), 'utf8')) as KubeObject;
+  await operatorClient.apply(crd, { force: true, manager: 'meshwright-e2e' });
+  await eventually('the CRD to be served', async () => (await operatorClient.resourceInfo(miType)).plural === 'meshinstallations', 30_000);
+  operator = new Operator({
+    client: operatorClient,
+    distributions: [testDistribution],
+    log: pino({ level: 'warn' }),
+    installationSelector: `meshwright.dev/test-run=${run}`,
+    hooks: { onDriftCorrected: (kind) => drift.push(kind), onReconciled: () => reconciles++ },
+  });
+  await operator.start();
+});
+
+after(async () => {
+  await operator.stop();
+  // Leave nothing behind even when a test failed half-way.
+  await foreign.patch(miType, name, undefined, { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
+  await foreign.delete(miType, name).catch(() => undefined);
+  await foreign.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(() => undefined);
+  for (const suffix of ['', '-demo', '-user']) await foreign.delete(clusterRoleType, `test-mesh-${name}${suffix}`).catch(() => undefined);
+  await foreign.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `test-mesh-${name}`).catch(() => undefined);
+  await foreign.delete(webhookType, `test-mesh-${name}`).catch(() => undefined);
+  await operatorClient.close();
+  await foreign.close();
+});
+
+describe('MeshInstallation reconcile loop', () => {
+  test('install: every rendered object is applied, labelled and inventoried; components become available; Ready=True', async () => {
+    await foreign.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: { 'meshwright.dev/test-run': run } }, spec: { mesh: 'istio', version: '1.0.0', namespace } });
+    const mi = await readyForGeneration();
+    assert.ok(mi.metadata.finalizers?.includes(FINALIZER), 'the finalizer is set');
+    assert.equal(mi.status?.inventory?.length, 8);
+    assert.deepEqual(mi.status?.components, [{ name: 'controller', kind: 'Deployment', namespace, ready: true, replicas: 1, available: 1 }]);
+    for (const type of ['ControlPlaneReady', 'CertificateAuthorityReady', 'DataPlaneReady']) assert.equal(condition(mi, type)?.status, 'True', type);
+    assert.equal(condition(mi, 'Reconciling')?.status, 'False');
+    assert.equal(condition(mi, 'Stalled')?.status, 'False');
+    const deployment = await foreign.get(deploymentType, 'controller', namespace);
+    assert.equal(deployment.metadata.labels?.[INSTALLATION_LABEL], name);
+    assert.equal(deployment.metadata.labels?.['app.kubernetes.io/managed-by'], 'meshwright');
+    const webhook = await foreign.get(webhookType, `test-mesh-${name}`);
+    assert.equal(webhook.metadata.labels?.[INSTALLATION_LABEL], name, 'cluster-scoped objects carry the label too');
+    assert.deepEqual(mi.spec, { mesh: 'istio', version: '1.0.0', namespace, profile: 'default', meshConfig: mi.spec.meshConfig, certificateAuthority: mi.spec.certificateAuthority, injection: mi.spec.injection, upgrade: mi.spec.upgrade, paused: false }, 'spec holds only what was written plus schema defaults');
+  });
+
+  test('a pass that changes nothing sends no write request (API server audit log)', async () => {
+    await readyForGeneration();
+    await new Promise((r) => setTimeout(r, 1500)); // let the watch events of the install settle
+    const since = new Date();
+    const before = reconciles;
+    for (let i = 0; i < 5; i++) {
+      operator.controller.enqueue(name);
+      await eventually('the pass to run', async () => reconciles > before + i, 10_000, 20);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(reconciles >= before + 5, 'the passes ran');
+    assert.deepEqual(operatorWrites(since).map((e) => `${e.verb} ${e.requestURI}`), []);
+  });
+
+  test('drift: a foreign edit of an owned object is undone from the watch event', async () => {
+    const since = new Date();
+    await foreign.patch(deploymentType, 'controller', namespace, [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'evil.example/controller:6.6.6' }], 'json');
+    await foreign.patch(configMapType, 'mesh-config', namespace, { data: { trustDomain: 'evil.example', injected: 'yes' } }, 'merge');
+    await foreign.patch(clusterRoleType, `test-mesh-${name}`, undefined, { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] }, 'merge');
+    await eventually('the Deployment image to be restored', async () => {
+      const d = await foreign.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(deploymentType, 'controller', namespace);
+      return d.spec.template.spec.containers[0]!.image === 'registry.example/test-mesh/controller:1.0.0';
+    }, 10_000, 50);
+    await eventually('the ConfigMap value to be restored', async () => ((await foreign.get<KubeObject & { data: Record<string, string> }>(configMapType, 'mesh-config', namespace)).data.trustDomain === 'cluster.local'), 10_000, 50);
+    await eventually('the ClusterRole rules to be restored', async () => {
+      const role = await foreign.get<KubeObject & { rules: Array<{ verbs: string[] }> }>(clusterRoleType, `test-mesh-${name}`);
+      return role.rules.length === 1 && role.rules[0]!.verbs.join() === 'get,list,watch';
+    }, 10_000, 50);
+    const cm = await foreign.get<KubeObject & { data: Record<string, string> }>(configMapType, 'mesh-config', namespace);
+    assert.equal(cm.data.injected, 'yes', 'a key we never declared is another writer\'s, not drift');
+    assert.ok(['Deployment', 'ConfigMap', 'ClusterRole'].every((k) => drift.includes(k)), `drift counted by kind: ${drift.join(',')}`);
+    assert.ok(operatorWrites(since).every((e) => e.verb === 'patch'), 'repairs are server-side applies');
+  });
+
+  test('drift: a deleted owned object comes back', async () => {
+    const old = await foreign.get(configMapType, 'mesh-config', namespace);
+    const oldRole = await foreign.get(clusterRoleType, `test-mesh-${name}`);
+    await foreign.delete(configMapType, 'mesh-config', namespace);
+    await foreign.delete(clusterRoleType, `test-mesh-${name}`);
+    await eventually('the ConfigMap to be recreated', async () => ((await exists(configMapType, 'mesh-config', namespace))?.metadata.uid ?? old.metadata.uid) !== old.metadata.uid, 10_000, 50);
+    await eventually('the ClusterRole to be recreated', async () => ((await exists(clusterRoleType, `test-mesh-${name}`))?.metadata.uid ?? oldRole.metadata.uid) !== oldRole.metadata.uid, 10_000, 50);
+  });
+
+  test('fields another writer legitimately owns (replicas we do not declare) are not fought over', async () => {
+    await foreign.patch(deploymentType, 'controller', namespace, { spec: { replicas: 3 } }, 'merge');
+    const since = new Date();
+    const before = reconciles;
+    operator.controller.enqueue(name);
+    await eventually('a pass after the scale', async () => reconciles > before, 10_000, 20);
+    await new Promise((r) => setTimeout(r, 1000));
+    const d = await foreign.get<KubeObject & { spec: { replicas: number } }>(deploymentType, 'controller', namespace);
+    assert.equal(d.spec.replicas, 3);
+    assert.deepEqual(operatorWrites(since).filter((e) => e.objectRef?.resource === 'deployments').map((e) => e.verb), []);
+    await foreign.patch(deploymentType, 'controller', namespace, { spec: { replicas: 1 } }, 'merge');
+  });
+
+  test('an object without our label is left alone, however similar its name', async () => {
+    await foreign.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'user-config', namespace }, data: { mine: 'yes' } });
+    await foreign.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `test-mesh-${name}-user` }, rules: [] });
+    await patchSpec({ profile: 'demo' });
+    await readyForGeneration();
+    await patchSpec({ profile: 'default' });
+    await readyForGeneration();
+    assert.ok(await exists(configMapType, 'user-config', namespace), 'the user ConfigMap survives pruning');
+    assert.ok(await exists(clusterRoleType, `test-mesh-${name}-user`), 'the unlabelled ClusterRole survives pruning');
+  });
+
+  test('objects dropped from the desired set are pruned, cluster-scoped ones included', async () => {
+    await patchSpec({ profile: 'demo' });
+    let mi = await readyForGeneration();
+    assert.ok(await exists(configMapType, 'demo-extras', namespace));
+    assert.ok(await exists(clusterRoleType, `test-mesh-${name}-demo`));
+    assert.equal(mi.status?.inventory?.length, 10);
+    await patchSpec({ profile: 'default' });
+    mi = await readyForGeneration();
+    await eventually('the demo objects to be pruned', async () => !(await exists(configMapType, 'demo-extras', namespace)) && !(await exists(clusterRoleType, `test-mesh-${name}-demo`)), 10_000);
+    assert.equal(mi.status?.inventory?.length, 8);
+  });
+
+  test('spec.paused stops every write to owned objects; unpausing repairs', async () => {
+    await patchSpec({ paused: true });
+    await eventually('Reconciling=False reason Paused', async () => condition(await installation(), 'Reconciling')?.reason === 'Paused', 10_000);
+    const since = new Date();
+    await foreign.patch(configMapType, 'mesh-config', namespace, { data: { trustDomain: 'paused.example' } }, 'merge');
+    await foreign.delete(clusterRoleType, `test-mesh-${name}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await foreign.get<KubeObject & { data: Record<string, string> }>(configMapType, 'mesh-config', namespace)).data.trustDomain, 'paused.example');
+    assert.equal(await exists(clusterRoleType, `test-mesh-${name}`), undefined);
+    assert.deepEqual(operatorWrites(since).map((e) => e.objectRef?.resource), [], 'no write while paused');
+    await patchSpec({ paused: false });
+    await eventually('the repairs after unpausing', async () =>
+      (await foreign.get<KubeObject & { data: Record<string, string> }>(configMapType, 'mesh-config', namespace)).data.trustDomain === 'cluster.local' && !!(await exists(clusterRoleType, `test-mesh-${name}`)), 10_000);
+  });
+
+  test('a version not in the catalog stalls with an actionable message and leaves the running mesh alone', async () => {
+    const since = new Date();
+    await patchSpec({ version: '1.9.0' });
+    const mi = await eventually('Stalled=True', async () => {
+      const current = await installation();
+      return condition(current, 'Stalled')?.status === 'True' ? current : undefined;
+    }, 10_000);
+    assert.equal(condition(mi, 'Stalled')?.reason, 'VersionNotInCatalog');
+    assert.match(condition(mi, 'Stalled')!.message, /version 1\.9\.0 is not in the catalog.*supported versions: 1\.1\.0, 1\.0\.0/);
+    assert.equal(condition(mi, 'Ready')?.status, 'False');
+    assert.equal(mi.status?.observedGeneration, mi.metadata.generation, 'the stalled generation was observed');
+    const writes = operatorWrites(since).filter((e) => e.objectRef?.resource !== 'meshinstallations');
+    assert.deepEqual(writes.map((e) => e.requestURI), [], 'nothing owned was touched');
+    const d = await foreign.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(deploymentType, 'controller', namespace);
+    assert.equal(d.spec.template.spec.containers[0]!.image, 'registry.example/test-mesh/controller:1.0.0');
+    await patchSpec({ version: '1.1.0' });
+    await readyForGeneration();
+    const upgraded = await foreign.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(deploymentType, 'controller', namespace);
+    assert.equal(upgraded.spec.template.spec.containers[0]!.image, 'registry.example/test-mesh/controller:1.1.0');
+  });
+
+  test('deleting the MeshInstallation removes everything it owned, webhooks first, and nothing else', async () => {
+    const since = new Date();
+    await foreign.delete(miType, name);
+    await eventually('the MeshInstallation to be gone', async () => !(await exists(miType, name)), 60_000, 250);
+    for (const [type, objectName, ns] of [
+      [webhookType, `test-mesh-${name}`, undefined], [clusterRoleType, `test-mesh-${name}`, undefined],
+      [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `test-mesh-${name}`, undefined],
+      [deploymentType, 'controller', namespace], [configMapType, 'mesh-config', namespace],
+    ] as const) {
+      assert.equal(await exists(type, objectName, ns), undefined, `${type.kind} ${objectName} is gone`);
+    }
+    const deletes = operatorWrites(since).filter((e) => e.verb === 'delete');
+    assert.equal(deletes[0]?.objectRef?.resource, 'validatingwebhookconfigurations', `webhooks first: ${deletes.map((e) => e.objectRef?.resource).join(',')}`);
+    assert.ok(await exists(clusterRoleType, `test-mesh-${name}-user`), 'an unowned object is never touched');
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * A small mesh distribution for testing the runtime and reconcile loop on a real cluster: a few
+ * objects of several kinds, namespaced and cluster-scoped, one workload kwok makes available, and
+ * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them.
+ */
+import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
+import { deploymentHealth, UnsupportedSpecError, type MeshDistribution, type RenderInput, type ResolvedVersion } from '../../operator/distributions/distribution.ts';
+import type { KubeObject } from '../../operator/runtime/kube.ts';
+
+const catalog = ['1.1.0', '1.0.0'] as const;
+
+/** Renders the test mesh; `mesh: istio` so that the CRD's validation accepts the specs. */
+export const testDistribution: MeshDistribution = {
+  mesh: 'istio',
+  catalog,
+  ownedTypes: [
+    { apiVersion: 'v1', kind: 'Namespace' },
+    { apiVersion: 'v1', kind: 'ServiceAccount' },
+    { apiVersion: 'v1', kind: 'ConfigMap' },
+    { apiVersion: 'v1', kind: 'Service' },
+    { apiVersion: 'apps/v1', kind: 'Deployment' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
+  ],
+
+  resolve(installation: DefaultedMeshInstallation): ResolvedVersion {
+    const version = installation.spec.version;
+    if (!(catalog as readonly string[]).includes(version)) {
+      throw new UnsupportedSpecError('VersionNotInCatalog', `version ${version} is not in the catalog of mesh ${installation.spec.mesh}; supported versions: ${catalog.join(', ')}`);
+    }
+    return { version, revision: version.replaceAll('.', '-'), images: { controller: `registry.example/test-mesh/controller:${version}` } };
+  },
+
+  render({ installation, resolved }: RenderInput): KubeObject[] {
+    const ns = installation.spec.namespace;
+    const name = installation.metadata.name!;
+    const labels = { app: 'test-mesh-controller' };
+    const replicas = installation.spec.controlPlane?.replicas;
+    const objects: KubeObject[] = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'controller', namespace: ns } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-config', namespace: ns }, data: { trustDomain: installation.spec.meshConfig.trustDomain ?? 'cluster.local', version: resolved.version } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `test-mesh-${name}` },
+        rules: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list', 'watch'] }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: `test-mesh-${name}` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `test-mesh-${name}` },
+        subjects: [{ kind: 'ServiceAccount', name: 'controller', namespace: ns }],
+      },
+      {
+        apiVersion: 'v1', kind: 'Service', metadata: { name: 'controller', namespace: ns },
+        spec: { selector: labels, ports: [{ name: 'grpc', port: 15010, targetPort: 15010, protocol: 'TCP' }] },
+      },
+      {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'controller', namespace: ns, labels },
+        spec: {
+          // Replicas only when the spec sets them: otherwise an autoscaler (or a person) owns them.
+          ...(replicas === undefined ? {} : { replicas }),
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: { serviceAccountName: 'controller', containers: [{ name: 'discovery', image: resolved.images.controller!, args: ['discovery', '--log-level=info'], ports: [{ containerPort: 15010, protocol: 'TCP' }] }] },
+          },
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: `test-mesh-${name}` },
+        webhooks: [{
+          name: 'validation.test-mesh.meshwright.dev',
+          admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', timeoutSeconds: 2,
+          // No caBundle declared: whoever injects it owns it, and we must not fight over it.
+          clientConfig: { url: 'https://127.0.0.1:1/validate' },
+          // Matches nothing, so the unreachable URL never slows the cluster down.
+          objectSelector: { matchLabels: { 'test-mesh.meshwright.dev/never': 'true' } },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }],
+        }],
+      },
+    ];
+    if (installation.spec.profile === 'demo') {
+      objects.push(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'demo-extras', namespace: ns }, data: { verbose: 'true' } },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `test-mesh-${name}-demo` }, rules: [{ apiGroups: [''], resources: ['events'], verbs: ['get'] }] },
+      );
+    }
+    return objects;
+  },
+
+  componentHealth(desired, live) {
+    return desired.filter((o) => o.kind === 'Deployment').map((o) => deploymentHealth(o, live(o)));
+  },
+};

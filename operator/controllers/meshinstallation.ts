@@ -1,0 +1,266 @@
+/**
+ * The MeshInstallation reconcile loop: resolve → render → apply → prune → observe → status.
+ *
+ * Reads come from informer caches; writes are server-side applies with one field manager, sent
+ * only for objects whose declared fields differ from the live ones, so a pass that changes
+ * nothing writes nothing. Status is written once at the end of a pass, only when it changed, and
+ * `observedGeneration` moves only when the pass succeeded.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { withSummary, ConditionType, type ConditionUpdate, mergeConditions } from '../api/conditions.ts';
+import { withSpecDefaults } from '../api/defaults.ts';
+import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../api/meshinstallation.ts';
+import type { MeshInstallationStatus } from '../api/status.ts';
+import { UnsupportedSpecError, type MeshDistribution } from '../distributions/distribution.ts';
+import { applyOrder, deleteOrder, isSubset, needsApply } from '../runtime/apply.ts';
+import { systemClock, type Clock } from '../runtime/clock.ts';
+import { TerminalError, type Reconciler, type ReconcileResult } from '../runtime/controller.ts';
+import type { Informer } from '../runtime/informer.ts';
+import { namespacedName, type KubeClient, type KubeObject, type TypeRef } from '../runtime/kube.ts';
+
+/** Label on every object we own; its value is the MeshInstallation's name. */
+export const INSTALLATION_LABEL = 'meshwright.dev/installation';
+/** Annotation with the hash of what we last declared: tells a spec change from a foreign edit. */
+export const DESIRED_HASH_ANNOTATION = 'meshwright.dev/desired-hash';
+/** Annotation on objects never pruned nor deleted with the installation (e.g. CRDs holding user data). */
+export const KEEP_ANNOTATION = 'meshwright.dev/keep-on-delete';
+/** The finalizer that makes deletion wait for cleanup. */
+export const FINALIZER = 'meshwright.dev/cleanup';
+
+/** A reference to an owned object, as stored in status.inventory. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Identity of an object across caches and inventory. */
+export function refKey(ref: ObjectRef): string {
+  return `${ref.apiVersion}/${ref.kind}/${namespacedName(ref.namespace, ref.name)}`;
+}
+
+function typeKey(type: TypeRef): string {
+  return `${type.apiVersion}/${type.kind}`;
+}
+
+function refOf(object: KubeObject): ObjectRef {
+  return { apiVersion: object.apiVersion, kind: object.kind, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), name: object.metadata.name };
+}
+
+/** Stable JSON (sorted keys), so equal objects hash equally. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What the reconciler reports to metrics and events. */
+export interface ReconcilerHooks {
+  onDriftCorrected?(kind: string, installation: string): void;
+  onManagedObjects?(installation: string, count: number): void;
+  onEvent?(installation: KubeObject, type: 'Normal' | 'Warning', reason: string, note: string): void;
+}
+
+/** Dependencies of {@link MeshInstallationReconciler}. */
+export interface MeshInstallationReconcilerOptions {
+  client: KubeClient;
+  installations: Informer;
+  /** Label-selected informers for every owned type, keyed by `apiVersion/kind`. */
+  owned: ReadonlyMap<string, Informer>;
+  distributions: ReadonlyMap<string, MeshDistribution>;
+  log: Logger;
+  clock?: Clock;
+  hooks?: ReconcilerHooks;
+}
+
+/** The reconcile loop of MeshInstallation. */
+export class MeshInstallationReconciler implements Reconciler {
+  private readonly clock: Clock;
+  /**
+   * Objects as our own last write returned them, with the resourceVersion the cache held before
+   * that write: until the watch event arrives, the cache is older than what we know, and comparing
+   * against it would send a redundant write.
+   */
+  private readonly written = new Map<string, { staleVersion: string | undefined; object: KubeObject }>();
+
+  constructor(private readonly options: MeshInstallationReconcilerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private informerFor(type: TypeRef): Informer {
+    if (type.apiVersion === API_VERSION && type.kind === KIND) return this.options.installations;
+    const informer = this.options.owned.get(typeKey(type));
+    if (!informer) throw new Error(`no informer for owned type ${typeKey(type)}: add it to the distribution's ownedTypes`);
+    return informer;
+  }
+
+  /** The freshest known version of an object: the cache, or our own newer write. */
+  private live(ref: ObjectRef): KubeObject | undefined {
+    const cached = this.informerFor(ref).get(ref.name, ref.namespace);
+    const written = this.written.get(refKey(ref));
+    if (written && cached?.metadata.resourceVersion === written.staleVersion) return written.object;
+    if (written) this.written.delete(refKey(ref));
+    return cached;
+  }
+
+  private remember(ref: ObjectRef, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    if (after) this.written.set(refKey(ref), { staleVersion: before?.metadata.resourceVersion, object: after });
+  }
+
+  /** Every object we own for `name`: what status.inventory lists plus what carries our label. */
+  private ownedObjects(name: string, inventory: readonly ObjectRef[]): ObjectRef[] {
+    const found = new Map<string, ObjectRef>();
+    for (const ref of inventory) if (this.options.owned.has(typeKey(ref)) && this.live(ref)) found.set(refKey(ref), ref);
+    for (const informer of this.options.owned.values()) {
+      for (const object of informer.list()) {
+        if (object.metadata.labels?.[INSTALLATION_LABEL] === name) found.set(refKey(refOf(object)), refOf(object));
+      }
+    }
+    return [...found.values()];
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const cached = this.options.installations.get(key);
+    if (!cached) return;
+    const installation = this.freshInstallation(cached);
+    if (installation.metadata.deletionTimestamp) return this.finalize(installation);
+
+    const spec = withSpecDefaults(installation.spec);
+    const mi = { ...installation, spec } as DefaultedMeshInstallation;
+    const name = installation.metadata.name;
+    const generation = installation.metadata.generation ?? 0;
+    const log = this.options.log.child({ installation: name, generation });
+    const status: MeshInstallationStatus = structuredClone(installation.status ?? {}) as never;
+    const now = () => new Date(this.clock.now());
+
+    if (!spec.paused && !installation.metadata.finalizers?.includes(FINALIZER)) {
+      const updated = await this.options.client.patch(installation, name, undefined, [
+        { op: 'test', path: '/metadata/resourceVersion', value: installation.metadata.resourceVersion },
+        installation.metadata.finalizers ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER } : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+      ], 'json');
+      this.remember(refOf(installation), installation, updated);
+    }
+
+    const distribution = this.options.distributions.get(spec.mesh);
+    let desired: KubeObject[];
+    try {
+      if (!distribution) throw new UnsupportedSpecError('MeshNotSupported', `this operator has no distribution for mesh "${spec.mesh}"; supported: ${[...this.options.distributions.keys()].join(', ')}`);
+      const resolved = distribution.resolve(mi);
+      desired = distribution.render({ installation: mi, resolved }).map((object) => this.owned(object, name));
+      status.version = resolved.version;
+    } catch (error) {
+      if (!(error instanceof UnsupportedSpecError)) throw error;
+      // Nothing is applied or pruned: a bad spec must never break a running mesh.
+      status.conditions = withSummary({ generation, conditions: status.conditions, stalled: { reason: error.reason, message: error.message }, paused: spec.paused }, now);
+      status.observedGeneration = generation;
+      await this.writeStatus(installation, status);
+      this.options.hooks?.onEvent?.(installation, 'Warning', error.reason, error.message);
+      throw new TerminalError(error.reason, error.message);
+    }
+
+    if (!spec.paused) {
+      await this.applyAll(desired, log, name);
+      await this.prune(name, desired, status.inventory ?? [], log);
+    }
+
+    const components = distribution.componentHealth(desired, (object) => this.live(refOf(object)));
+    const notReady = components.filter((c) => !c.ready);
+    const domain: ConditionUpdate[] = [
+      notReady.length === 0
+        ? { type: ConditionType.ControlPlaneReady, status: 'True', reason: 'ComponentsAvailable', message: `${components.length} components available`, observedGeneration: generation }
+        : { type: ConditionType.ControlPlaneReady, status: 'False', reason: 'ComponentsNotAvailable', message: `not available yet: ${notReady.map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name} (${c.available ?? 0}/${c.replicas ?? 1})`).join(', ')}`, observedGeneration: generation },
+      distribution.certificateAuthorityLayout
+        ? { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'CertificateAuthorityPresent', message: 'CA material is in place', observedGeneration: generation }
+        : { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'NotManaged', message: 'this mesh distribution has no CA for the operator to manage', observedGeneration: generation },
+      { type: ConditionType.DataPlaneReady, status: 'True', reason: 'NoEnrolledWorkloads', message: 'no namespace is enrolled for injection', observedGeneration: generation },
+    ];
+    status.conditions = withSummary({ generation, conditions: mergeConditions(status.conditions, domain, now), paused: spec.paused }, now);
+    status.components = components;
+    status.observedGeneration = generation;
+    if (!spec.paused) status.inventory = desired.map(refOf);
+    this.options.hooks?.onManagedObjects?.(name, desired.length);
+    await this.writeStatus(installation, status);
+  }
+
+  /** Adds our ownership label to a rendered object, and the hash of what we declare. */
+  private owned(object: KubeObject, installation: string): KubeObject {
+    const labelled: KubeObject = { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, [INSTALLATION_LABEL]: installation, 'app.kubernetes.io/managed-by': 'meshwright' } } };
+    const hash = createHash('sha256').update(canonicalJson(labelled)).digest('hex').slice(0, 16);
+    labelled.metadata.annotations = { ...labelled.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash };
+    return labelled;
+  }
+
+  private async applyAll(desired: KubeObject[], log: Logger, installation: string): Promise<void> {
+    for (const object of applyOrder(desired)) {
+      const ref = refOf(object);
+      const live = this.live(ref);
+      if (!needsApply(object, live)) continue;
+      const drift = live !== undefined && live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
+      const applied = await this.options.client.apply(object, { force: true });
+      this.remember(ref, live, applied);
+      if (drift) {
+        log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name }, 'drift corrected: another writer changed an owned object');
+        this.options.hooks?.onDriftCorrected?.(object.kind, installation);
+      } else {
+        log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
+      }
+    }
+  }
+
+  /** Deletes owned objects that are no longer desired (never those marked keep-on-delete). */
+  private async prune(installation: string, desired: KubeObject[], inventory: readonly ObjectRef[], log: Logger): Promise<void> {
+    const wanted = new Set(desired.map((o) => refKey(refOf(o))));
+    const stale = this.ownedObjects(installation, inventory).filter((ref) => !wanted.has(refKey(ref)));
+    for (const ref of deleteOrder(stale)) {
+      const live = this.live(ref);
+      if (!live || live.metadata.deletionTimestamp || live.metadata.annotations?.[KEEP_ANNOTATION] === 'true') continue;
+      log.info({ kind: ref.kind, namespace: ref.namespace, name: ref.name }, 'pruning an object no longer desired');
+      await this.options.client.delete(ref, ref.name, ref.namespace);
+    }
+  }
+
+  /**
+   * Deletion: webhooks go first (so no pod creation is blocked by a webhook whose server is going
+   * away), then everything else in reverse dependency order; the finalizer is removed only when
+   * everything we owned is gone. Objects without our label or inventory entry are never touched.
+   */
+  private async finalize(installation: KubeObject): Promise<ReconcileResult | void> {
+    if (!installation.metadata.finalizers?.includes(FINALIZER)) return;
+    const name = installation.metadata.name;
+    const inventory = ((installation.status as { inventory?: ObjectRef[] } | undefined)?.inventory) ?? [];
+    const remaining = this.ownedObjects(name, inventory).filter((ref) => this.live(ref)?.metadata.annotations?.[KEEP_ANNOTATION] !== 'true');
+    if (remaining.length > 0) {
+      const webhooks = remaining.filter((ref) => ref.kind.endsWith('WebhookConfiguration'));
+      const batch = webhooks.length > 0 ? webhooks : deleteOrder(remaining);
+      for (const ref of batch) {
+        if (!this.live(ref)?.metadata.deletionTimestamp) await this.options.client.delete(ref, ref.name, ref.namespace);
+      }
+      this.options.log.info({ installation: name, remaining: remaining.length }, 'deleting owned objects before removing the finalizer');
+      // Watch events of the deletions bring us back; the timer covers objects that linger (namespaces).
+      return { requeueAfterMs: 2000 };
+    }
+    const finalizers = installation.metadata.finalizers.filter((f) => f !== FINALIZER);
+    await this.options.client.patch(installation, name, undefined, [
+      { op: 'test', path: '/metadata/finalizers', value: installation.metadata.finalizers },
+      { op: 'replace', path: '/metadata/finalizers', value: finalizers },
+    ], 'json');
+    this.options.hooks?.onEvent?.(installation, 'Normal', 'Deleted', 'every object the installation owned is gone');
+  }
+
+  /** The installation as we last wrote it if the cache has not caught up yet. */
+  private freshInstallation(cached: KubeObject): KubeObject & { spec: DefaultedMeshInstallation['spec']; status?: unknown } {
+    return this.live(refOf(cached)) as never ?? cached;
+  }
+
+  /** Writes status by server-side apply on the status subresource, only when it changed. */
+  private async writeStatus(installation: KubeObject, status: MeshInstallationStatus): Promise<void> {
+    const current = installation.status ?? {};
+    if (isSubset(status, current) && isSubset(current, status)) return;
+    const updated = await this.options.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: installation.metadata.name }, status }, { subresource: 'status', force: true });
+    this.remember(refOf(installation), installation, updated);
+  }
+}

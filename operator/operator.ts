@@ -1,0 +1,94 @@
+/**
+ * Assembles the operator: an informer for MeshInstallations, a label-selected informer for every
+ * kind any distribution may create, and the MeshInstallation controller fed by all of them.
+ * Watch events only enqueue the owning installation's key; the reconcile reads the caches.
+ */
+import type { Logger } from 'pino';
+import { API_VERSION, KIND } from './api/meshinstallation.ts';
+import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation.ts';
+import type { MeshDistribution } from './distributions/distribution.ts';
+import type { Clock } from './runtime/clock.ts';
+import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
+import { Informer } from './runtime/informer.ts';
+import type { KubeClient, TypeRef } from './runtime/kube.ts';
+
+/** Settings of {@link Operator}. */
+export interface OperatorOptions {
+  client: KubeClient;
+  distributions: readonly MeshDistribution[];
+  log: Logger;
+  clock?: Clock;
+  workers?: number;
+  hooks?: ReconcilerHooks & {
+    onReconciled?: (outcome: ReconcileOutcome, seconds: number) => void;
+    onQueueDepth?: (depth: number) => void;
+  };
+  /**
+   * Label selector of the MeshInstallations this operator manages (all when unset): runs several
+   * operators side by side without overlap, e.g. one per test.
+   */
+  installationSelector?: string;
+  /** How long start() waits for the caches of owned kinds whose API is not served yet (CRDs we install ourselves). */
+  cacheSyncTimeoutMs?: number;
+}
+
+/** The running operator (without leader election, metrics or HTTP: see main.ts). */
+export class Operator {
+  readonly installations: Informer;
+  readonly owned = new Map<string, Informer>();
+  readonly controller: Controller;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { client, log } = options;
+    const onError = (type: TypeRef) => (error: unknown, retryInMs: number) =>
+      log.warn({ kind: type.kind, err: error instanceof Error ? error.message : String(error), retryInMs }, 'list/watch failed; retrying');
+    const miType = { apiVersion: API_VERSION, kind: KIND };
+    this.installations = new Informer({ client, type: miType, labelSelector: options.installationSelector, clock: options.clock, onError: onError(miType) });
+    for (const distribution of options.distributions) {
+      for (const type of distribution.ownedTypes) {
+        const key = `${type.apiVersion}/${type.kind}`;
+        if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type) }));
+      }
+    }
+    const reconciler = new MeshInstallationReconciler({
+      client,
+      installations: this.installations,
+      owned: this.owned,
+      distributions: new Map(options.distributions.map((d) => [d.mesh, d])),
+      log,
+      clock: options.clock,
+      hooks: options.hooks,
+    });
+    this.controller = new Controller({
+      name: 'meshinstallation',
+      reconciler,
+      log,
+      workers: options.workers ?? 2,
+      clock: options.clock,
+      onReconciled: options.hooks?.onReconciled,
+      onQueueDepth: options.hooks?.onQueueDepth,
+    });
+    this.controller.watch(this.installations, (object) => [object.metadata.name]);
+    for (const informer of this.owned.values()) {
+      this.controller.watch(informer, (object) => {
+        const owner = object.metadata.labels?.[INSTALLATION_LABEL];
+        return owner ? [owner] : [];
+      });
+    }
+  }
+
+  /** Fills the caches, then starts reconciling. */
+  async start(): Promise<void> {
+    await this.installations.start();
+    const timeout = this.options.cacheSyncTimeoutMs ?? 10_000;
+    await Promise.all([...this.owned.values()].map((informer) =>
+      Promise.race([informer.start(), new Promise<void>((resolve) => setTimeout(resolve, timeout).unref())])));
+    this.controller.start();
+  }
+
+  /** Stops reconciling (waiting for passes in flight) and watching. */
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await Promise.all([this.installations, ...this.owned.values()].map((informer) => informer.stop()));
+  }
+}

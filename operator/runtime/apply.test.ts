@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyOrder, deleteOrder, isSubset, needsApply } from './apply.ts';
+import type { KubeObject } from './kube.ts';
+
+const deployment = (replicas: number | undefined, env: Array<{ name: string; value: string }>): KubeObject => ({
+  apiVersion: 'apps/v1', kind: 'Deployment',
+  metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', 'meshwright.dev/installation': 'default' } },
+  spec: {
+    ...(replicas === undefined ? {} : { replicas }),
+    template: { spec: { containers: [{ name: 'discovery', image: 'pilot:1', args: ['discovery', '--log'], env, ports: [{ containerPort: 8080, protocol: 'TCP' }] }] } },
+  },
+});
+
+test('a live object carrying server defaults and status still satisfies the desired one', () => {
+  const desired = deployment(2, [{ name: 'A', value: '1' }]);
+  const live = structuredClone(desired) as KubeObject & { spec: any; status: unknown };
+  live.metadata = { ...live.metadata, uid: 'u', resourceVersion: '7', labels: { ...live.metadata.labels, extra: 'x' }, managedFields: [] };
+  live.spec.strategy = { type: 'RollingUpdate' };
+  live.spec.template.spec.containers[0].imagePullPolicy = 'IfNotPresent';
+  live.spec.template.spec.containers[0].ports[0].hostPort = undefined;
+  live.status = { replicas: 2 };
+  assert.equal(needsApply(desired, live), false);
+});
+
+test('a foreign edit of a declared field, a removed label or a missing object needs an apply', () => {
+  const desired = deployment(2, [{ name: 'A', value: '1' }]);
+  const edited = structuredClone(desired) as any;
+  edited.spec.template.spec.containers[0].image = 'evil:1';
+  assert.equal(needsApply(desired, edited), true);
+  const unlabelled = structuredClone(desired);
+  delete unlabelled.metadata.labels!.app;
+  assert.equal(needsApply(desired, unlabelled), true);
+  const envChanged = structuredClone(desired) as any;
+  envChanged.spec.template.spec.containers[0].env[0].value = '2';
+  assert.equal(needsApply(desired, envChanged), true);
+  assert.equal(needsApply(desired, undefined), true);
+});
+
+test('fields we do not declare (HPA-owned replicas) are not fought over', () => {
+  const desired = deployment(undefined, []);
+  const scaled = structuredClone(desired) as any;
+  scaled.spec.replicas = 7;
+  assert.equal(needsApply(desired, scaled), false);
+});
+
+test('associative lists compare by key; elements another writer added are not ours', () => {
+  assert.equal(isSubset([{ name: 'a', value: '1' }], [{ name: 'b', value: '2' }, { name: 'a', value: '1' }]), true);
+  assert.equal(isSubset([{ name: 'a', value: '1' }], [{ name: 'a', value: '2' }]), false);
+  assert.equal(isSubset([{ port: 80, protocol: 'TCP' }, { port: 80, protocol: 'UDP', name: 'u' }], [{ port: 80, protocol: 'UDP', name: 'u' }, { port: 80, protocol: 'TCP' }]), true, 'ports are keyed by port and protocol');
+});
+
+test('atomic lists (args) must match element for element', () => {
+  assert.equal(isSubset(['discovery', '--log'], ['discovery', '--log']), true);
+  assert.equal(isSubset(['discovery', '--log'], ['discovery', '--log', '--evil']), false);
+  assert.equal(isSubset(['discovery', '--log'], ['--log', 'discovery']), false);
+});
+
+test('scalars compare by value; an int-or-string written as a number matches its string form', () => {
+  assert.equal(isSubset(8080, '8080'), true);
+  assert.equal(isSubset('25%', '25%'), true);
+  assert.equal(isSubset(true, 'true'), false);
+  assert.equal(isSubset({ a: null }, { b: 1 }), true, 'explicit null means absent');
+  assert.equal(isSubset({ a: null }, { a: 1 }), false);
+});
+
+test('apply order puts namespaces and CRDs first and webhooks last; delete order starts with webhooks', () => {
+  const kinds = ['ValidatingWebhookConfiguration', 'Deployment', 'Namespace', 'PeerAuthentication', 'CustomResourceDefinition', 'ClusterRole', 'Service', 'MutatingWebhookConfiguration'];
+  const objects = kinds.map((kind) => ({ apiVersion: 'v1', kind }));
+  assert.deepEqual(applyOrder(objects).map((o) => o.kind), ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'Service', 'Deployment', 'PeerAuthentication', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+  assert.deepEqual(deleteOrder(objects).map((o) => o.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'PeerAuthentication', 'Deployment', 'Service', 'ClusterRole', 'CustomResourceDefinition', 'Namespace']);
+});

@@ -1,0 +1,113 @@
+/**
+ * Deciding whether an owned object needs a server-side apply, and the order in which objects are
+ * applied and deleted.
+ *
+ * A pass that changes nothing must send nothing, so before applying we ask whether everything we
+ * declare is already true of the live object. Fields we do not declare (defaults, status, fields
+ * another controller owns such as an HPA's replicas or an injected caBundle) are not compared,
+ * which is also how we avoid fighting over them.
+ */
+import type { KubeObject, TypeRef } from './kube.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Keys that identify an element of a Kubernetes associative list, in order of preference. */
+const listMapKeys = ['name', 'containerPort', 'port', 'mountPath', 'devicePath', 'type', 'key', 'ip', 'topologyKey'];
+
+function isObject(value: unknown): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The key field shared by every element of `list`, if the list is associative. */
+function associativeKey(list: Json[]): string | undefined {
+  if (list.length === 0 || !list.every(isObject)) return undefined;
+  return listMapKeys.find((key) => list.every((item) => (item as Record<string, Json>)[key] !== undefined));
+}
+
+/**
+ * Whether `desired` is semantically contained in `live`: every field of `desired` is present in
+ * `live` with an equal value. Objects compare field by field (extra live fields are fine); lists
+ * whose elements share a key field (name, port, ...) compare by key, so elements another writer
+ * added are not our concern; other lists must match element for element, since server-side apply
+ * owns them atomically.
+ */
+export function isSubset(desired: unknown, live: unknown): boolean {
+  if (isObject(desired)) {
+    if (!isObject(live)) return false;
+    return Object.entries(desired).every(([key, value]) => {
+      // An explicit null in an apply means "absent".
+      if (value === null) return live[key] === undefined || live[key] === null;
+      return isSubset(value, live[key]);
+    });
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live)) return desired.length === 0 && live === undefined;
+    const key = associativeKey(desired as Json[]);
+    if (key && associativeKey(live as Json[]) === key) {
+      const byKey = new Map((live as Array<Record<string, Json>>).map((item) => [JSON.stringify([item[key], item.protocol ?? null]), item]));
+      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(JSON.stringify([item[key], item.protocol ?? null]))));
+    }
+    return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i]));
+  }
+  if (typeof desired === 'number' && typeof live === 'string') return String(desired) === live;
+  return desired === live;
+}
+
+/**
+ * Whether `desired` must be applied over `live`: it does not exist yet, or something we declare
+ * differs. Only `metadata.labels`/`annotations` of metadata are ours to compare.
+ */
+export function needsApply(desired: KubeObject, live: KubeObject | undefined): boolean {
+  if (!live) return true;
+  const { metadata, apiVersion: _apiVersion, kind: _kind, ...body } = desired;
+  if (!isSubset({ labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} }, { labels: live.metadata.labels ?? {}, annotations: live.metadata.annotations ?? {} })) return true;
+  const { metadata: _liveMetadata, apiVersion: _a, kind: _k, ...liveBody } = live;
+  return !isSubset(body, liveBody);
+}
+
+/**
+ * Apply order by kind: what others depend on first (namespaces, CRDs, identities, RBAC, config),
+ * then workloads, and admission webhooks last — a webhook registered before its server runs would
+ * block the API calls that start it.
+ */
+const applyRank: Record<string, number> = {
+  Namespace: 0,
+  CustomResourceDefinition: 1,
+  PriorityClass: 2,
+  ServiceAccount: 3,
+  ClusterRole: 4,
+  Role: 4,
+  ClusterRoleBinding: 5,
+  RoleBinding: 5,
+  Secret: 6,
+  ConfigMap: 6,
+  Service: 7,
+  Deployment: 8,
+  DaemonSet: 8,
+  StatefulSet: 8,
+  CronJob: 8,
+  Job: 8,
+  HorizontalPodAutoscaler: 9,
+  PodDisruptionBudget: 9,
+  MutatingWebhookConfiguration: 11,
+  ValidatingWebhookConfiguration: 11,
+};
+const defaultRank = 10; // custom resources and anything else: after the workloads they configure
+
+/** Sorts objects into apply order (stable within a rank). */
+export function applyOrder<T extends TypeRef>(objects: readonly T[]): T[] {
+  return [...objects].sort((a, b) => (applyRank[a.kind] ?? defaultRank) - (applyRank[b.kind] ?? defaultRank));
+}
+
+/**
+ * Sorts objects into delete order: webhooks first, so no pod creation or config change is blocked
+ * by a webhook whose server is going away, then the reverse of apply order (CRDs and namespaces
+ * last, since deleting them takes everything inside with them).
+ */
+export function deleteOrder<T extends TypeRef>(objects: readonly T[]): T[] {
+  const rank = (t: T) => {
+    const r = applyRank[t.kind] ?? defaultRank;
+    return r === applyRank.MutatingWebhookConfiguration ? -Infinity : -r;
+  };
+  return [...objects].sort((a, b) => rank(a) - rank(b));
+}

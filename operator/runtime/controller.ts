@@ -1,0 +1,139 @@
+/**
+ * A controller: watch events enqueue keys, workers reconcile them one key at a time.
+ *
+ * Errors come in two kinds, as in cert-manager: a {@link TerminalError} means retrying cannot help
+ * until someone changes something (the reconciler has already shown it in status), so the key is
+ * not retried; any other error is transient and retried with per-key exponential backoff.
+ */
+import type { Logger } from 'pino';
+import { ExponentialBackoff } from './backoff.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Informer } from './informer.ts';
+import type { KubeObject } from './kube.ts';
+import { WorkQueue } from './workqueue.ts';
+
+/** What a reconcile asks for next. */
+export interface ReconcileResult {
+  /** Reconcile this key again after this delay (timed work such as certificate renewal). */
+  requeueAfterMs?: number;
+}
+
+/** An error that retrying will not fix; the key is dropped until the next change. */
+export class TerminalError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TerminalError';
+  }
+}
+
+/** Reconciles one key to its desired state. */
+export interface Reconciler {
+  reconcile(key: string): Promise<ReconcileResult | void>;
+}
+
+/** The outcome of one reconcile, for metrics. */
+export type ReconcileOutcome = 'success' | 'requeue' | 'transient_error' | 'terminal_error';
+
+/** Settings of {@link Controller}. */
+export interface ControllerOptions {
+  name: string;
+  reconciler: Reconciler;
+  log: Logger;
+  workers?: number;
+  clock?: Clock;
+  backoff?: ExponentialBackoff;
+  /** Called after every reconcile with its outcome and duration. */
+  onReconciled?: (outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
+  /** Called when the queue depth changes. */
+  onQueueDepth?: (depth: number) => void;
+}
+
+/** Maps a changed object to the keys of the primary objects to reconcile. */
+export type KeyMapper = (object: KubeObject) => string[];
+
+/** Work queue plus workers plus event sources. */
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly workers: Array<Promise<void>> = [];
+  private running = false;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.queue = new WorkQueue({
+      name: options.name,
+      clock: options.clock ?? systemClock,
+      backoff: options.backoff ?? new ExponentialBackoff({ baseMs: 200, maxMs: 5 * 60_000 }),
+      onDepthChange: options.onQueueDepth,
+    });
+  }
+
+  /** Enqueues the keys `map` returns for every add, update and delete the informer sees. */
+  watch(informer: Informer, map: KeyMapper): void {
+    informer.on((_type, object) => {
+      for (const key of map(object)) this.queue.add(key);
+    });
+  }
+
+  /** Enqueues a key directly. */
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  /** Starts the workers. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (let i = 0; i < (this.options.workers ?? 2); i++) this.workers.push(this.work());
+  }
+
+  /** Stops taking new keys and waits for reconciles in flight to finish. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.running = false;
+  }
+
+  /** Handles one key and decides whether and when it comes back. */
+  async processKey(key: string): Promise<ReconcileOutcome> {
+    const started = performance.now();
+    let outcome: ReconcileOutcome;
+    let failure: unknown;
+    try {
+      const result = await this.options.reconciler.reconcile(key);
+      this.queue.forget(key);
+      if (result?.requeueAfterMs !== undefined) {
+        this.queue.addAfter(key, result.requeueAfterMs);
+        outcome = 'requeue';
+      } else {
+        outcome = 'success';
+      }
+    } catch (error) {
+      failure = error;
+      if (error instanceof TerminalError) {
+        this.queue.forget(key);
+        outcome = 'terminal_error';
+        this.options.log.warn({ key, reason: error.reason, err: error.message }, 'reconcile stopped on a terminal error; waiting for a change');
+      } else {
+        const retryInMs = this.queue.addRateLimited(key);
+        outcome = 'transient_error';
+        this.options.log.error({ key, err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed; retrying with backoff');
+      }
+    }
+    this.options.onReconciled?.(outcome, (performance.now() - started) / 1000, failure);
+    return outcome;
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.processKey(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * A small JSON client for the Kubernetes API on top of client-node's KubeConfig (which resolves
+ * kubeconfig files, in-cluster service accounts and exec/token auth).
+ *
+ * Why not client-node's generic KubernetesObjectApi: it turns known kinds into model classes
+ * (Dates, unknown fields dropped) while watches deliver plain JSON, and it opens a new TLS
+ * connection for every request. Here every object stays plain JSON exactly as the API server sent
+ * it, one keep-alive connection pool serves all requests and watches, and every request carries
+ * our user agent so the API server's metrics and audit log attribute it to us.
+ */
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { Agent, fetch, type Dispatcher } from 'undici';
+
+/** Any Kubernetes object as plain JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    managedFields?: unknown[];
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** The group/version/kind of a type. */
+export interface TypeRef {
+  apiVersion: string;
+  kind: string;
+}
+
+/** Where a type lives in the REST API. */
+export interface ResourceInfo {
+  plural: string;
+  namespaced: boolean;
+}
+
+/** An API error with the HTTP status and the API server's message. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+/** True for a 404 from the API server. */
+export const isNotFound = (error: unknown) => error instanceof KubeApiError && error.status === 404;
+/** True for a 409 Conflict (optimistic concurrency or an apply conflict). */
+export const isConflict = (error: unknown) => error instanceof KubeApiError && error.status === 409;
+
+/** The user agent meshwright sends. */
+export const userAgent = 'meshwright-operator/0.1.0';
+
+/** The field manager for server-side apply. */
+export const fieldManager = 'meshwright';
+
+/** Options of a list call. */
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+}
+
+/** A JSON client for any kind, with discovery of plural names and scope. */
+export class KubeClient {
+  private dispatcher?: Promise<Dispatcher>;
+  private readonly server: string;
+  private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  /** Requests sent, by verb; the benchmarks and tests read it. */
+  readonly requestCounts = new Map<string, number>();
+
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly agent = userAgent,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /**
+   * One keep-alive pool for every request and watch. The TLS material is resolved once (from files
+   * or inline data); auth headers are taken fresh per request, because tokens rotate.
+   */
+  private pool(): Promise<Dispatcher> {
+    this.dispatcher ??= (async () => {
+      const cluster = this.kc.getCurrentCluster()!;
+      const tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
+      await this.kc.applyToHTTPSOptions(tls as never);
+      return new Agent({
+        connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized, servername: tls.servername },
+        keepAliveTimeout: 30_000,
+        connections: 32,
+      });
+    })();
+    return this.dispatcher;
+  }
+
+  /** Builds a client from the default kubeconfig resolution (KUBECONFIG, ~/.kube/config, in-cluster). */
+  static fromDefault(): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new KubeClient(kc);
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    if (this.dispatcher) await (await this.dispatcher).close();
+  }
+
+  private async headers(url: string, method: HttpMethod): Promise<Record<string, string>> {
+    const context = new RequestContext(url, method);
+    await this.kc.applySecurityAuthentication(context);
+    return { ...context.getHeaders(), 'User-Agent': this.agent, Accept: 'application/json' };
+  }
+
+  /** Sends one request and returns the parsed JSON body; throws KubeApiError on a non-2xx status. */
+  async request<T = unknown>(method: HttpMethod, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
+    const url = `${this.server}${path}`;
+    const headers = await this.headers(url, method);
+    if (body !== undefined) headers['Content-Type'] = contentType;
+    this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
+    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: await this.pool(), signal });
+    const text = await response.text();
+    if (!response.ok) {
+      let reason = response.statusText;
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason ?? reason;
+        message = status.message ?? message;
+      } catch { /* not a Status object */ }
+      throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${reason}: ${message}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Opens a streaming request (for watches); the caller reads the body. */
+  async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+    const url = `${this.server}${path}`;
+    const headers = await this.headers(url, HttpMethod.GET);
+    this.requestCounts.set('WATCH', (this.requestCounts.get('WATCH') ?? 0) + 1);
+    const response = await fetch(url, { method: 'GET', headers, dispatcher: await this.pool(), signal });
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      throw new KubeApiError(response.status, response.statusText, `watch ${path}: ${response.status}: ${text}`);
+    }
+    return response.body as ReadableStream<Uint8Array>;
+  }
+
+  /** Plural name and scope of a type, from API discovery (cached per group/version). */
+  async resourceInfo(type: TypeRef): Promise<ResourceInfo> {
+    const load = async (): Promise<Map<string, ResourceInfo>> => {
+      const path = type.apiVersion.includes('/') ? `/apis/${type.apiVersion}` : `/api/${type.apiVersion}`;
+      const list = await this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>(HttpMethod.GET, path);
+      return new Map(list.resources.filter((r) => !r.name.includes('/')).map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }]));
+    };
+    // A kind missing from a cached group/version may be a CRD installed since: rediscover once.
+    for (const refresh of [false, true]) {
+      if (refresh) this.discovery.delete(type.apiVersion);
+      let cached = this.discovery.get(type.apiVersion);
+      if (!cached) {
+        cached = load();
+        this.discovery.set(type.apiVersion, cached);
+        // A failed discovery (e.g. a CRD not installed yet) must be retried later, not cached.
+        cached.catch(() => this.discovery.delete(type.apiVersion));
+      }
+      const info = (await cached).get(type.kind);
+      if (info) return info;
+    }
+    throw new KubeApiError(404, 'NotFound', `the API server does not serve ${type.kind} in ${type.apiVersion}`);
+  }
+
+  /** The REST path of a collection (namespace ignored for cluster-scoped types) or of one object. */
+  async path(type: TypeRef, namespace?: string, name?: string, query?: Record<string, string | undefined>): Promise<string> {
+    const info = await this.resourceInfo(type);
+    const base = type.apiVersion.includes('/') ? `/apis/${type.apiVersion}` : `/api/${type.apiVersion}`;
+    const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    const object = name ? `/${encodeURIComponent(name)}` : '';
+    const params = new URLSearchParams(Object.entries(query ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+    const qs = params.toString();
+    return `${base}${ns}/${info.plural}${object}${qs ? `?${qs}` : ''}`;
+  }
+
+  /** Lists objects of a type. */
+  async list<T extends KubeObject = KubeObject>(type: TypeRef, options: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
+    const path = await this.path(type, options.namespace, undefined, { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, resourceVersion: options.resourceVersion });
+    const list = await this.request<{ items: T[]; metadata: { resourceVersion: string } }>(HttpMethod.GET, path);
+    // List items carry no apiVersion/kind: put them back so every cached object is self-describing.
+    for (const item of list.items) {
+      item.apiVersion = type.apiVersion;
+      item.kind = type.kind;
+    }
+    return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+  }
+
+  /** Reads one object; throws KubeApiError 404 when absent. */
+  async get<T extends KubeObject = KubeObject>(type: TypeRef, name: string, namespace?: string): Promise<T> {
+    return this.request<T>(HttpMethod.GET, await this.path(type, namespace, name));
+  }
+
+  /** Server-side apply of `object` with our field manager; `force` takes over conflicting fields. */
+  async apply<T extends KubeObject = KubeObject>(object: KubeObject, options: { force?: boolean; subresource?: 'status'; manager?: string } = {}): Promise<T> {
+    const base = await this.path(object, object.metadata.namespace, object.metadata.name);
+    const path = `${base.replace(/\?.*$/, '')}${options.subresource ? `/${options.subresource}` : ''}?${new URLSearchParams({ fieldManager: options.manager ?? fieldManager, ...(options.force ? { force: 'true' } : {}) })}`;
+    return this.request<T>(HttpMethod.PATCH, path, object, 'application/apply-patch+yaml');
+  }
+
+  /** A JSON merge patch or JSON patch of one object (optionally its status). */
+  async patch<T extends KubeObject = KubeObject>(type: TypeRef, name: string, namespace: string | undefined, patch: unknown, kind: 'merge' | 'json' = 'merge', subresource?: 'status'): Promise<T> {
+    const path = `${await this.path(type, namespace, name)}${subresource ? `/${subresource}` : ''}`;
+    return this.request<T>(HttpMethod.PATCH, path, patch, kind === 'merge' ? 'application/merge-patch+json' : 'application/json-patch+json');
+  }
+
+  /** Creates an object. */
+  async create<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
+    return this.request<T>(HttpMethod.POST, await this.path(object, object.metadata.namespace), object);
+  }
+
+  /** Replaces an object (optimistic concurrency on metadata.resourceVersion). */
+  async replace<T extends KubeObject = KubeObject>(object: KubeObject): Promise<T> {
+    return this.request<T>(HttpMethod.PUT, await this.path(object, object.metadata.namespace, object.metadata.name), object);
+  }
+
+  /** Deletes an object; resolves false when it was already gone. */
+  async delete(type: TypeRef, name: string, namespace?: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): Promise<boolean> {
+    try {
+      await this.request(HttpMethod.DELETE, await this.path(type, namespace, name), { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** `namespace/name` or `name` for cluster-scoped objects: the cache and queue key of an object. */
+export function namespacedName(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
