@@ -50,6 +50,12 @@ test('associative lists compare by key; elements another writer added are not ou
   assert.equal(isSubset([{ port: 80, protocol: 'TCP' }, { port: 80, protocol: 'UDP', name: 'u' }], [{ port: 80, protocol: 'UDP', name: 'u' }, { port: 80, protocol: 'TCP' }]), true, 'ports are keyed by port and protocol');
 });
 
+test('a list whose "keys" repeat is compared element for element, not collapsed by key', () => {
+  const inventory = [{ kind: 'ServiceAccount', name: 'controller' }, { kind: 'Deployment', name: 'controller' }];
+  assert.equal(isSubset(inventory, structuredClone(inventory)), true);
+  assert.equal(isSubset(inventory, [{ kind: 'Deployment', name: 'controller' }, { kind: 'Deployment', name: 'controller' }]), false);
+});
+
 test('atomic lists (args) must match element for element', () => {
   assert.equal(isSubset(['discovery', '--log'], ['discovery', '--log']), true);
   assert.equal(isSubset(['discovery', '--log'], ['discovery', '--log', '--evil']), false);

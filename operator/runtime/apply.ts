@@ -18,10 +18,16 @@ function isObject(value: unknown): value is Record<string, Json> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The key field shared by every element of `list`, if the list is associative. */
+/** Identity of a list element under `key` (ports are told apart by protocol too). */
+function elementId(item: Record<string, Json>, key: string): string {
+  return JSON.stringify([item[key], item.protocol ?? null]);
+}
+
+/** The key field shared by every element of `list` and unique among them, if the list is associative. */
 function associativeKey(list: Json[]): string | undefined {
   if (list.length === 0 || !list.every(isObject)) return undefined;
-  return listMapKeys.find((key) => list.every((item) => (item as Record<string, Json>)[key] !== undefined));
+  const items = list as Array<Record<string, Json>>;
+  return listMapKeys.find((key) => items.every((item) => item[key] !== undefined) && new Set(items.map((item) => elementId(item, key))).size === items.length);
 }
 
 /**
@@ -44,8 +50,8 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     if (!Array.isArray(live)) return desired.length === 0 && live === undefined;
     const key = associativeKey(desired as Json[]);
     if (key && associativeKey(live as Json[]) === key) {
-      const byKey = new Map((live as Array<Record<string, Json>>).map((item) => [JSON.stringify([item[key], item.protocol ?? null]), item]));
-      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(JSON.stringify([item[key], item.protocol ?? null]))));
+      const byKey = new Map((live as Array<Record<string, Json>>).map((item) => [elementId(item, key), item]));
+      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(elementId(item, key))));
     }
     return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i]));
   }
