@@ -225,7 +225,6 @@ export class LeaderElector {
   private readonly random: () => number;
 
   private observation: LeaseObservation | undefined;
-  private lastLease: V1Lease | undefined;
   private lastHolder: string | undefined | null = null;
   private leading = false;
   private lost = false;
@@ -264,8 +263,8 @@ export class LeaderElector {
 
   /**
    * Campaigns until the lease is acquired, then leads until leadership is lost or
-   * {@link release} is called; resolves with how it ended. One run at a time per elector; an
-   * elector whose run has ended may run again.
+   * {@link release} is called; resolves with how it ended. One run at a time per elector (a
+   * second concurrent call throws); an elector whose run has ended may run again.
    */
   run(callbacks: LeaderCallbacks): Promise<LeaderElectionOutcome> {
     if (this.running) throw new Error('leader election: already running');
@@ -373,7 +372,6 @@ export class LeaderElector {
           decision.action === 'create'
             ? await this.withTimeout(this.leases.create(this.namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec }), 'create lease')
             : await this.withTimeout(this.leases.replace(this.namespace, { ...lease!, spec }), 'update lease');
-        this.lastLease = written;
         if (this.lost || (this.stopping && !this.leading)) return false; // told to stop while the write was in flight
         if (sentAt + this.renewDeadlineMs <= this.clock.now()) {
           // The answer came so late that the renewal no longer protects us: a standby may be about to take over.
@@ -401,8 +399,7 @@ export class LeaderElector {
       try {
         const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
         if (!lease || lease.spec?.holderIdentity !== this.identity) return;
-        const written = await this.withTimeout(this.leases.replace(this.namespace, { ...lease, spec: releasedLeaseSpec(lease.spec, this.clock.now()) }), 'release lease');
-        this.lastLease = written;
+        await this.withTimeout(this.leases.replace(this.namespace, { ...lease, spec: releasedLeaseSpec(lease.spec, this.clock.now()) }), 'release lease');
       } catch (error) {
         // Not fatal: the lease then simply expires after leaseDuration.
         this.log.warn({ err: error }, 'could not release the lease');
@@ -412,7 +409,6 @@ export class LeaderElector {
 
   private observe(lease: V1Lease | undefined, now: number, callbacks: LeaderCallbacks): void {
     this.observation = observeLease(this.observation, lease, now);
-    this.lastLease = lease;
     this.noticeHolder(lease?.spec?.holderIdentity || undefined, callbacks);
   }
 
