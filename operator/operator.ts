@@ -77,12 +77,22 @@ export class Operator {
     }
   }
 
-  /** Fills the caches, then starts reconciling. */
-  async start(): Promise<void> {
+  /** Fills the caches (a standby does this too, so it takes over warm). */
+  async startCaches(): Promise<void> {
     await this.installations.start();
     const timeout = this.options.cacheSyncTimeoutMs ?? 10_000;
     await Promise.all([...this.owned.values()].map((informer) =>
       Promise.race([informer.start(), new Promise<void>((resolve) => setTimeout(resolve, timeout).unref())])));
+  }
+
+  /** Whether every cache has its first complete list. */
+  cachesSynced(): boolean {
+    return [this.installations, ...this.owned.values()].every((informer) => informer.hasSynced());
+  }
+
+  /** Fills the caches, then starts reconciling. */
+  async start(): Promise<void> {
+    await this.startCaches();
     this.controller.start();
   }
 

@@ -1,0 +1,158 @@
+/**
+ * The operator process: caches, leader election (only the leader reconciles; a standby keeps its
+ * caches warm), `/metrics`, `/healthz` and `/readyz`, Kubernetes Events, graceful shutdown.
+ * Runs in a cluster (service account) or outside one (kubeconfig), configured by flags or
+ * environment variables (flags win).
+ */
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { MeshDistribution } from './distributions/distribution.ts';
+import { Operator } from './operator.ts';
+import { EventRecorder } from './runtime/events.ts';
+import { startOperatorHttpServer } from './runtime/http-server.ts';
+import { KubeClient } from './runtime/kube.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import { createLogger, type LoggerOptions } from './runtime/logger.ts';
+import { OperatorMetrics } from './runtime/metrics.ts';
+
+/** Settings of {@link runOperator}. */
+export interface RunOptions {
+  distributions: readonly MeshDistribution[];
+  /** `host:port` of the metrics and health endpoints. */
+  metricsAddress: string;
+  leaderElection: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionName: string;
+  identity: string;
+  logLevel: NonNullable<LoggerOptions['level']>;
+  installationSelector?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  /** Called once the HTTP server listens (tests read the port). */
+  onListening?: (port: number) => void;
+}
+
+const serviceAccountNamespaceFile = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function parseLogLevel(level: string): RunOptions['logLevel'] {
+  if (!(logLevels as readonly string[]).includes(level)) throw new Error(`--log-level must be one of ${logLevels.join(', ')}; got "${level}"`);
+  return level as RunOptions['logLevel'];
+}
+
+/** Reads flags (`--metrics-address=...`) and their environment variables (`MESHWRIGHT_METRICS_ADDRESS`). */
+export function optionsFromArgs(argv: string[], env: NodeJS.ProcessEnv, distributions: readonly MeshDistribution[]): RunOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'metrics-address': { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'leader-election-namespace': { type: 'string' },
+      'leader-election-name': { type: 'string' },
+      identity: { type: 'string' },
+      'log-level': { type: 'string' },
+      'installation-selector': { type: 'string' },
+    },
+  });
+  let inClusterNamespace: string | undefined;
+  try {
+    inClusterNamespace = readFileSync(serviceAccountNamespaceFile, 'utf8').trim();
+  } catch { /* out of cluster */ }
+  return {
+    distributions,
+    metricsAddress: values['metrics-address'] ?? env.MESHWRIGHT_METRICS_ADDRESS ?? ':8080',
+    leaderElection: (values['leader-elect'] ?? env.MESHWRIGHT_LEADER_ELECT ?? 'true') !== 'false',
+    leaderElectionNamespace: values['leader-election-namespace'] ?? env.MESHWRIGHT_LEADER_ELECTION_NAMESPACE ?? inClusterNamespace ?? 'meshwright-system',
+    leaderElectionName: values['leader-election-name'] ?? env.MESHWRIGHT_LEADER_ELECTION_NAME ?? 'meshwright-operator',
+    identity: values.identity ?? env.MESHWRIGHT_IDENTITY ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    logLevel: parseLogLevel(values['log-level'] ?? env.MESHWRIGHT_LOG_LEVEL ?? 'info'),
+    installationSelector: values['installation-selector'] ?? env.MESHWRIGHT_INSTALLATION_SELECTOR,
+  };
+}
+
+/** Runs the operator until SIGTERM/SIGINT (graceful: finish passes in flight, release the lease). */
+export async function runOperator(options: RunOptions): Promise<void> {
+  const log = createLogger({ level: options.logLevel, name: 'meshwright' });
+  const metrics = new OperatorMetrics();
+  if (options.leaderElection) metrics.setLeader(options.identity, false);
+  const client = KubeClient.fromDefault();
+  const events = new EventRecorder({ kc: client.kc, identity: options.identity, log });
+  const operator = new Operator({
+    client,
+    distributions: options.distributions,
+    log,
+    installationSelector: options.installationSelector,
+    hooks: {
+      onReconciled: (outcome, seconds) => {
+        metrics.observeReconcile('meshinstallation', outcome, seconds);
+        if (outcome === 'transient_error' || outcome === 'terminal_error') metrics.incError('meshinstallation', outcome);
+      },
+      onQueueDepth: (depth) => metrics.setWorkqueueDepth('meshinstallation', depth),
+      onDriftCorrected: (kind) => metrics.incDriftCorrection(kind),
+      onManagedObjects: (installation, count) => metrics.setManagedObjects(installation, count),
+      onEvent: (installation, type, reason, note) => void events.record({ regarding: installation, type, reason, action: 'Reconcile', note }),
+    },
+  });
+  const http = await startOperatorHttpServer({
+    address: options.metricsAddress,
+    metrics,
+    log,
+    readiness: () => (operator.cachesSynced() ? { ready: true, reasons: [] } : { ready: false, reasons: ['informer caches have not synced yet'] }),
+  });
+  options.onListening?.(http.port);
+  log.info({ identity: options.identity, metricsPort: http.port, leaderElection: options.leaderElection }, 'meshwright operator starting');
+  await operator.startCaches();
+
+  let elector: LeaderElector | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: finishing passes in flight');
+    await operator.stop();
+    await elector?.release();
+    await events.drain();
+    await http.close();
+    await client.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (!options.leaderElection) {
+    operator.controller.start();
+    return;
+  }
+  elector = new LeaderElector({
+    kc: client.kc,
+    namespace: options.leaderElectionNamespace,
+    name: options.leaderElectionName,
+    identity: options.identity,
+    leaseDurationMs: options.leaseDurationMs,
+    renewDeadlineMs: options.renewDeadlineMs,
+    retryPeriodMs: options.retryPeriodMs,
+    log,
+    metrics,
+  });
+  void elector.run({
+    onStartedLeading: () => {
+      log.info({ identity: options.identity }, 'became leader: reconciling');
+      operator.controller.start();
+    },
+    onStoppedLeading: () => {
+      if (stopping) return;
+      // A leader that lost its lease must stop writing at once; a restart rejoins as a standby.
+      log.error({ identity: options.identity }, 'lost the leader lease: exiting');
+      process.exit(1);
+    },
+  });
+}
+
+// Started as a program (not imported): run with the distributions this build ships.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const distributions: MeshDistribution[] = [];
+  await runOperator(optionsFromArgs(process.argv.slice(2), process.env, distributions));
+}
