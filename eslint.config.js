@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bench/results/**', 'charts/**', 'crds/**', 'manifests/**'] },
+  { ignores: ['node_modules/**', '.cluster/**', 'bench/results/**', 'charts/**', 'crds/**', 'manifests/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

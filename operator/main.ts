@@ -106,7 +106,19 @@ export async function runOperator(options: RunOptions): Promise<void> {
   log.info({ identity: options.identity, metricsPort: http.port, leaderElection: options.leaderElection }, 'meshwright operator starting');
   await operator.startCaches();
 
-  let elector: LeaderElector | undefined;
+  const elector = options.leaderElection
+    ? new LeaderElector({
+      kc: client.kc,
+      namespace: options.leaderElectionNamespace,
+      name: options.leaderElectionName,
+      identity: options.identity,
+      leaseDurationMs: options.leaseDurationMs,
+      renewDeadlineMs: options.renewDeadlineMs,
+      retryPeriodMs: options.retryPeriodMs,
+      log,
+      metrics,
+    })
+    : undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -122,21 +134,10 @@ export async function runOperator(options: RunOptions): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  if (!options.leaderElection) {
+  if (!elector) {
     operator.controller.start();
     return;
   }
-  elector = new LeaderElector({
-    kc: client.kc,
-    namespace: options.leaderElectionNamespace,
-    name: options.leaderElectionName,
-    identity: options.identity,
-    leaseDurationMs: options.leaseDurationMs,
-    renewDeadlineMs: options.renewDeadlineMs,
-    retryPeriodMs: options.retryPeriodMs,
-    log,
-    metrics,
-  });
   void elector.run({
     onStartedLeading: () => {
       log.info({ identity: options.identity }, 'became leader: reconciling');

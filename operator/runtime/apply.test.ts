@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { applyOrder, deleteOrder, isSubset, needsApply } from './apply.ts';
 import type { KubeObject } from './kube.ts';
 
+/** A Deployment shape loose enough to edit in tests. */
+type EditableDeployment = KubeObject & { spec: { replicas?: number; strategy?: unknown; template: { spec: { containers: Array<Record<string, unknown> & { image: string; env: Array<{ name: string; value: string }>; ports: Array<Record<string, unknown>> }> } } }; status?: unknown };
+
 const deployment = (replicas: number | undefined, env: Array<{ name: string; value: string }>): KubeObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment',
   metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod', 'meshwright.dev/installation': 'default' } },
@@ -14,32 +17,32 @@ const deployment = (replicas: number | undefined, env: Array<{ name: string; val
 
 test('a live object carrying server defaults and status still satisfies the desired one', () => {
   const desired = deployment(2, [{ name: 'A', value: '1' }]);
-  const live = structuredClone(desired) as KubeObject & { spec: any; status: unknown };
+  const live = structuredClone(desired) as EditableDeployment;
   live.metadata = { ...live.metadata, uid: 'u', resourceVersion: '7', labels: { ...live.metadata.labels, extra: 'x' }, managedFields: [] };
   live.spec.strategy = { type: 'RollingUpdate' };
-  live.spec.template.spec.containers[0].imagePullPolicy = 'IfNotPresent';
-  live.spec.template.spec.containers[0].ports[0].hostPort = undefined;
+  live.spec.template.spec.containers[0]!.imagePullPolicy = 'IfNotPresent';
+  live.spec.template.spec.containers[0]!.ports[0]!.hostPort = undefined;
   live.status = { replicas: 2 };
   assert.equal(needsApply(desired, live), false);
 });
 
 test('a foreign edit of a declared field, a removed label or a missing object needs an apply', () => {
   const desired = deployment(2, [{ name: 'A', value: '1' }]);
-  const edited = structuredClone(desired) as any;
-  edited.spec.template.spec.containers[0].image = 'evil:1';
+  const edited = structuredClone(desired) as EditableDeployment;
+  edited.spec.template.spec.containers[0]!.image = 'evil:1';
   assert.equal(needsApply(desired, edited), true);
   const unlabelled = structuredClone(desired);
   delete unlabelled.metadata.labels!.app;
   assert.equal(needsApply(desired, unlabelled), true);
-  const envChanged = structuredClone(desired) as any;
-  envChanged.spec.template.spec.containers[0].env[0].value = '2';
+  const envChanged = structuredClone(desired) as EditableDeployment;
+  envChanged.spec.template.spec.containers[0]!.env[0]!.value = '2';
   assert.equal(needsApply(desired, envChanged), true);
   assert.equal(needsApply(desired, undefined), true);
 });
 
 test('fields we do not declare (HPA-owned replicas) are not fought over', () => {
   const desired = deployment(undefined, []);
-  const scaled = structuredClone(desired) as any;
+  const scaled = structuredClone(desired) as EditableDeployment;
   scaled.spec.replicas = 7;
   assert.equal(needsApply(desired, scaled), false);
 });
