@@ -173,6 +173,19 @@ describe('MeshInstallation reconcile loop', () => {
     await foreign.patch(deploymentType, 'controller', namespace, { spec: { replicas: 1 } }, 'merge');
   });
 
+  test('a caBundle another writer injects into our webhook configuration is not fought over', async () => {
+    const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nnot-really\n-----END CERTIFICATE-----\n').toString('base64');
+    await foreign.patch(webhookType, `test-mesh-${name}`, undefined, [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }], 'json');
+    const since = new Date();
+    const before = reconciles;
+    operator.controller.enqueue(name);
+    await eventually('a pass after the injection', async () => reconciles > before, 10_000, 20);
+    await new Promise((r) => setTimeout(r, 1000));
+    const webhook = await foreign.get<KubeObject & { webhooks: Array<{ clientConfig: { caBundle?: string } }> }>(webhookType, `test-mesh-${name}`);
+    assert.equal(webhook.webhooks[0]!.clientConfig.caBundle, caBundle);
+    assert.deepEqual(operatorWrites(since).filter((e) => e.objectRef?.resource === 'validatingwebhookconfigurations').map((e) => e.verb), []);
+  });
+
   test('an object without our label is left alone, however similar its name', async () => {
     await foreign.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'user-config', namespace }, data: { mine: 'yes' } });
     await foreign.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: `test-mesh-${name}-user` }, rules: [] });

@@ -49,6 +49,17 @@ function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), name: object.metadata.name };
 }
 
+/**
+ * The owned objects that are no longer desired: everything the last inventory listed or that
+ * carries our label (the label catches objects a lost status forgot), minus what is desired now.
+ */
+export function staleObjects(desired: readonly ObjectRef[], inventory: readonly ObjectRef[], labelled: readonly ObjectRef[]): ObjectRef[] {
+  const wanted = new Set(desired.map(refKey));
+  const stale = new Map<string, ObjectRef>();
+  for (const ref of [...inventory, ...labelled]) if (!wanted.has(refKey(ref))) stale.set(refKey(ref), ref);
+  return [...stale.values()];
+}
+
 /** Stable JSON (sorted keys), so equal objects hash equally. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -183,6 +194,12 @@ export class MeshInstallationReconciler implements Reconciler {
     status.observedGeneration = generation;
     if (!spec.paused) status.inventory = desired.map(refOf);
     this.options.hooks?.onManagedObjects?.(name, desired.length);
+    const wasReady = (installation.status as MeshInstallationStatus | undefined)?.conditions?.find((c) => c.type === ConditionType.Ready)?.status;
+    const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
+    if (ready && ready.status !== wasReady) {
+      if (ready.status === 'True') this.options.hooks?.onEvent?.(installation, 'Normal', 'Ready', `the mesh is ready at version ${status.version}`);
+      else if (wasReady === 'True') this.options.hooks?.onEvent?.(installation, 'Warning', 'NotReady', ready.message);
+    }
     await this.writeStatus(installation, status);
   }
 
@@ -213,8 +230,7 @@ export class MeshInstallationReconciler implements Reconciler {
 
   /** Deletes owned objects that are no longer desired (never those marked keep-on-delete). */
   private async prune(installation: string, desired: KubeObject[], inventory: readonly ObjectRef[], log: Logger): Promise<void> {
-    const wanted = new Set(desired.map((o) => refKey(refOf(o))));
-    const stale = this.ownedObjects(installation, inventory).filter((ref) => !wanted.has(refKey(ref)));
+    const stale = staleObjects(desired.map(refOf), [], this.ownedObjects(installation, inventory));
     for (const ref of deleteOrder(stale)) {
       const live = this.live(ref);
       if (!live || live.metadata.deletionTimestamp || live.metadata.annotations?.[KEEP_ANNOTATION] === 'true') continue;
