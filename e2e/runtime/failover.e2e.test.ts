@@ -7,14 +7,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import { CRD_FILE } from '../../operator/api/crd.ts';
 import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
-import { eventually, testKubeConfig } from '../support/kube.ts';
+import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 
 const client = new KubeClient(testKubeConfig(), 'meshwright-e2e');
 const run = randomBytes(3).toString('hex');
@@ -56,9 +53,7 @@ async function metric(identity: string, pattern: RegExp): Promise<string | undef
 }
 
 before(async () => {
-  const crd = parse(readFileSync(join(import.meta.dirname, '..', '..', CRD_FILE), 'utf8')) as KubeObject;
-  await client.apply(crd, { force: true, manager: 'meshwright-e2e' });
-  await eventually('the CRD to be served', async () => (await client.resourceInfo(miType)).plural === 'meshinstallations', 30_000);
+  await installMeshInstallationCrd(client);
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: leaseNamespace } });
   startOperator('operator-a');
   startOperator('operator-b');

@@ -7,17 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import { CRD_FILE } from '../../operator/api/crd.ts';
 import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation.ts';
 import { Operator } from '../../operator/operator.ts';
 import { isNotFound, KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, testKubeConfig } from '../support/kube.ts';
+import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { testDistribution } from '../support/test-distribution.ts';
 
 const kc = testKubeConfig();
@@ -73,9 +69,7 @@ function operatorWrites(since: Date) {
 }
 
 before(async () => {
-  const crd = parse(readFileSync(join(import.meta.dirname, '..', '..', CRD_FILE), 'utf8')) as KubeObject;
-  await operatorClient.apply(crd, { force: true, manager: 'meshwright-e2e' });
-  await eventually('the CRD to be served', async () => (await operatorClient.resourceInfo(miType)).plural === 'meshinstallations', 30_000);
+  await installMeshInstallationCrd(operatorClient);
   operator = new Operator({
     client: operatorClient,
     distributions: [testDistribution],

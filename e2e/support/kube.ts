@@ -2,7 +2,13 @@
  * Helpers shared by the end-to-end tests: a client for the cluster the test runner provides
  * (`KUBECONFIG`), throw-away namespaces, and polling with a deadline.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { CRD_FILE } from '../../operator/api/crd.ts';
+import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
+import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 
 /** The kubeconfig of the cluster under test; the test runner always sets KUBECONFIG. */
 export function testKubeConfig(): KubeConfig {
@@ -46,4 +52,14 @@ export async function eventually<T>(description: string, probe: () => Promise<T 
 /** The HTTP status of a failed client call, or undefined. */
 export function statusCode(error: unknown): number | undefined {
   return (error as { code?: number }).code;
+}
+
+/**
+ * Installs the committed MeshInstallation CRD by server-side apply through our JSON client (the
+ * typed apiextensions client drops defaults and CEL rules) and waits until it is served.
+ */
+export async function installMeshInstallationCrd(client: KubeClient): Promise<void> {
+  const crd = parse(readFileSync(join(import.meta.dirname, '..', '..', CRD_FILE), 'utf8')) as KubeObject;
+  await client.apply(crd, { force: true, manager: 'meshwright-e2e' });
+  await eventually('the MeshInstallation CRD to be served', async () => (await client.resourceInfo({ apiVersion: API_VERSION, kind: KIND })).plural === 'meshinstallations', 30_000);
 }
