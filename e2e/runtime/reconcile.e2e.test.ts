@@ -24,6 +24,7 @@ const operatorClient = new KubeClient(kc);
 const foreign = new KubeClient(kc, 'meshwright-e2e-foreign-writer');
 let operator: Operator;
 const drift: string[] = [];
+const driftEvents: string[] = [];
 let reconciles = 0;
 
 const miType = { apiVersion: API_VERSION, kind: KIND };
@@ -75,7 +76,11 @@ before(async () => {
     distributions: [testDistribution],
     log: pino({ level: 'warn' }),
     installationSelector: `meshwright.dev/test-run=${run}`,
-    hooks: { onDriftCorrected: (kind) => drift.push(kind), onReconciled: () => reconciles++ },
+    hooks: {
+      onDriftCorrected: (kind) => drift.push(kind),
+      onReconciled: () => reconciles++,
+      onEvent: (_mi, type, reason, note) => void (reason === 'DriftCorrected' && driftEvents.push(`${type} ${note}`)),
+    },
   });
   await operator.start();
 });
@@ -143,6 +148,7 @@ describe('MeshInstallation reconcile loop', () => {
     assert.equal(cm.data.injected, 'yes', 'a key we never declared is another writer\'s, not drift');
     assert.ok(['Deployment', 'ConfigMap', 'ClusterRole'].every((k) => drift.includes(k)), `drift counted by kind: ${drift.join(',')}`);
     assert.ok(operatorWrites(since).every((e) => e.verb === 'patch'), 'repairs are server-side applies');
+    assert.ok(driftEvents.includes(`Normal Deployment ${namespace}/controller was changed by another writer and has been restored`), driftEvents.join('\n'));
   });
 
   test('drift: a deleted owned object comes back', async () => {
@@ -152,6 +158,8 @@ describe('MeshInstallation reconcile loop', () => {
     await foreign.delete(clusterRoleType, `test-mesh-${name}`);
     await eventually('the ConfigMap to be recreated', async () => ((await exists(configMapType, 'mesh-config', namespace))?.metadata.uid ?? old.metadata.uid) !== old.metadata.uid, 10_000, 50);
     await eventually('the ClusterRole to be recreated', async () => ((await exists(clusterRoleType, `test-mesh-${name}`))?.metadata.uid ?? oldRole.metadata.uid) !== oldRole.metadata.uid, 10_000, 50);
+    assert.ok(driftEvents.includes(`Normal ConfigMap ${namespace}/mesh-config was deleted by another writer and has been recreated`), driftEvents.join('\n'));
+    assert.ok(driftEvents.includes(`Normal ClusterRole test-mesh-${name} was deleted by another writer and has been recreated`), driftEvents.join('\n'));
   });
 
   test('fields another writer legitimately owns (replicas we do not declare) are not fought over', async () => {

@@ -174,7 +174,7 @@ export class MeshInstallationReconciler implements Reconciler {
     }
 
     if (!spec.paused) {
-      await this.applyAll(desired, log, name);
+      await this.applyAll(desired, status.inventory ?? [], log, installation);
       await this.prune(name, desired, status.inventory ?? [], log);
     }
 
@@ -211,17 +211,27 @@ export class MeshInstallationReconciler implements Reconciler {
     return labelled;
   }
 
-  private async applyAll(desired: KubeObject[], log: Logger, installation: string): Promise<void> {
+  /**
+   * Applies what differs from the live state. An apply counts as a drift correction when the live
+   * object already carries the hash of what we want (so someone else changed it) or when an object
+   * the last pass applied has vanished (so someone deleted it).
+   */
+  private async applyAll(desired: KubeObject[], inventory: readonly ObjectRef[], log: Logger, installation: KubeObject): Promise<void> {
+    const previouslyApplied = new Set(inventory.map(refKey));
     for (const object of applyOrder(desired)) {
       const ref = refOf(object);
       const live = this.live(ref);
       if (!needsApply(object, live)) continue;
-      const drift = live !== undefined && live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
+      const drift = live === undefined
+        ? previouslyApplied.has(refKey(ref)) ? 'recreated' : undefined
+        : live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION] ? 'restored' : undefined;
       const applied = await this.options.client.apply(object, { force: true });
       this.remember(ref, live, applied);
       if (drift) {
-        log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name }, 'drift corrected: another writer changed an owned object');
-        this.options.hooks?.onDriftCorrected?.(object.kind, installation);
+        const what = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+        log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift }, 'drift corrected: another writer changed or deleted an owned object');
+        this.options.hooks?.onDriftCorrected?.(object.kind, installation.metadata.name);
+        this.options.hooks?.onEvent?.(installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored`);
       } else {
         log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
       }
