@@ -119,7 +119,6 @@ test('declared defaults', () => {
     'spec.meshConfig.trustDomain': 'cluster.local',
     'spec.meshConfig.outboundTrafficPolicy': 'ALLOW_ANY',
     'spec.certificateAuthority.type': 'SelfSigned',
-    'spec.certificateAuthority.keyAlgorithm': 'ECDSAP256',
     'spec.certificateAuthority.rootTTL': '87600h',
     'spec.certificateAuthority.intermediateTTL': '8760h',
     'spec.certificateAuthority.rootRotation.automatic': true,

@@ -22,7 +22,6 @@ test('a minimal spec gains exactly the declared defaults, nested ones included',
     },
     certificateAuthority: {
       type: 'SelfSigned',
-      keyAlgorithm: 'ECDSAP256',
       rootTTL: '87600h',
       intermediateTTL: '8760h',
       renewBefore: '720h',

@@ -163,9 +163,9 @@ const certificateAuthority = Type.Object({
   type: withDefault(StringEnum(['SelfSigned', 'External'], {
     description: 'SelfSigned: the operator creates, renews and rotates the root and intermediate. External: the root and intermediate come from the Secret in secretRef and are renewed by you (e.g. with cert-manager).',
   }), 'SelfSigned'),
-  keyAlgorithm: withDefault(StringEnum(KEY_ALGORITHMS, {
-    description: 'Key algorithm of the CA certificates the operator issues. Linkerd requires ECDSAP256. With External, must match the key in the Secret.',
-  }), 'ECDSAP256'),
+  keyAlgorithm: Type.Optional(StringEnum(KEY_ALGORITHMS, {
+    description: 'Key algorithm of the CA certificates the operator issues. Unset: the mesh\'s default (Istio: RSA2048, as Istio\'s own CA; Linkerd: ECDSAP256, the only one it supports). With External, the key in the Secret must use it when set.',
+  })),
   rootTTL: withDefault(Duration({ description: 'Lifetime of a self-signed root (trust anchor).', min: '1h' }), '87600h'),
   intermediateTTL: withDefault(Duration({
     description: 'Lifetime of the intermediate (issuer) the operator signs; must be shorter than rootTTL.',
@@ -431,6 +431,14 @@ export const MeshInstallationSpecSchema = Type.Object({
     description: 'Namespace of the control plane, created if missing (e.g. istio-system, linkerd). Immutable.',
     ...celRules({ rule: 'self == oldSelf', message: 'namespace is immutable: the control plane cannot move; create a new MeshInstallation instead' }),
   }),
+  registry: Type.Optional(Type.String({
+    description: 'Registry and path the mesh images are pulled from instead of the mesh\'s own, for mirrors and air-gapped clusters, e.g. mirror.example.com/istio. Image names and tags stay those of the catalog. Unset: docker.io/istio for Istio, cr.l5d.io/linkerd for Linkerd.',
+    minLength: 1, maxLength: 200,
+    ...celRules({
+      rule: "self.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$')",
+      message: 'must be a registry host with an optional port and path, without a trailing slash, tag or digest, e.g. mirror.example.com/istio',
+    }),
+  })),
   profile: withDefault(StringEnum(PROFILES, {
     description: 'Preset of control-plane sizing and features: default, minimal (control plane only, small), demo (verbose, small), ha (replicated, spread, disruption budgets).',
   }), 'default'),

@@ -184,7 +184,7 @@ export class MeshInstallationReconciler implements Reconciler {
       notReady.length === 0
         ? { type: ConditionType.ControlPlaneReady, status: 'True', reason: 'ComponentsAvailable', message: `${components.length} components available`, observedGeneration: generation }
         : { type: ConditionType.ControlPlaneReady, status: 'False', reason: 'ComponentsNotAvailable', message: `not available yet: ${notReady.map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name} (${c.available ?? 0}/${c.replicas ?? 1})`).join(', ')}`, observedGeneration: generation },
-      distribution.certificateAuthorityLayout
+      distribution.certificateAuthority
         ? { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'CertificateAuthorityPresent', message: 'CA material is in place', observedGeneration: generation }
         : { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'NotManaged', message: 'this mesh distribution has no CA for the operator to manage', observedGeneration: generation },
       { type: ConditionType.DataPlaneReady, status: 'True', reason: 'NoEnrolledWorkloads', message: 'no namespace is enrolled for injection', observedGeneration: generation },

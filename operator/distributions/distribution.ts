@@ -27,13 +27,43 @@ export class UnsupportedSpecError extends Error {
   }
 }
 
+/**
+ * The mesh CA as the operator holds it. The public parts may be rendered anywhere; the issuer key
+ * only into the one Secret the mesh's identity service reads it from.
+ */
+export interface CertificateAuthorityMaterial {
+  /** The trust anchors (one root, or two during a root rotation), concatenated PEM. */
+  trustAnchorsPem: string;
+  /** The issuer (intermediate) certificate, followed by any further intermediates up to, not including, the root. */
+  issuerChainPem: string;
+  /** The issuer's private key, PKCS#8 PEM. */
+  issuerKeyPem: string;
+  /** Serving certificates for the mesh's own webhooks, by the names in {@link CertificateAuthorityProfile.servingCertificates}. */
+  serving?: Record<string, ServingCertificate>;
+}
+
+/** A TLS serving certificate the operator issued for a mesh component (e.g. a validating webhook). */
+export interface ServingCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  /** The CA that signed it, for a webhook configuration's caBundle. Not the mesh root. */
+  caBundlePem: string;
+}
+
 /** Everything a renderer may depend on; rendering is a pure function of it. */
 export interface RenderInput {
   installation: DefaultedMeshInstallation;
   resolved: ResolvedVersion;
-  /** Public CA material to embed (trust bundle); never private keys. */
-  trustBundlePem?: string;
+  /**
+   * The CA material. Absent in an offline render (`meshwright render`): the objects that carry
+   * key material are left out and trust anchors embedded elsewhere are a placeholder, because the
+   * operator creates the CA in the cluster and private keys never leave it.
+   */
+  ca?: CertificateAuthorityMaterial;
 }
+
+/** Placeholder for trust anchors in an offline render (see {@link RenderInput.ca}). */
+export const OFFLINE_TRUST_ANCHORS_PLACEHOLDER = '# trust anchors: created in the cluster by the meshwright operator\n';
 
 /** Health of one rendered workload, judged from its live object. */
 export interface ComponentHealth {
@@ -45,12 +75,29 @@ export interface ComponentHealth {
   available?: number;
 }
 
-/** Where a mesh keeps its CA material, so the operator can create it there before the control plane starts. */
-export interface CertificateAuthorityLayout {
-  /** Secret holding the issuer (intermediate) certificate and key. */
-  issuerSecret: { namespace: string; name: string };
-  /** Where the trust bundle (roots) is published, if apart from the issuer Secret. */
-  trustBundle?: { kind: 'ConfigMap' | 'Secret'; namespace: string; name: string; key: string };
+/** A distinguished name of a CA certificate the operator issues. */
+export interface CertificateSubject {
+  commonName: string;
+  organization?: string;
+}
+
+/**
+ * What a mesh asks of the CA the operator creates for it: subject names, the key algorithm when the
+ * spec leaves it unset, and names the issuer must carry. Where the material then lives is the
+ * renderer's business (it receives it in {@link RenderInput.ca}).
+ */
+export interface CertificateAuthorityProfile {
+  root: CertificateSubject;
+  issuer: CertificateSubject;
+  /** DNS names in the issuer certificate's subjectAltName, if the mesh expects any. */
+  issuerDnsNames?: string[];
+  /** Key algorithm used when spec.certificateAuthority.keyAlgorithm is unset. */
+  defaultKeyAlgorithm: 'ECDSAP256' | 'RSA2048';
+  /**
+   * Serving certificates the mesh's components need but do not create themselves (Linkerd's
+   * webhooks); issued by a separate webhook CA, never by the mesh root.
+   */
+  servingCertificates?: Array<{ name: string; dnsNames: string[] }>;
 }
 
 /** A mesh, as the operator sees it. */
@@ -66,8 +113,8 @@ export interface MeshDistribution {
   render(input: RenderInput): KubeObject[];
   /** Health of the workloads among `desired`, from their live versions. */
   componentHealth(desired: readonly KubeObject[], live: (object: KubeObject) => KubeObject | undefined): ComponentHealth[];
-  /** Where the CA material lives; undefined for a mesh whose CA the operator does not manage. */
-  certificateAuthorityLayout?(installation: DefaultedMeshInstallation): CertificateAuthorityLayout;
+  /** The CA this mesh needs; undefined for a mesh whose CA the operator does not manage. */
+  certificateAuthority?(installation: DefaultedMeshInstallation): CertificateAuthorityProfile;
 }
 
 /** Health of a Deployment the way `kubectl rollout status` judges it: current generation, all replicas updated and available. */

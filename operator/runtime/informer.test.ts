@@ -123,7 +123,7 @@ test('410 Gone relists at once and reports objects deleted while the watch was d
   const { informer, errors, events } = informerWith(client);
   await informer.start();
   const watch = await client.watchOpened(1);
-  watch.send('ERROR', { apiVersion: 'v1', kind: 'Status', metadata: {}, code: 410, message: 'too old resource version' } as KubeObject);
+  watch.send('ERROR', { apiVersion: 'v1', kind: 'Status', metadata: { name: '' }, code: 410, message: 'too old resource version' } as KubeObject);
   const next = await client.watchOpened(2);
   assert.equal(client.listCalls, 2, 'relisted');
   assert.equal(next.resourceVersion, '20');
