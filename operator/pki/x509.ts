@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -153,6 +153,8 @@ export interface CertificateInfo {
   /** SHA-256 of the DER encoding, lower-case hex with colons (as `openssl x509 -fingerprint -sha256`). */
   sha256Fingerprint: string;
   keyAlgorithm: KeyAlgorithm | 'other';
+  /** DNS names of the subjectAltName extension. */
+  dnsNames: string[];
 }
 
 /** Parses the first certificate of a PEM string. Throws a readable error on malformed input. */
@@ -177,5 +179,33 @@ export async function describeCertificate(pem: string): Promise<CertificateInfo>
     isCA: basic?.ca ?? false,
     sha256Fingerprint: digest.match(/../g)!.join(':'),
     keyAlgorithm,
+    dnsNames: certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.filter((n) => n.type === 'dns').map((n) => n.value) ?? [],
   };
+}
+
+/** Splits concatenated PEM into its certificate blocks (anything else is ignored). */
+export function splitCertificates(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)?.map((block) => `${block}\n`) ?? [];
+}
+
+/** Whether `certificatePem` was signed by the key of `issuerPem` (and names it as its issuer). */
+export async function isSignedBy(certificatePem: string, issuerPem: string): Promise<boolean> {
+  const certificate = new x509.X509Certificate(certificatePem);
+  const issuer = new x509.X509Certificate(issuerPem);
+  if (certificate.issuer !== issuer.subject) return false;
+  // signatureOnly: validity periods are judged separately, with the caller's clock.
+  return certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+}
+
+/** Whether `privateKeyPem` is the private half of the key in `certificatePem`. */
+export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
+  let key;
+  try {
+    key = createPrivateKey(privateKeyPem);
+  } catch {
+    return false;
+  }
+  const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const fromCertificate = Buffer.from(new x509.X509Certificate(certificatePem).publicKey.rawData);
+  return Buffer.compare(fromKey, fromCertificate) === 0;
 }
