@@ -45,7 +45,9 @@ export class Operator {
     const miType = { apiVersion: API_VERSION, kind: KIND };
     this.installations = new Informer({ client, type: miType, labelSelector: options.installationSelector, clock: options.clock, onError: onError(miType) });
     for (const distribution of options.distributions) {
-      for (const type of distribution.ownedTypes) {
+      // The CA state Secret is ours whatever the mesh renders.
+      const caTypes = distribution.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : [];
+      for (const type of [...distribution.ownedTypes, ...caTypes]) {
         const key = `${type.apiVersion}/${type.kind}`;
         if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type) }));
       }

@@ -92,3 +92,31 @@ export const testDistribution: MeshDistribution = {
     return desired.filter((o) => o.kind === 'Deployment').map((o) => deploymentHealth(o, live(o)));
   },
 };
+
+/**
+ * The test mesh with a CA: the operator creates root and issuer (ECDSA unless the spec says
+ * otherwise) and the render publishes them Istio-style in a `cacerts` Secret.
+ */
+export const testDistributionWithCa: MeshDistribution = {
+  ...testDistribution,
+  ownedTypes: [...testDistribution.ownedTypes, { apiVersion: 'v1', kind: 'Secret' }],
+  certificateAuthority: (installation) => ({
+    root: { organization: 'meshwright test', commonName: `root.${installation.spec.meshConfig.trustDomain}` },
+    issuer: { organization: 'meshwright test', commonName: `issuer.${installation.spec.meshConfig.trustDomain}` },
+    defaultKeyAlgorithm: 'ECDSAP256',
+  }),
+  render(input: RenderInput): KubeObject[] {
+    const objects = testDistribution.render(input);
+    if (input.ca) {
+      const b64 = (text: string) => Buffer.from(text).toString('base64');
+      objects.push({
+        apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: input.installation.spec.namespace }, type: 'Opaque',
+        data: {
+          'ca-cert.pem': b64(input.ca.issuerChainPem), 'ca-key.pem': b64(input.ca.issuerKeyPem),
+          'root-cert.pem': b64(input.ca.trustAnchorsPem), 'cert-chain.pem': b64(input.ca.issuerChainPem + input.ca.trustAnchorsPem),
+        },
+      } as KubeObject);
+    }
+    return objects;
+  },
+};

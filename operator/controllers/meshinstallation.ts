@@ -12,7 +12,10 @@ import { withSummary, ConditionType, type ConditionUpdate, mergeConditions } fro
 import { withSpecDefaults } from '../api/defaults.ts';
 import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { MeshInstallationStatus } from '../api/status.ts';
-import { UnsupportedSpecError, type MeshDistribution } from '../distributions/distribution.ts';
+import { UnsupportedSpecError, type MeshDistribution, type ResolvedVersion } from '../distributions/distribution.ts';
+import { renderInstallation } from '../distributions/render.ts';
+import { CertificateAuthorityError } from '../pki/authority.ts';
+import { CertificateAuthorities, type CertificateAuthorityOutcome } from './certificate-authority.ts';
 import { applyOrder, deleteOrder, isSubset, needsApply } from '../runtime/apply.ts';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { TerminalError, type Reconciler, type ReconcileResult } from '../runtime/controller.ts';
@@ -69,6 +72,24 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The longest a SelfSigned CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
+const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
+
+function withoutAlgorithm<T extends { keyAlgorithm?: unknown }>(summary: T): Omit<T, 'keyAlgorithm'> {
+  const { keyAlgorithm: _omitted, ...rest } = summary;
+  return rest;
+}
+
+/** The CertificateAuthorityReady condition after a successful PKI step (or when there is none). */
+function authorityCondition(authority: CertificateAuthorityOutcome | undefined, type: string, managed: boolean, paused: boolean, generation: number): ConditionUpdate {
+  const base = { type: ConditionType.CertificateAuthorityReady, observedGeneration: generation };
+  if (!managed) return { ...base, status: 'True', reason: 'NotManaged', message: 'this mesh distribution has no CA for the operator to manage' };
+  if (!authority) return { ...base, status: 'Unknown', reason: paused ? 'Paused' : 'NotIssued', message: paused ? 'no CA exists yet and none is created while spec.paused is true' : 'no CA yet' };
+  const { rootNotAfter, intermediateNotAfter } = authority.summary;
+  if (authority.expiringSoon) return { ...base, status: 'True', reason: 'IssuerExpiringSoon', message: `the External issuer expires at ${intermediateNotAfter}, within renewBefore; renew the Secret` };
+  return { ...base, status: 'True', reason: type === 'External' ? 'ExternalMaterialValid' : 'Issued', message: `root valid until ${rootNotAfter}, issuer until ${intermediateNotAfter}` };
+}
+
 /** What the reconciler reports to metrics and events. */
 export interface ReconcilerHooks {
   onDriftCorrected?(kind: string, installation: string): void;
@@ -98,9 +119,21 @@ export class MeshInstallationReconciler implements Reconciler {
    */
   private readonly written = new Map<string, { staleVersion: string | undefined; object: KubeObject }>();
 
+  private readonly authorities: CertificateAuthorities;
+
   constructor(private readonly options: MeshInstallationReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.authorities = new CertificateAuthorities({
+      client: options.client,
+      clock: this.clock,
+      live: (object) => this.live(refOf(object)),
+      owned: (object) => this.owned(object, this.currentInstallation),
+      remember: (before, after) => this.remember(refOf(after), before, after),
+    });
   }
+
+  /** The installation whose pass is running (objects the PKI step creates are labelled with it). */
+  private currentInstallation = '';
 
   private informerFor(type: TypeRef): Informer {
     if (type.apiVersion === API_VERSION && type.kind === KIND) return this.options.installations;
@@ -158,19 +191,32 @@ export class MeshInstallationReconciler implements Reconciler {
 
     const distribution = this.options.distributions.get(spec.mesh);
     let desired: KubeObject[];
+    let authority: CertificateAuthorityOutcome | undefined;
+    this.currentInstallation = name;
     try {
       if (!distribution) throw new UnsupportedSpecError('MeshNotSupported', `this operator has no distribution for mesh "${spec.mesh}"; supported: ${[...this.options.distributions.keys()].join(', ')}`);
       const resolved = distribution.resolve(mi);
-      desired = distribution.render({ installation: mi, resolved }).map((object) => this.owned(object, name));
       status.version = resolved.version;
+      authority = await this.certificateAuthority(mi, distribution, resolved, log);
+      desired = renderInstallation(distribution, { installation: mi, resolved, ca: authority?.material }).map((object) => this.owned(object, name));
+      if (authority) desired.push(this.owned(authority.stateSecret, name));
     } catch (error) {
-      if (!(error instanceof UnsupportedSpecError)) throw error;
-      // Nothing is applied or pruned: a bad spec must never break a running mesh.
-      status.conditions = withSummary({ generation, conditions: status.conditions, stalled: { reason: error.reason, message: error.message }, paused: spec.paused }, now);
-      status.observedGeneration = generation;
+      const terminal = error instanceof UnsupportedSpecError;
+      if (!terminal && !(error instanceof CertificateAuthorityError)) throw error;
+      // CA material is fixed outside the spec (in a Secret), so it is retried even when stalled.
+      const stalled = terminal || (error as CertificateAuthorityError).needsPerson;
+      const reason = (error as UnsupportedSpecError | CertificateAuthorityError).reason;
+      const message = error.message;
+      // Nothing is applied or pruned: a bad spec or unusable CA material must never break a running mesh.
+      if (error instanceof CertificateAuthorityError) {
+        status.conditions = mergeConditions(status.conditions, [{ type: ConditionType.CertificateAuthorityReady, status: 'False', reason, message, observedGeneration: generation }], now);
+      }
+      status.conditions = withSummary({ generation, conditions: status.conditions, stalled: stalled ? { reason, message } : undefined, paused: spec.paused }, now);
+      if (stalled) status.observedGeneration = generation;
       await this.writeStatus(installation, status);
-      this.options.hooks?.onEvent?.(installation, 'Warning', error.reason, error.message);
-      throw new TerminalError(error.reason, error.message);
+      this.options.hooks?.onEvent?.(installation, 'Warning', reason, message);
+      if (terminal) throw new TerminalError(reason, message);
+      throw error;
     }
 
     if (!spec.paused) {
@@ -184,13 +230,12 @@ export class MeshInstallationReconciler implements Reconciler {
       notReady.length === 0
         ? { type: ConditionType.ControlPlaneReady, status: 'True', reason: 'ComponentsAvailable', message: `${components.length} components available`, observedGeneration: generation }
         : { type: ConditionType.ControlPlaneReady, status: 'False', reason: 'ComponentsNotAvailable', message: `not available yet: ${notReady.map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name} (${c.available ?? 0}/${c.replicas ?? 1})`).join(', ')}`, observedGeneration: generation },
-      distribution.certificateAuthority
-        ? { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'CertificateAuthorityPresent', message: 'CA material is in place', observedGeneration: generation }
-        : { type: ConditionType.CertificateAuthorityReady, status: 'True', reason: 'NotManaged', message: 'this mesh distribution has no CA for the operator to manage', observedGeneration: generation },
+      authorityCondition(authority, spec.certificateAuthority.type, distribution.certificateAuthority !== undefined, spec.paused, generation),
       { type: ConditionType.DataPlaneReady, status: 'True', reason: 'NoEnrolledWorkloads', message: 'no namespace is enrolled for injection', observedGeneration: generation },
     ];
     status.conditions = withSummary({ generation, conditions: mergeConditions(status.conditions, domain, now), paused: spec.paused }, now);
     status.components = components;
+    if (authority) status.certificateAuthority = { ...status.certificateAuthority, ...withoutAlgorithm(authority.summary) };
     status.observedGeneration = generation;
     if (!spec.paused) status.inventory = desired.map(refOf);
     this.options.hooks?.onManagedObjects?.(name, desired.length);
@@ -201,6 +246,25 @@ export class MeshInstallationReconciler implements Reconciler {
       else if (wasReady === 'True') this.options.hooks?.onEvent?.(installation, 'Warning', 'NotReady', ready.message);
     }
     await this.writeStatus(installation, status);
+    if (authority && !spec.paused) {
+      // A renewal window already open is an External issuer only its owner can renew: look hourly.
+      const untilDue = authority.nextCheckAt - this.clock.now();
+      return { requeueAfterMs: untilDue > 0 ? Math.max(1000, Math.min(untilDue, MAX_CA_CHECK_INTERVAL_MS)) : MAX_CA_CHECK_INTERVAL_MS };
+    }
+  }
+
+  /**
+   * The PKI step: the CA must exist before the control plane that uses it starts. Its Secret lives
+   * in the control-plane namespace, so the rendered Namespace is applied first. Paused: nothing is
+   * created; the render then leaves out what carries CA material.
+   */
+  private async certificateAuthority(mi: DefaultedMeshInstallation, distribution: MeshDistribution, resolved: ResolvedVersion, log: Logger): Promise<CertificateAuthorityOutcome | undefined> {
+    const profile = distribution.certificateAuthority?.(mi);
+    if (!profile) return undefined;
+    if (mi.spec.paused) return this.authorities.observe(mi);
+    const namespaces = renderInstallation(distribution, { installation: mi, resolved }).filter((o) => o.kind === 'Namespace').map((o) => this.owned(o, mi.metadata.name!));
+    await this.applyAll(namespaces, [], log, mi as unknown as KubeObject);
+    return this.authorities.ensure(mi, profile);
   }
 
   /** Adds our ownership label to a rendered object, and the hash of what we declare. */
@@ -269,6 +333,7 @@ export class MeshInstallationReconciler implements Reconciler {
       // Watch events of the deletions bring us back; the timer covers objects that linger (namespaces).
       return { requeueAfterMs: 2000 };
     }
+    this.authorities.forget(installation.metadata.uid ?? name);
     const finalizers = installation.metadata.finalizers.filter((f) => f !== FINALIZER);
     await this.options.client.patch(installation, name, undefined, [
       { op: 'test', path: '/metadata/finalizers', value: installation.metadata.finalizers },

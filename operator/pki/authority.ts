@@ -16,12 +16,16 @@ import {
   type CertificateInfo, type CertificateWithKey, type KeyAlgorithm,
 } from './x509.ts';
 
-/** Why CA material cannot be used. `terminal`: only a change by a person helps (no retry until then). */
+/**
+ * Why CA material cannot be used. `needsPerson`: nothing will change until someone fixes a Secret
+ * (shown as Stalled); otherwise the material may still arrive (e.g. cert-manager has not written
+ * it yet). Either way the fix happens outside the spec, so the reconcile keeps retrying with backoff.
+ */
 export class CertificateAuthorityError extends Error {
   constructor(
     readonly reason: string,
     message: string,
-    readonly terminal = true,
+    readonly needsPerson = true,
   ) {
     super(message);
     this.name = 'CertificateAuthorityError';

@@ -1,0 +1,168 @@
+/**
+ * The PKI step of a reconcile: makes sure the installation's CA exists before anything that needs
+ * it is applied, renews what is due, and hands the renderer the material.
+ *
+ * Rules that matter more than anything else here:
+ * - A CA that exists is never regenerated. It is created once, with `create` (never an apply that
+ *   could overwrite), after a live GET confirmed there is none; a state Secret that cannot be read
+ *   is reported, not replaced.
+ * - The state Secret (`meshwright-ca`) is then an owned object like any other: renewals reach it
+ *   by server-side apply, and a foreign edit or deletion is repaired from the state this process
+ *   last held, not adopted.
+ */
+import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
+import { parseDuration } from '../api/duration.ts';
+import type { CertificateAuthorityMaterial, CertificateAuthorityProfile } from '../distributions/distribution.ts';
+import {
+  CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
+  issueServing, materialOf, planAuthority, renewIssuer, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
+} from '../pki/authority.ts';
+import type { Clock } from '../runtime/clock.ts';
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../runtime/kube.ts';
+
+/** Name of the Secret holding an installation's CA state, in the control-plane namespace. */
+export const CA_STATE_SECRET = 'meshwright-ca';
+
+/** What the PKI step gives the rest of the reconcile. */
+export interface CertificateAuthorityOutcome {
+  material: CertificateAuthorityMaterial;
+  summary: AuthoritySummary;
+  /** The state Secret as it must be: part of the desired set. */
+  stateSecret: KubeObject;
+  /** When the CA needs looking at again (a renewal falls due), epoch ms. */
+  nextCheckAt: number;
+  /** The issuer is within renewBefore of expiry and is not ours to renew (External). */
+  expiringSoon: boolean;
+}
+
+/** What the PKI step needs from the reconciler. */
+export interface CertificateAuthorityContext {
+  client: KubeClient;
+  clock: Clock;
+  /** The freshest known version of an object (cache or our own newer write). */
+  live(object: KubeObject): KubeObject | undefined;
+  /** Labels and annotates an object as ours (same as every rendered object). */
+  owned(object: KubeObject): KubeObject;
+  /** Records an object our own write returned, ahead of the watch event. */
+  remember(before: KubeObject | undefined, after: KubeObject): void;
+}
+
+function stateSecret(namespace: string, state: AuthorityState): KubeObject {
+  return {
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace }, type: 'Opaque', data: encodeAuthorityState(state),
+  } as KubeObject;
+}
+
+/** The settings the spec and the mesh's profile ask for. */
+export function authoritySettings(installation: DefaultedMeshInstallation, profile: CertificateAuthorityProfile): AuthoritySettings {
+  const ca = installation.spec.certificateAuthority;
+  return {
+    profile,
+    keyAlgorithm: ca.keyAlgorithm ?? profile.defaultKeyAlgorithm,
+    rootTtlMs: parseDuration(ca.rootTTL),
+    issuerTtlMs: parseDuration(ca.intermediateTTL),
+    renewBeforeMs: parseDuration(ca.renewBefore),
+  };
+}
+
+/** Keeps each installation's CA; one instance per reconciler (it remembers the last good state). */
+export class CertificateAuthorities {
+  /** The state this process last held, by installation uid: the truth a foreign edit is repaired from. */
+  private readonly lastKnown = new Map<string, AuthorityState>();
+
+  constructor(private readonly context: CertificateAuthorityContext) {}
+
+  /** Forgets an installation (after its deletion). */
+  forget(uid: string): void {
+    this.lastKnown.delete(uid);
+  }
+
+  /** Runs the PKI step. Throws {@link CertificateAuthorityError} when the CA cannot be used. */
+  async ensure(installation: DefaultedMeshInstallation, profile: CertificateAuthorityProfile): Promise<CertificateAuthorityOutcome> {
+    const { client, clock } = this.context;
+    const now = clock.now();
+    const uid = installation.metadata.uid ?? installation.metadata.name!;
+    const namespace = installation.spec.namespace;
+    const settings = authoritySettings(installation, profile);
+    const ca = installation.spec.certificateAuthority;
+    const where = `${namespace}/${CA_STATE_SECRET}`;
+
+    let state = this.lastKnown.get(uid) ?? await this.readState(namespace, where);
+    if (ca.type === 'External') {
+      const ref = ca.secretRef!;
+      let secret: KubeObject & { data?: Record<string, string> };
+      try {
+        secret = await client.get({ apiVersion: 'v1', kind: 'Secret' }, ref.name, ref.namespace);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        // Not terminal: the Secret may be on its way (cert-manager, a GitOps sync).
+        throw new CertificateAuthorityError('SecretNotFound', `Secret ${ref.namespace}/${ref.name} named in spec.certificateAuthority.secretRef does not exist; create it with ca.crt, tls.crt and tls.key`, false);
+      }
+      const material = externalMaterial(secret.data, `${ref.namespace}/${ref.name}`);
+      await checkMaterial(material, now, ca.keyAlgorithm);
+      state = { ...(state ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
+    } else if (!state) {
+      state = await this.createState(namespace, where, await createSelfSignedAuthority(settings, now));
+    } else if (!state.root) {
+      throw new CertificateAuthorityError('RootKeyMissing', `the CA state Secret ${where} holds no root key (it came from an External CA); set spec.certificateAuthority back to External, or delete the Secret to have a new self-signed CA created (all workloads then need a restart)`);
+    }
+
+    const plan = await planAuthority(state, settings, now);
+    if (plan.renewIssuer) state = await renewIssuer(state, settings, now);
+    if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
+    const material = materialOf(state);
+    // Our own state is checked too: an edited Secret must not reach the mesh.
+    const summary = await checkMaterial(material, now);
+    this.lastKnown.set(uid, state);
+    const after = await planAuthority(state, settings, now);
+    return {
+      material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt: after.nextCheckAt,
+      expiringSoon: ca.type === 'External' && after.nextCheckAt <= now,
+    };
+  }
+
+  /**
+   * Read-only: the CA as it stands, for a paused installation (nothing is created or renewed).
+   * Undefined when there is none yet or it cannot be read.
+   */
+  async observe(installation: DefaultedMeshInstallation): Promise<CertificateAuthorityOutcome | undefined> {
+    const uid = installation.metadata.uid ?? installation.metadata.name!;
+    const namespace = installation.spec.namespace;
+    const state = this.lastKnown.get(uid) ?? await this.readState(namespace, `${namespace}/${CA_STATE_SECRET}`).catch(() => undefined);
+    if (!state) return undefined;
+    const material = materialOf(state);
+    const summary = await checkMaterial(material, this.context.clock.now()).catch(() => undefined);
+    if (!summary) return undefined;
+    return { material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt: Number.POSITIVE_INFINITY, expiringSoon: false };
+  }
+
+  /** The state from the cluster: the cache, and when the cache has none, a live read to be sure. */
+  private async readState(namespace: string, where: string): Promise<AuthorityState | undefined> {
+    const ref: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace } };
+    let live = this.context.live(ref);
+    if (!live) {
+      try {
+        live = await this.context.client.get(ref, CA_STATE_SECRET, namespace);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        return undefined;
+      }
+    }
+    return decodeAuthorityState((live as { data?: Record<string, string> }).data, where);
+  }
+
+  /** Creates the state Secret; if someone created one meanwhile, theirs wins and is used. */
+  private async createState(namespace: string, where: string, state: AuthorityState): Promise<AuthorityState> {
+    const object = this.context.owned(stateSecret(namespace, state));
+    try {
+      const created = await this.context.client.create(object);
+      this.context.remember(undefined, created);
+      return state;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      const existing = await this.readState(namespace, where);
+      if (!existing) throw error;
+      return existing;
+    }
+  }
+}
