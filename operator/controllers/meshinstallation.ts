@@ -6,7 +6,6 @@
  * nothing writes nothing. Status is written once at the end of a pass, only when it changed, and
  * `observedGeneration` moves only when the pass succeeded.
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { withSummary, ConditionType, type ConditionUpdate, mergeConditions } from '../api/conditions.ts';
 import { withSpecDefaults } from '../api/defaults.ts';
@@ -15,6 +14,7 @@ import type { MeshInstallationStatus } from '../api/status.ts';
 import { UnsupportedSpecError, type MeshDistribution, type ResolvedVersion } from '../distributions/distribution.ts';
 import { renderInstallation } from '../distributions/render.ts';
 import { CertificateAuthorityError } from '../pki/authority.ts';
+import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, markOwned } from './ownership.ts';
 import { CertificateAuthorities, type CertificateAuthorityOutcome } from './certificate-authority.ts';
 import { applyOrder, deleteOrder, isSubset, needsApply } from '../runtime/apply.ts';
 import { systemClock, type Clock } from '../runtime/clock.ts';
@@ -22,10 +22,8 @@ import { TerminalError, type Reconciler, type ReconcileResult } from '../runtime
 import type { Informer } from '../runtime/informer.ts';
 import { namespacedName, type KubeClient, type KubeObject, type TypeRef } from '../runtime/kube.ts';
 
-/** Label on every object we own; its value is the MeshInstallation's name. */
-export const INSTALLATION_LABEL = 'meshwright.dev/installation';
-/** Annotation with the hash of what we last declared: tells a spec change from a foreign edit. */
-export const DESIRED_HASH_ANNOTATION = 'meshwright.dev/desired-hash';
+export { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL } from './ownership.ts';
+
 /** Annotation on objects never pruned nor deleted with the installation (e.g. CRDs holding user data). */
 export const KEEP_ANNOTATION = 'meshwright.dev/keep-on-delete';
 /** The finalizer that makes deletion wait for cleanup. */
@@ -63,14 +61,6 @@ export function staleObjects(desired: readonly ObjectRef[], inventory: readonly 
   return [...stale.values()];
 }
 
-/** Stable JSON (sorted keys), so equal objects hash equally. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /** The longest a SelfSigned CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -127,7 +117,7 @@ export class MeshInstallationReconciler implements Reconciler {
       client: options.client,
       clock: this.clock,
       live: (object) => this.live(refOf(object)),
-      owned: (object) => this.owned(object, this.currentInstallation),
+      owned: (object) => markOwned(object, this.currentInstallation),
       remember: (before, after) => this.remember(refOf(after), before, after),
     });
   }
@@ -198,8 +188,8 @@ export class MeshInstallationReconciler implements Reconciler {
       const resolved = distribution.resolve(mi);
       status.version = resolved.version;
       authority = await this.certificateAuthority(mi, distribution, resolved, log);
-      desired = renderInstallation(distribution, { installation: mi, resolved, ca: authority?.material }).map((object) => this.owned(object, name));
-      if (authority) desired.push(this.owned(authority.stateSecret, name));
+      desired = renderInstallation(distribution, { installation: mi, resolved, ca: authority?.material }).map((object) => markOwned(object, name));
+      if (authority) desired.push(markOwned(authority.stateSecret, name));
     } catch (error) {
       const terminal = error instanceof UnsupportedSpecError;
       if (!terminal && !(error instanceof CertificateAuthorityError)) throw error;
@@ -262,18 +252,11 @@ export class MeshInstallationReconciler implements Reconciler {
     const profile = distribution.certificateAuthority?.(mi);
     if (!profile) return undefined;
     if (mi.spec.paused) return this.authorities.observe(mi);
-    const namespaces = renderInstallation(distribution, { installation: mi, resolved }).filter((o) => o.kind === 'Namespace').map((o) => this.owned(o, mi.metadata.name!));
+    const namespaces = renderInstallation(distribution, { installation: mi, resolved }).filter((o) => o.kind === 'Namespace').map((o) => markOwned(o, mi.metadata.name!));
     await this.applyAll(namespaces, [], log, mi as unknown as KubeObject);
     return this.authorities.ensure(mi, profile);
   }
 
-  /** Adds our ownership label to a rendered object, and the hash of what we declare. */
-  private owned(object: KubeObject, installation: string): KubeObject {
-    const labelled: KubeObject = { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, [INSTALLATION_LABEL]: installation, 'app.kubernetes.io/managed-by': 'meshwright' } } };
-    const hash = createHash('sha256').update(canonicalJson(labelled)).digest('hex').slice(0, 16);
-    labelled.metadata.annotations = { ...labelled.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash };
-    return labelled;
-  }
 
   /**
    * Applies what differs from the live state. An apply counts as a drift correction when the live

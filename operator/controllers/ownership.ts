@@ -1,0 +1,29 @@
+/**
+ * How an object is marked as ours: the installation label (what pruning and the label-selected
+ * caches go by) and the hash of what we declared (what tells a spec change from a foreign edit).
+ * The reconciler and `meshwright render` both mark objects here, so offline output is what is applied.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../runtime/kube.ts';
+
+/** Label on every object we own; its value is the MeshInstallation's name. */
+export const INSTALLATION_LABEL = 'meshwright.dev/installation';
+/** Annotation with the hash of what we last declared: tells a spec change from a foreign edit. */
+export const DESIRED_HASH_ANNOTATION = 'meshwright.dev/desired-hash';
+
+/** Stable JSON (sorted keys), so equal objects hash equally. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A copy of a rendered object with our ownership label and the hash of what we declare. */
+export function markOwned(object: KubeObject, installation: string): KubeObject {
+  const labelled: KubeObject = { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, [INSTALLATION_LABEL]: installation, 'app.kubernetes.io/managed-by': 'meshwright' } } };
+  const hash = createHash('sha256').update(canonicalJson(labelled)).digest('hex').slice(0, 16);
+  labelled.metadata.annotations = { ...labelled.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash };
+  return labelled;
+}
