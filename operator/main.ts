@@ -154,6 +154,6 @@ export async function runOperator(options: RunOptions): Promise<void> {
 
 // Started as a program (not imported): run with the distributions this build ships.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const distributions: MeshDistribution[] = [];
-  await runOperator(optionsFromArgs(process.argv.slice(2), process.env, distributions));
+  const { builtInDistributions } = await import('./distributions/built-in.ts');
+  await runOperator(optionsFromArgs(process.argv.slice(2), process.env, builtInDistributions));
 }

@@ -1,0 +1,5 @@
+/** The mesh distributions this build of the operator ships. */
+import type { MeshDistribution } from './distribution.ts';
+
+/** Every mesh the operator and `meshwright render` serve. */
+export const builtInDistributions: readonly MeshDistribution[] = [];
