@@ -1,0 +1,36 @@
+/**
+ * The Linkerd mesh distribution (`mesh: linkerd`): catalog, pure renderer, component health and CA
+ * profile. Linkerd's proxy injector is not rendered: the operator injects proxies itself.
+ */
+import { deploymentHealth, type MeshDistribution } from '../distribution.ts';
+import { linkerdCertificateAuthority } from './ca.ts';
+import { LINKERD_CATALOG, resolveLinkerdVersion } from './catalog.ts';
+import { renderLinkerd } from './render.ts';
+
+/** The Linkerd distribution. */
+export const linkerdDistribution: MeshDistribution = {
+  mesh: 'linkerd',
+  catalog: LINKERD_CATALOG,
+  ownedTypes: [
+    { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
+    { apiVersion: 'v1', kind: 'Namespace' },
+    { apiVersion: 'v1', kind: 'ServiceAccount' },
+    { apiVersion: 'v1', kind: 'ConfigMap' },
+    { apiVersion: 'v1', kind: 'Secret' },
+    { apiVersion: 'v1', kind: 'Service' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+    { apiVersion: 'apps/v1', kind: 'Deployment' },
+    { apiVersion: 'batch/v1', kind: 'CronJob' },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
+  ],
+  resolve: resolveLinkerdVersion,
+  render: renderLinkerd,
+  componentHealth(desired, live) {
+    return desired.filter((o) => o.kind === 'Deployment').map((o) => deploymentHealth(o, live(o)));
+  },
+  certificateAuthority: linkerdCertificateAuthority,
+};
