@@ -7,9 +7,8 @@ import { stringify } from 'yaml';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { imageRepository } from './catalog.ts';
 import type { Resources } from './profile.ts';
-import {
-  CLUSTER_DOMAIN, CLUSTER_NETWORKS, controlPlaneLabels, CREATED_BY, DEFAULT_OPAQUE_PORTS, type LinkerdScope,
-} from './scope.ts';
+import { configMap } from './objects.ts';
+import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, type LinkerdScope } from './scope.ts';
 import { SERVING_CERTIFICATES } from './webhooks.ts';
 
 /** Name of the trust-bundle ConfigMap and its key, as Linkerd's proxies and identity read them. */
@@ -223,33 +222,13 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
 
 /** The `linkerd-config` ConfigMap. */
 export function computeLinkerdConfig(scope: LinkerdScope): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: 'linkerd-config',
-      namespace: scope.namespace,
-      labels: controlPlaneLabels(scope, 'controller'),
-      annotations: { 'linkerd.io/created-by': CREATED_BY },
-    },
-    data: {
-      'linkerd-crds-chart-version': CRDS_CHART_VERSION,
-      values: stringify(computeConfigValues(scope), { sortMapEntries: true, lineWidth: 0 }),
-    },
-  };
+  return configMap(scope, 'linkerd-config', 'controller', {
+    'linkerd-crds-chart-version': CRDS_CHART_VERSION,
+    values: stringify(computeConfigValues(scope), { sortMapEntries: true, lineWidth: 0 }),
+  });
 }
 
 /** `linkerd-identity-trust-roots`: the trust anchors (trimmed, as Linkerd writes them). */
 export function computeTrustRoots(scope: LinkerdScope): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: TRUST_ROOTS.name,
-      namespace: scope.namespace,
-      labels: controlPlaneLabels(scope, 'identity'),
-      annotations: { 'linkerd.io/created-by': CREATED_BY },
-    },
-    data: { [TRUST_ROOTS.key]: scope.trustAnchorsPem.trim() },
-  };
+  return configMap(scope, TRUST_ROOTS.name, 'identity', { [TRUST_ROOTS.key]: scope.trustAnchorsPem.trim() });
 }

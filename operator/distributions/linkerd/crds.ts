@@ -7,7 +7,8 @@
  * so removing the mesh must never take the users' policies and routes with it.
  */
 import type { KubeObject } from '../../runtime/kube.ts';
-import { controlPlaneLabels, CREATED_BY, KEEP_ON_DELETE, type LinkerdScope } from './scope.ts';
+import { createdBy } from './objects.ts';
+import { controlPlaneLabels, KEEP_ON_DELETE, type LinkerdScope } from './scope.ts';
 
 /** A printer column of `kubectl get`. */
 interface PrinterColumn {
@@ -130,7 +131,7 @@ export function computeCrds(scope: LinkerdScope): KubeObject[] {
     metadata: {
       name: `${crd.plural}.${crd.group}`,
       labels: controlPlaneLabels(scope),
-      annotations: { 'linkerd.io/created-by': CREATED_BY, ...KEEP_ON_DELETE },
+      annotations: { ...createdBy(), ...KEEP_ON_DELETE },
     },
     spec: {
       group: crd.group,

@@ -4,11 +4,12 @@
  * its proxy; the Services in front of them; in HA its disruption budget.
  */
 import type { KubeObject } from '../../runtime/kube.ts';
+import { controlPlaneService } from './objects.ts';
 import { proxyContainer, proxyInitContainer, proxyVolumes, serviceAddress } from './proxy.ts';
 import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, type LinkerdScope } from './scope.ts';
 import { SERVING_CERTIFICATES, servingCertificatesChecksum, tlsSecretName } from './webhooks.ts';
 import {
-  adminProbe, computeDisruptionBudget, controllerSecurityContext, controlPlaneDeployment, controlPlaneService,
+  adminProbe, computeDisruptionBudget, controllerSecurityContext, controlPlaneDeployment,
   KUBE_API_ACCESS_MOUNT, kubeApiAccessVolume, resourcesField, type Json,
 } from './workload.ts';
 

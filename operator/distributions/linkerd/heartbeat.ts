@@ -3,7 +3,8 @@
  * the Linkerd project, as a default Linkerd install does. It runs unmeshed.
  */
 import type { KubeObject } from '../../runtime/kube.ts';
-import { controlPlaneLabels, CREATED_BY, type LinkerdScope } from './scope.ts';
+import { createdBy } from './objects.ts';
+import { controlPlaneLabels, type LinkerdScope } from './scope.ts';
 import { controllerSecurityContext, KUBE_API_ACCESS_MOUNT, kubeApiAccessVolume, podPlacement, resourcesField } from './workload.ts';
 
 /** The heartbeat CronJob. */
@@ -20,7 +21,7 @@ export function computeHeartbeat(scope: LinkerdScope): KubeObject {
         'app.kubernetes.io/version': scope.linkerdVersion,
         ...controlPlaneLabels(scope, 'heartbeat'),
       },
-      annotations: { 'linkerd.io/created-by': CREATED_BY },
+      annotations: createdBy(),
     },
     spec: {
       concurrencyPolicy: 'Replace',
@@ -31,7 +32,7 @@ export function computeHeartbeat(scope: LinkerdScope): KubeObject {
           template: {
             metadata: {
               labels: { 'linkerd.io/control-plane-component': 'heartbeat', 'linkerd.io/workload-ns': scope.namespace },
-              annotations: { 'linkerd.io/created-by': CREATED_BY },
+              annotations: createdBy(),
             },
             spec: {
               ...podPlacement(scope),

@@ -9,9 +9,10 @@
 import type { KubeObject } from '../../runtime/kube.ts';
 import { TRUST_ROOTS } from './config.ts';
 import { proxyContainer, proxyInitContainer, proxyVolumes, serviceAddress } from './proxy.ts';
-import { controlPlaneLabels, CREATED_BY, type LinkerdScope } from './scope.ts';
+import { controlPlaneService, tlsSecret } from './objects.ts';
+import type { LinkerdScope } from './scope.ts';
 import {
-  adminProbe, computeDisruptionBudget, controllerSecurityContext, controlPlaneDeployment, controlPlaneService,
+  adminProbe, computeDisruptionBudget, controllerSecurityContext, controlPlaneDeployment,
   KUBE_API_ACCESS_MOUNT, kubeApiAccessVolume, resourcesField,
 } from './workload.ts';
 
@@ -23,24 +24,11 @@ export const ISSUER_SCHEME = 'kubernetes.io/tls';
 const GRPC_PORT = 8080;
 const ADMIN_PORT = 9990;
 
-const base64 = (value: string) => Buffer.from(value, 'utf8').toString('base64');
-
 /** The issuer Secret; only with CA material (an offline render carries no key). */
 export function computeIssuerSecret(scope: LinkerdScope): KubeObject[] {
   if (!scope.ca) return [];
-  return [{
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/tls',
-    metadata: {
-      name: ISSUER_SECRET,
-      namespace: scope.namespace,
-      labels: controlPlaneLabels(scope, 'identity'),
-      annotations: { 'linkerd.io/created-by': CREATED_BY },
-    },
-    // data, not stringData: stringData never reads back, so every reconcile would see a difference.
-    data: { 'tls.crt': base64(scope.ca.issuerChainPem), 'tls.key': base64(scope.ca.issuerKeyPem), 'ca.crt': base64(scope.ca.trustAnchorsPem) },
-  }];
+  const { issuerChainPem, issuerKeyPem, trustAnchorsPem } = scope.ca;
+  return [tlsSecret(scope, ISSUER_SECRET, 'identity', { 'tls.crt': issuerChainPem, 'tls.key': issuerKeyPem, 'ca.crt': trustAnchorsPem })];
 }
 
 function identityContainer(scope: LinkerdScope): Record<string, unknown> {

@@ -7,6 +7,7 @@
 import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, identityName, serviceFqdn, type LinkerdScope } from './scope.ts';
 import { KUBE_API_SERVER_PORTS, NOBODY, PROXY_INIT_IGNORED_PORTS, PROXY_PORTS, PROXY_UID, TRUST_ROOTS } from './config.ts';
 import type { Resources } from './profile.ts';
+import { adminProbe } from './workload.ts';
 
 /** A container env var. */
 type EnvVar = { name: string; value: string } | { name: string; valueFrom: Record<string, unknown> };
@@ -131,7 +132,7 @@ function proxyEnv(scope: LinkerdScope, pod: ControlPlaneProxy): EnvVar[] {
   ];
 }
 
-const adminProbe = (path: string, extra: Record<string, number>) => ({ httpGet: { path, port: PROXY_PORTS.admin }, ...extra });
+const proxyProbe = (path: string, extra: Record<string, number>) => adminProbe(path, PROXY_PORTS.admin, extra);
 
 /** The proxy container of a control-plane pod. */
 export function proxyContainer(scope: LinkerdScope, pod: ControlPlaneProxy): Record<string, unknown> {
@@ -140,12 +141,12 @@ export function proxyContainer(scope: LinkerdScope, pod: ControlPlaneProxy): Rec
     env: proxyEnv(scope, pod),
     image: scope.images.proxy,
     imagePullPolicy: 'IfNotPresent',
-    livenessProbe: adminProbe('/live', { initialDelaySeconds: 10, timeoutSeconds: 1 }),
+    livenessProbe: proxyProbe('/live', { initialDelaySeconds: 10, timeoutSeconds: 1 }),
     name: PROXY_CONTAINER,
     ports: [{ containerPort: PROXY_PORTS.inbound, name: 'linkerd-proxy' }, { containerPort: PROXY_PORTS.admin, name: 'linkerd-admin' }],
-    readinessProbe: adminProbe('/ready', { initialDelaySeconds: 2, timeoutSeconds: 1 }),
+    readinessProbe: proxyProbe('/ready', { initialDelaySeconds: 2, timeoutSeconds: 1 }),
     // A native sidecar holds back the pod's containers until it is ready, within two minutes.
-    ...(pod.nativeSidecar ? { startupProbe: adminProbe('/ready', { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 120 }) } : {}),
+    ...(pod.nativeSidecar ? { startupProbe: proxyProbe('/ready', { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 120 }) } : {}),
     ...(resources ? { resources } : {}),
     securityContext: {
       allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true,

@@ -4,7 +4,8 @@
  * linkerd-config. The proxy injector's account is absent: injection is the operator's own.
  */
 import type { KubeObject } from '../../runtime/kube.ts';
-import { controlPlaneLabels, CREATED_BY, type LinkerdScope } from './scope.ts';
+import { createdBy } from './objects.ts';
+import { controlPlaneLabels, type LinkerdScope } from './scope.ts';
 
 /** An RBAC policy rule. */
 interface PolicyRule {
@@ -115,6 +116,6 @@ export function computeHeartbeatRbac(scope: LinkerdScope): KubeObject[] {
 /** The Role Linkerd extensions bind to read linkerd-config (the binding is theirs). */
 export function computeConfigReaderRole(scope: LinkerdScope): KubeObject {
   const object = role('Role', 'ext-namespace-metadata-linkerd-config', controlPlaneLabels(scope), [rule([''], ['configmaps'], ['get'], ['linkerd-config'])], scope.namespace);
-  object.metadata.annotations = { 'linkerd.io/created-by': CREATED_BY };
+  object.metadata.annotations = createdBy();
   return object;
 }

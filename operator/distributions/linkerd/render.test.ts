@@ -73,9 +73,15 @@ const allContainers = (deployment: Json): Container[] => {
 };
 const proxies = (objects: readonly KubeObject[]) => deployments(objects).map((d) => allContainers(d).find((c) => c.name === 'linkerd-proxy')!);
 const envOf = (container: Container, name: string) => container.env?.find((e) => e.name === name);
-const configValues = (objects: readonly KubeObject[]) => parse((find(objects, 'ConfigMap', 'linkerd-config').data as { values: string }).values) as Json & {
-  identityTrustAnchorsPEM: string; proxy: Json & { defaultInboundPolicy: string; logLevel: string }; identityTrustDomain: string;
-};
+/** The linkerd-config values the tests read. */
+interface ConfigValues {
+  identityTrustAnchorsPEM: string;
+  identityTrustDomain: string;
+  controllerImage: string;
+  debugContainer: { image: { name: string } };
+  proxy: { defaultInboundPolicy: string; logLevel: string; accessLog: string; await: boolean };
+}
+const configValues = (objects: readonly KubeObject[]) => parse((find(objects, 'ConfigMap', 'linkerd-config').data as { values: string }).values) as ConfigValues;
 const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
 
 test('no proxy injector anywhere: no Deployment, Service, mutating webhook, Secret or RBAC of it', () => {
@@ -200,8 +206,8 @@ test('meshConfig and controlPlane: trust domain, proxy log level, resources, acc
   const values = configValues(objects);
   assert.equal(values.identityTrustDomain, 'mesh.example.org');
   assert.equal(values.proxy.logLevel, 'warn,linkerd=debug,hickory=error');
-  assert.equal((values.proxy as { accessLog: string }).accessLog, 'json');
-  assert.equal((values.proxy as { await: boolean }).await, false);
+  assert.equal(values.proxy.accessLog, 'json');
+  assert.equal(values.proxy.await, false);
   for (const proxy of proxies(objects)) {
     assert.equal(envOf(proxy, 'LINKERD2_PROXY_LOG')?.value, 'warn,linkerd=debug,hickory=error,[{headers}]=off,[{request}]=off');
     assert.equal(envOf(proxy, '_l5d_trustdomain')?.value, 'mesh.example.org');
@@ -234,7 +240,7 @@ test('registry mirror: every image from the mirror, names and tags from the cata
   images.push(...JSON.stringify(find(objects, 'CronJob', 'linkerd-heartbeat')).match(/"image":"[^"]+"/g)!.map((m) => m.slice(9, -1)));
   assert.deepEqual([...new Set(images)].sort(), ['mirror.example.com/linkerd/controller:edge-26.6.3', 'mirror.example.com/linkerd/proxy:edge-26.6.3']);
   assert.ok(!JSON.stringify(objects).includes('cr.l5d.io'), 'nothing pulls from cr.l5d.io');
-  const values = configValues(objects) as Json & { controllerImage: string; debugContainer: { image: { name: string } } };
+  const values = configValues(objects);
   assert.equal(values.controllerImage, 'mirror.example.com/linkerd/controller');
   assert.equal(values.debugContainer.image.name, 'mirror.example.com/linkerd/debug');
 });

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { ServingCertificate } from '../distribution.ts';
 import { GATEWAY_ROUTE_RESOURCES } from './rbac.ts';
-import { controlPlaneLabels, CREATED_BY, type LinkerdScope } from './scope.ts';
+import { tlsSecret } from './objects.ts';
+import { controlPlaneLabels, type LinkerdScope } from './scope.ts';
 
 /** Serving certificates the operator issues for Linkerd, named after the webhook Services. */
 export const SERVING_CERTIFICATES = { spValidator: 'linkerd-sp-validator', policyValidator: 'linkerd-policy-validator' } as const;
@@ -90,21 +91,7 @@ export function computeWebhookSecrets(scope: LinkerdScope): KubeObject[] {
   return VALIDATORS.flatMap((v) => {
     const certificate = servingCertificate(scope, v.certificate);
     if (!certificate) return [];
-    return [{
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: {
-        name: tlsSecretName(v.certificate),
-        namespace: scope.namespace,
-        labels: controlPlaneLabels(scope, 'destination'),
-        annotations: { 'linkerd.io/created-by': CREATED_BY },
-      },
-      data: {
-        'tls.crt': Buffer.from(certificate.certificatePem, 'utf8').toString('base64'),
-        'tls.key': Buffer.from(certificate.privateKeyPem, 'utf8').toString('base64'),
-      },
-    }];
+    return [tlsSecret(scope, tlsSecretName(v.certificate), 'destination', { 'tls.crt': certificate.certificatePem, 'tls.key': certificate.privateKeyPem })];
   });
 }
 

@@ -5,7 +5,8 @@
  */
 import type { KubeObject } from '../../runtime/kube.ts';
 import { CONTROLLER_UID } from './config.ts';
-import { controlPlaneLabels, CREATED_BY, type LinkerdScope } from './scope.ts';
+import { createdBy, objectMeta } from './objects.ts';
+import { controlPlaneLabels, type LinkerdScope } from './scope.ts';
 
 /** A container or volume, as plain JSON. */
 export type Json = Record<string, unknown>;
@@ -101,7 +102,7 @@ export function controlPlaneDeployment(scope: LinkerdScope, d: ControlPlaneDeplo
     metadata: {
       name: d.name,
       namespace: scope.namespace,
-      annotations: { 'linkerd.io/created-by': CREATED_BY },
+      annotations: createdBy(),
       labels: {
         'app.kubernetes.io/name': d.component,
         'app.kubernetes.io/part-of': 'Linkerd',
@@ -118,7 +119,7 @@ export function controlPlaneDeployment(scope: LinkerdScope, d: ControlPlaneDeplo
         metadata: {
           annotations: {
             ...d.leadingPodAnnotations,
-            'linkerd.io/created-by': CREATED_BY,
+            ...createdBy(),
             'linkerd.io/proxy-version': scope.linkerdVersion,
             'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true',
             'linkerd.io/trust-root-sha256': scope.trustRootSha256,
@@ -148,24 +149,7 @@ export function computeDisruptionBudget(scope: LinkerdScope, name: string, compo
   return [{
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
-    metadata: { name, namespace: scope.namespace, labels: controlPlaneLabels(scope, component), annotations: { 'linkerd.io/created-by': CREATED_BY } },
+    metadata: objectMeta(scope, name, component),
     spec: { maxUnavailable: 1, selector: { matchLabels: { 'linkerd.io/control-plane-component': component } } },
   }];
-}
-
-/** A ClusterIP (or headless) Service selecting a control-plane component. */
-export function controlPlaneService(
-  scope: LinkerdScope, name: string, component: string,
-  port: { name: string; port: number; targetPort: number | string }, headless = false,
-): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: scope.namespace, labels: controlPlaneLabels(scope, component), annotations: { 'linkerd.io/created-by': CREATED_BY } },
-    spec: {
-      ...(headless ? { clusterIP: 'None' } : { type: 'ClusterIP' }),
-      selector: { 'linkerd.io/control-plane-component': component },
-      ports: [port],
-    },
-  };
 }
