@@ -272,7 +272,3 @@ export function computeGateways(scope: IstioScope): KubeObject[] {
   return (scope.spec.gateways ?? []).flatMap((gw) => computeGateway(scope, gw));
 }
 
-/** Names of the gateway Deployments of this revision, for health reporting. */
-export function gatewayWorkloadNames(scope: IstioScope): string[] {
-  return (scope.spec.gateways ?? []).map((gw) => gatewayScope(scope, gw).workloadName);
-}

@@ -57,10 +57,14 @@ export function sortObjects(objects: KubeObject[]): KubeObject[] {
   });
 }
 
-/** The desired Istio objects for an installation at a resolved version (pure). */
+/**
+ * The desired Istio objects for an installation at a resolved version (pure). The result shares
+ * no structure with the input, with module constants or within itself, so whoever patches it
+ * (overlays, the reconciler) cannot change anything else.
+ */
 export function renderIstio(input: RenderInput): KubeObject[] {
   const scope = computeScope(input);
-  return sortObjects([
+  const objects = sortObjects([
     ...computeNamespaces(scope),
     ...computeCrds(),
     computeReaderServiceAccount(scope),
@@ -72,6 +76,7 @@ export function renderIstio(input: RenderInput): KubeObject[] {
     ...computeValidatingWebhooks(scope),
     ...computeGateways(scope),
   ]);
+  return JSON.parse(JSON.stringify(objects)) as KubeObject[];
 }
 
 /** Istio, as the operator sees it. */
