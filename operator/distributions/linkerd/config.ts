@@ -14,15 +14,22 @@ import { SERVING_CERTIFICATES } from './webhooks.ts';
 /** Name of the trust-bundle ConfigMap and its key, as Linkerd's proxies and identity read them. */
 export const TRUST_ROOTS = { name: 'linkerd-identity-trust-roots', key: 'ca-bundle.crt' } as const;
 
+/** Name of the issuer Secret identity mounts. */
+export const ISSUER_SECRET = 'linkerd-identity-issuer';
+/** Linkerd's identity scheme for an issuer in the cert-manager layout (`tls.crt`, `tls.key`). */
+export const ISSUER_SCHEME = 'kubernetes.io/tls';
+
 /** Version of Linkerd's CRD chart recorded in linkerd-config (what `linkerd check` compares). */
 const CRDS_CHART_VERSION = 'linkerd-crds-1.0.0-edge';
 
 /** The proxy's fixed ports (Linkerd's defaults; the injector and proxy-init rely on them). */
 export const PROXY_PORTS = { admin: 4191, control: 4190, inbound: 4143, outbound: 4140 } as const;
 
-/** User IDs: proxies run as 2102, controllers as 2103, proxy-init as nobody. */
+/** User the proxy runs as (proxy-init exempts its traffic from the redirect by this UID). */
 export const PROXY_UID = 2102;
+/** User the controllers run as. */
 export const CONTROLLER_UID = 2103;
+/** `nobody`: proxy-init and the network validator run unprivileged. */
 export const NOBODY = 65534;
 
 /** Inbound and outbound ports proxy-init leaves alone by default (Galera replication). */
@@ -100,7 +107,7 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
       experimentalEnv: null,
       externalCA: false,
       // kubernetes.io/tls: the issuer is read from the Secret, so its certificate is not copied here.
-      issuer: { clockSkewAllowance: '20s', issuanceLifetime: '24h0m0s', scheme: 'kubernetes.io/tls' },
+      issuer: { clockSkewAllowance: '20s', issuanceLifetime: '24h0m0s', scheme: ISSUER_SCHEME },
       kubeAPI: { clientBurst: 200, clientQPS: 100 },
       podAnnotations: {},
       serviceAccountTokenProjection: true,

@@ -7,7 +7,7 @@
  * the first two from its mount. The operator owns and renews this Secret.
  */
 import type { KubeObject } from '../../runtime/kube.ts';
-import { TRUST_ROOTS } from './config.ts';
+import { ISSUER_SCHEME, ISSUER_SECRET, TRUST_ROOTS } from './config.ts';
 import { proxyContainer, proxyInitContainer, proxyVolumes, serviceAddress } from './proxy.ts';
 import { controlPlaneService, tlsSecret } from './objects.ts';
 import type { LinkerdScope } from './scope.ts';
@@ -15,10 +15,6 @@ import {
   adminProbe, computeDisruptionBudget, controllerSecurityContext, controlPlaneDeployment,
   KUBE_API_ACCESS_MOUNT, kubeApiAccessVolume, resourcesField,
 } from './workload.ts';
-
-/** The issuer Secret's name and the identity scheme that reads it. */
-export const ISSUER_SECRET = 'linkerd-identity-issuer';
-export const ISSUER_SCHEME = 'kubernetes.io/tls';
 
 /** Port of the identity gRPC service, and of identity's admin server. */
 const GRPC_PORT = 8080;

@@ -2,6 +2,20 @@
  * The render scope: everything the `computeX(scope)` functions need, derived once from the
  * RenderInput (spec defaults, profile, resolved images, CA material). Each Linkerd setting is
  * decided here, so the builders only place values.
+ *
+ * How `spec.meshConfig` maps onto Linkerd:
+ * - `mtls.mode`: the default inbound policy (STRICT → `all-authenticated`, PERMISSIVE →
+ *   `all-unauthenticated`) of the policy controller and linkerd-config; control-plane proxies
+ *   stay `all-unauthenticated`, as in Linkerd, because bootstrap clients have no identity yet.
+ * - `trustDomain`: identity's trust domain and every identity name.
+ * - `proxy.logLevel`, `proxy.resources`: linkerd-config's proxy settings and the control-plane
+ *   proxies; `proxy.holdApplicationUntilProxyStarts`: linkerd-config's `proxy.await`.
+ * - `accessLog`: Linkerd's proxy access log (`apache` for TEXT, `json` for JSON).
+ * - `tracing`: the proxies' OpenTelemetry exporter. Linkerd has no sampling rate (proxies
+ *   follow the caller's decision), no Zipkin exporter, and its controllers' own tracing is a
+ *   separate setting we leave off; the spec carries no collector identity, so none is required.
+ * - `outboundTrafficPolicy`: Linkerd has no REGISTRY_ONLY (the API refuses it for Linkerd).
+ * The API rejects the settings Linkerd lacks, so none is silently ignored here.
  */
 import { createHash } from 'node:crypto';
 import type { DefaultedMeshInstallationSpec } from '../../api/spec.ts';
