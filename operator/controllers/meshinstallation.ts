@@ -20,7 +20,7 @@ import { applyOrder, deleteOrder, isSubset, needsApply } from '../runtime/apply.
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { TerminalError, type Reconciler, type ReconcileResult } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
-import { namespacedName, type KubeClient, type KubeObject, type TypeRef } from '../runtime/kube.ts';
+import { isNotFound, namespacedName, type KubeClient, type KubeObject, type TypeRef } from '../runtime/kube.ts';
 
 export { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL } from './ownership.ts';
 
@@ -120,6 +120,16 @@ export class MeshInstallationReconciler implements Reconciler {
       owned: (object) => markOwned(object, this.currentInstallation),
       remember: (before, after) => this.remember(refOf(after), before, after),
     });
+    for (const informer of [options.installations, ...options.owned.values()]) {
+      informer.on((type, object) => {
+        if (type === 'delete') this.forgetWritten(refOf(object));
+      });
+    }
+  }
+
+  /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */
+  private forgetWritten(ref: ObjectRef): void {
+    this.written.delete(refKey(ref));
   }
 
   /** The installation whose pass is running (objects the PKI step creates are labelled with it). */
@@ -292,7 +302,10 @@ export class MeshInstallationReconciler implements Reconciler {
       const live = this.live(ref);
       if (!live || live.metadata.deletionTimestamp || live.metadata.annotations?.[KEEP_ANNOTATION] === 'true') continue;
       log.info({ kind: ref.kind, namespace: ref.namespace, name: ref.name }, 'pruning an object no longer desired');
-      await this.options.client.delete(ref, ref.name, ref.namespace);
+      await this.options.client.delete(ref, ref.name, ref.namespace).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+      this.forgetWritten(ref);
     }
   }
 
@@ -310,7 +323,11 @@ export class MeshInstallationReconciler implements Reconciler {
       const webhooks = remaining.filter((ref) => ref.kind.endsWith('WebhookConfiguration'));
       const batch = webhooks.length > 0 ? webhooks : deleteOrder(remaining);
       for (const ref of batch) {
-        if (!this.live(ref)?.metadata.deletionTimestamp) await this.options.client.delete(ref, ref.name, ref.namespace);
+        if (this.live(ref)?.metadata.deletionTimestamp) continue;
+        await this.options.client.delete(ref, ref.name, ref.namespace).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+        this.forgetWritten(ref);
       }
       this.options.log.info({ installation: name, remaining: remaining.length }, 'deleting owned objects before removing the finalizer');
       // Watch events of the deletions bring us back; the timer covers objects that linger (namespaces).
