@@ -13,7 +13,6 @@
  * | gateways.ts    | ingress/egress gateways                                                  |
  * | ca-secret.ts   | the plug-in CA Secret `cacerts`                                          |
  */
-import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { KubeObject, TypeRef } from '../../runtime/kube.ts';
 import { deploymentHealth, type MeshDistribution, type RenderInput } from '../distribution.ts';
 import { computeCaSecret, istioCertificateAuthority } from './ca-secret.ts';
@@ -90,7 +89,5 @@ export const istioDistribution: MeshDistribution = {
   componentHealth(desired, live) {
     return desired.filter((object) => object.kind === 'Deployment').map((object) => deploymentHealth(object, live(object)));
   },
-  certificateAuthority(installation: DefaultedMeshInstallation) {
-    return istioCertificateAuthority(installation);
-  },
+  certificateAuthority: istioCertificateAuthority,
 };

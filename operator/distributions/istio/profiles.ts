@@ -5,16 +5,13 @@
  *
  * Profiles never add gateways: `spec.gateways` alone says which gateways exist.
  */
-import type { PROFILES } from '../../api/spec.ts';
+import type { DefaultedMeshInstallationSpec, PROFILES } from '../../api/spec.ts';
 
 /** A profile name. */
 export type ProfileName = (typeof PROFILES)[number];
 
-/** CPU and memory of a container, as on a Pod. */
-export interface Resources {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
-}
+/** CPU and memory of a container, as the spec writes them. */
+export type Resources = NonNullable<NonNullable<DefaultedMeshInstallationSpec['controlPlane']>['resources']>;
 
 /** Horizontal autoscaling bounds. */
 export interface Autoscale {
