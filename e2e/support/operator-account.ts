@@ -1,0 +1,69 @@
+/**
+ * The operator as it runs in a cluster, minus the container: its generated ServiceAccount and
+ * least-privilege RBAC (manifests/operator.yaml) are installed, a token is requested for that
+ * ServiceAccount, and `meshwright run` starts as a local process authenticating with it. A test
+ * that passes this way shows the shipped RBAC is enough; anything missing fails with a 403.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
+import { computeOperatorManifests } from '../../operator/deploy/manifests.ts';
+import type { MeshDistribution } from '../../operator/distributions/distribution.ts';
+import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+
+/** A running operator process and how to stop it. */
+export interface OperatorProcess {
+  process: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Installs the operator's ServiceAccount and RBAC under unique names and returns a kubeconfig file
+ * that authenticates as that ServiceAccount.
+ */
+export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, run: string, distributions: readonly MeshDistribution[]): Promise<{ kubeconfig: string; namespace: string; cleanup: () => Promise<void> }> {
+  const namespace = `meshwright-${run}`;
+  const name = `meshwright-operator-${run}`;
+  const objects = computeOperatorManifests({ namespace, name, image: 'unused', distributions }).filter((o) => o.kind !== 'Deployment' && o.kind !== 'Service');
+  for (const object of objects) await admin.apply(object, { force: true, manager: 'meshwright-e2e' });
+  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
+  });
+  const cluster = kc.getCurrentCluster()!;
+  const dir = mkdtempSync(join(tmpdir(), 'meshwright-sa-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'operator',
+    clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
+    users: [{ name: 'operator', user: { token: token.status.token } }],
+    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'operator' } }],
+  }));
+  const cleanup = async () => {
+    for (const object of [...objects].reverse()) await admin.delete(object as KubeObject, object.metadata.name, object.metadata.namespace).catch(() => undefined);
+  };
+  return { kubeconfig, namespace, cleanup };
+}
+
+/** Starts `meshwright run` with the given kubeconfig and flags; JSON logs go to a file. */
+export function startOperatorProcess(kubeconfig: string, args: string[]): OperatorProcess {
+  const logFile = join(mkdtempSync(join(tmpdir(), 'meshwright-operator-')), 'operator.log');
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs'), 'run', ...args], {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(logFile);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  return {
+    process: child,
+    logFile,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}

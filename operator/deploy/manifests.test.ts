@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testDistributionWithCa } from '../../e2e/support/test-distribution.ts';
+import { MANIFEST_FILE, operatorManifestYaml } from './generate-manifests.ts';
+import { computeOperatorClusterRole, pluralOf } from './manifests.ts';
+
+test('plurals of the kinds we own follow the API\'s rules', () => {
+  const cases = { Deployment: 'deployments', AuthorizationPolicy: 'authorizationpolicies', ServiceEntry: 'serviceentries', Gateway: 'gateways', PodDisruptionBudget: 'poddisruptionbudgets', HTTPRoute: 'httproutes', Proxy: 'proxies', Ingress: 'ingresses' };
+  for (const [kind, plural] of Object.entries(cases)) assert.equal(pluralOf(kind), plural, kind);
+});
+
+test('the operator\'s ClusterRole covers exactly what the distributions render, with no wildcard', () => {
+  const role = computeOperatorClusterRole('op', [testDistributionWithCa]) as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+  const text = JSON.stringify(role.rules);
+  assert.doesNotMatch(text, /"\*"/);
+  const core = role.rules.find((r) => r.apiGroups[0] === '' && r.resources.includes('configmaps'));
+  assert.deepEqual(core?.resources, ['configmaps', 'namespaces', 'secrets', 'serviceaccounts', 'services']);
+  assert.ok(!role.rules.some((r) => r.resources.includes('pods')), 'nothing the distributions do not render');
+});
+
+test('manifests/operator.yaml is generated from the code (run npm run generate:manifests)', () => {
+  assert.equal(readFileSync(join(import.meta.dirname, '..', '..', MANIFEST_FILE), 'utf8'), operatorManifestYaml());
+});

@@ -1,0 +1,105 @@
+/**
+ * The operator's own install objects (`manifests/operator.yaml`): namespace, ServiceAccount,
+ * least-privilege RBAC derived from what the shipped distributions can render, and the Deployment.
+ * Generated, like the CRD, so the permissions follow the code: a kind a renderer starts producing
+ * shows up here, and nothing else does.
+ */
+import type { MeshDistribution } from '../distributions/distribution.ts';
+import type { KubeObject, TypeRef } from '../runtime/kube.ts';
+
+/** Settings of {@link computeOperatorManifests}. */
+export interface OperatorManifestOptions {
+  namespace: string;
+  image: string;
+  distributions: readonly MeshDistribution[];
+  name?: string;
+}
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** The REST resource (plural) of a kind, by the API's English pluralisation rules for the kinds we own. */
+export function pluralOf(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  if (/(s|x|ch|sh)$/.test(lower)) return `${lower}es`;
+  return `${lower}s`;
+}
+
+const groupOf = (type: TypeRef) => (type.apiVersion.includes('/') ? type.apiVersion.split('/')[0]! : '');
+
+/** One rule per API group: every owned resource in it, with the verbs apply, prune and watch need. */
+function ownedRules(types: readonly TypeRef[]): PolicyRule[] {
+  const byGroup = new Map<string, Set<string>>();
+  for (const type of types) {
+    const group = groupOf(type);
+    byGroup.set(group, (byGroup.get(group) ?? new Set()).add(pluralOf(type.kind)));
+  }
+  return [...byGroup.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, resources]) => ({
+    apiGroups: [group], resources: [...resources].sort(), verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  }));
+}
+
+/** The ClusterRole the operator runs with. */
+export function computeOperatorClusterRole(name: string, distributions: readonly MeshDistribution[]): KubeObject {
+  const owned = distributions.flatMap((d) => [...d.ownedTypes, ...(d.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : [])]);
+  const rules: PolicyRule[] = [
+    { apiGroups: ['meshwright.dev'], resources: ['meshinstallations'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+    { apiGroups: ['meshwright.dev'], resources: ['meshinstallations/status'], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: ['meshwright.dev'], resources: ['meshinstallations/finalizers'], verbs: ['update'] },
+    ...ownedRules(owned),
+    // Installing a mesh means granting its control plane permissions the operator itself need not
+    // use: escalate and bind let it create those roles without holding every permission in them.
+    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles', 'roles'], verbs: ['bind', 'escalate'] },
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules } as KubeObject;
+}
+
+/** Everything needed to run the operator in a cluster (the CRD ships separately in crds/). */
+export function computeOperatorManifests(options: OperatorManifestOptions): KubeObject[] {
+  const name = options.name ?? 'meshwright-operator';
+  const { namespace } = options;
+  const labels = { 'app.kubernetes.io/name': 'meshwright-operator', 'app.kubernetes.io/component': 'operator' };
+  const subject = { kind: 'ServiceAccount', name, namespace };
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, labels } },
+    computeOperatorClusterRole(name, options.distributions),
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [subject] },
+    {
+      // Leader election needs leases only in the operator's own namespace.
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] }],
+    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` }, subjects: [subject] },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: name,
+            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'operator', image: options.image, args: ['run', '--leader-elect=true', '--metrics-address=:8080'],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ports: [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
+              resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            }],
+          },
+        },
+      },
+    },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-metrics`, namespace, labels }, spec: { selector: labels, ports: [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }] } },
+  ] as KubeObject[];
+}
