@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -208,4 +208,13 @@ export function keyMatchesCertificate(privateKeyPem: string, certificatePem: str
   const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const fromCertificate = Buffer.from(new x509.X509Certificate(certificatePem).publicKey.rawData);
   return Buffer.compare(fromKey, fromCertificate) === 0;
+}
+
+/**
+ * The candidate that issued `certificatePem` (name and signature checked), or undefined.
+ * Synchronous, for pure renderers: Node's own X509Certificate verifies without WebCrypto's promises.
+ */
+export function findIssuer(certificatePem: string, candidatePems: readonly string[]): string | undefined {
+  const certificate = new NodeX509Certificate(certificatePem);
+  return candidatePems.find((candidate) => certificate.checkIssued(new NodeX509Certificate(candidate)) && certificate.verify(new NodeX509Certificate(candidate).publicKey));
 }

@@ -6,10 +6,9 @@
  * hands out with them (issuer up to and including the root), `root-cert.pem` the trust anchors it
  * publishes to every namespace (both roots during a root rotation).
  */
-import { X509Certificate } from 'node:crypto';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
-import { splitCertificates } from '../../pki/x509.ts';
+import { findIssuer, splitCertificates } from '../../pki/x509.ts';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile } from '../distribution.ts';
 import { meta, type IstioScope } from './scope.ts';
 
@@ -27,8 +26,7 @@ function pemBlock(pem: string): string {
  * checks rule out) every anchor is appended, so verification still finds its root.
  */
 function issuingRoots(issuerChain: string[], anchors: string[]): string[] {
-  const top = new X509Certificate(issuerChain[issuerChain.length - 1]!);
-  const root = anchors.find((anchor) => top.checkIssued(new X509Certificate(anchor)));
+  const root = findIssuer(issuerChain[issuerChain.length - 1]!, anchors);
   return root ? [root] : anchors;
 }
 
