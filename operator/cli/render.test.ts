@@ -59,3 +59,19 @@ test('the package command exits 1 with a message on stderr for bad input, 0 for 
   assert.match(help, /meshwright render -f/);
   assert.ok(parse('a: 1'));
 });
+
+test('`meshwright render -f` prints every example (Istio and Linkerd) as the operator would apply it', async () => {
+  const { builtInDistributions } = await import('../distributions/built-in.ts');
+  const { parseInstallations, renderOffline } = await import('./render.ts');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const examples = readdirSync('examples').filter((f) => f.endsWith('.yaml')).map((f) => `examples/${f}`);
+  assert.ok(examples.length >= 5);
+  for (const example of examples) {
+    const output = execFileSync('node', ['bin/meshwright.mjs', 'render', '-f', example], { encoding: 'utf8' });
+    const printed = parseAllDocuments(output).map((d) => d.toJS()).filter(Boolean);
+    const expected = parseInstallations(readFileSync(example, 'utf8'), example).flatMap((mi) => renderOffline(mi, builtInDistributions));
+    assert.deepEqual(printed, JSON.parse(JSON.stringify(expected)), example);
+    assert.ok(printed.some((o) => o.kind === 'Deployment'), `${example} renders a control plane`);
+    assert.doesNotMatch(output, /PRIVATE KEY/);
+  }
+});
