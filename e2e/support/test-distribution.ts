@@ -4,7 +4,7 @@
  * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them.
  */
 import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
-import { deploymentHealth, UnsupportedSpecError, type MeshDistribution, type RenderInput, type ResolvedVersion } from '../../operator/distributions/distribution.ts';
+import { deploymentsHealth, UnsupportedSpecError, type MeshDistribution, type RenderInput, type ResolvedVersion } from '../../operator/distributions/distribution.ts';
 import type { KubeObject } from '../../operator/runtime/kube.ts';
 
 const catalog = ['1.1.0', '1.0.0'] as const;
@@ -88,9 +88,7 @@ export const testDistribution: MeshDistribution = {
     return objects;
   },
 
-  componentHealth(desired, live) {
-    return desired.filter((o) => o.kind === 'Deployment').map((o) => deploymentHealth(o, live(o)));
-  },
+  componentHealth: deploymentsHealth,
 };
 
 /**

@@ -129,3 +129,8 @@ export function deploymentHealth(desired: KubeObject, live: KubeObject | undefin
   const ready = current && (status.updatedReplicas ?? 0) >= replicas && available >= replicas && (status.replicas ?? 0) <= replicas;
   return { ...base, ready, replicas, available };
 }
+
+/** Health of every Deployment among `desired`: what a mesh whose components are all Deployments reports. */
+export function deploymentsHealth(desired: readonly KubeObject[], live: (object: KubeObject) => KubeObject | undefined): ComponentHealth[] {
+  return desired.filter((object) => object.kind === 'Deployment').map((object) => deploymentHealth(object, live(object)));
+}

@@ -14,7 +14,7 @@
  * | ca-secret.ts   | the plug-in CA Secret `cacerts`                                          |
  */
 import type { KubeObject, TypeRef } from '../../runtime/kube.ts';
-import { deploymentHealth, type MeshDistribution, type RenderInput } from '../distribution.ts';
+import { deploymentsHealth, type MeshDistribution, type RenderInput } from '../distribution.ts';
 import { computeCaSecret, istioCertificateAuthority } from './ca-secret.ts';
 import { ISTIO_CATALOG, resolveIstioVersion } from './catalog.ts';
 import { computeCrds } from './crds.ts';
@@ -86,8 +86,6 @@ export const istioDistribution: MeshDistribution = {
   resolve: resolveIstioVersion,
   render: renderIstio,
   /** istiod and every gateway, each judged from its live Deployment (replicas included, also when an HPA owns them). */
-  componentHealth(desired, live) {
-    return desired.filter((object) => object.kind === 'Deployment').map((object) => deploymentHealth(object, live(object)));
-  },
+  componentHealth: deploymentsHealth,
   certificateAuthority: istioCertificateAuthority,
 };

@@ -2,7 +2,7 @@
  * The Linkerd mesh distribution (`mesh: linkerd`): catalog, pure renderer, component health and CA
  * profile. Linkerd's proxy injector is not rendered: the operator injects proxies itself.
  */
-import { deploymentHealth, type MeshDistribution } from '../distribution.ts';
+import { deploymentsHealth, type MeshDistribution } from '../distribution.ts';
 import { linkerdCertificateAuthority } from './ca.ts';
 import { LINKERD_CATALOG, resolveLinkerdVersion } from './catalog.ts';
 import { renderLinkerd } from './render.ts';
@@ -29,8 +29,6 @@ export const linkerdDistribution: MeshDistribution = {
   ],
   resolve: resolveLinkerdVersion,
   render: renderLinkerd,
-  componentHealth(desired, live) {
-    return desired.filter((o) => o.kind === 'Deployment').map((o) => deploymentHealth(o, live(o)));
-  },
+  componentHealth: deploymentsHealth,
   certificateAuthority: linkerdCertificateAuthority,
 };
