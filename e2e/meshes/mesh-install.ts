@@ -21,6 +21,7 @@ import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { describeCertificate } from '../../operator/pki/x509.ts';
 import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { ensureToolchain } from '../cluster/local-cluster.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { operatorServiceAccountKubeconfig, startOperatorProcess, type OperatorProcess } from '../support/operator-account.ts';
 
@@ -59,6 +60,7 @@ export function describeMeshExample(example: MeshExample): void {
   const installation = { ...manifest, spec: withSpecDefaults(manifest.spec as never) } as DefaultedMeshInstallation;
   const expected = renderOffline(installation, builtInDistributions);
   let operator: OperatorProcess;
+  let operatorUser = '';
   let cleanupAccount: () => Promise<void> = async () => undefined;
 
   const get = () => admin.get<Installation>(miType, name);
@@ -75,6 +77,7 @@ export function describeMeshExample(example: MeshExample): void {
     await installMeshInstallationCrd(admin);
     const account = await operatorServiceAccountKubeconfig(admin, kc, run, builtInDistributions);
     cleanupAccount = account.cleanup;
+    operatorUser = account.username;
     operator = startOperatorProcess(account.kubeconfig, [
       `--installation-selector=${selector}`, '--leader-elect=true', `--leader-election-namespace=${account.namespace}`, `--identity=e2e-${run}`, '--metrics-address=127.0.0.1:0', '--log-level=info',
     ]);
@@ -118,6 +121,18 @@ export function describeMeshExample(example: MeshExample): void {
       const kubectl = join(ensureToolchain(), 'kubectl');
       const { stdout } = await execFileAsync(kubectl, ['wait', '--for=condition=Ready', `meshinstallation/${name}`, '--timeout=60s'], { env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG } });
       assert.match(stdout, new RegExp(`meshinstallation.meshwright.dev/${name} condition met`));
+    });
+
+    test('a pass that changes nothing sends no write (audit log), apart from leader-lease renewals', async () => {
+      await new Promise((r) => setTimeout(r, 2000)); // let the install's own watch events settle
+      const since = new Date();
+      // A metadata-only change enqueues a pass without changing anything the operator renders.
+      await admin.patch(miType, name, undefined, { metadata: { annotations: { 'meshwright.dev/e2e-nudge': String(Date.now()) } } }, 'merge');
+      await new Promise((r) => setTimeout(r, 3000));
+      const writes = auditEvents(since, (e) => e.user?.username === operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource !== 'leases');
+      assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
+      const reads = auditEvents(since, (e) => e.user?.username === operatorUser && !writeVerbs.has(e.verb) && e.verb !== 'watch' && e.objectRef?.resource !== 'leases');
+      assert.deepEqual(reads.map((e) => `${e.verb} ${e.requestURI}`), [], 'the pass reads from its caches');
     });
 
     test('status shows the CA fingerprint and expiry of the root the mesh trusts, and no key material', async () => {

@@ -24,7 +24,7 @@ export interface OperatorProcess {
  * Installs the operator's ServiceAccount and RBAC under unique names and returns a kubeconfig file
  * that authenticates as that ServiceAccount.
  */
-export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, run: string, distributions: readonly MeshDistribution[]): Promise<{ kubeconfig: string; namespace: string; cleanup: () => Promise<void> }> {
+export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, run: string, distributions: readonly MeshDistribution[]): Promise<{ kubeconfig: string; namespace: string; username: string; cleanup: () => Promise<void> }> {
   const namespace = `meshwright-${run}`;
   const name = `meshwright-operator-${run}`;
   const objects = computeOperatorManifests({ namespace, name, image: 'unused', distributions }).filter((o) => o.kind !== 'Deployment' && o.kind !== 'Service');
@@ -44,7 +44,7 @@ export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: Ku
   const cleanup = async () => {
     for (const object of [...objects].reverse()) await admin.delete(object as KubeObject, object.metadata.name, object.metadata.namespace).catch(() => undefined);
   };
-  return { kubeconfig, namespace, cleanup };
+  return { kubeconfig, namespace, username: `system:serviceaccount:${namespace}:${name}`, cleanup };
 }
 
 /** Starts `meshwright run` with the given kubeconfig and flags; JSON logs go to a file. */

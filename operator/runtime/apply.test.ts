@@ -79,3 +79,16 @@ test('apply order puts namespaces and CRDs first and webhooks last; delete order
   assert.deepEqual(applyOrder(objects).map((o) => o.kind), ['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'Service', 'Deployment', 'PeerAuthentication', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
   assert.deepEqual(deleteOrder(objects).map((o) => o.kind), ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'PeerAuthentication', 'Deployment', 'Service', 'ClusterRole', 'CustomResourceDefinition', 'Namespace']);
 });
+
+test('what the API server normalises is not a difference: omitted zero values, canonical quantities', () => {
+  assert.ok(isSubset({ env: [{ name: 'A', value: '' }], readOnly: false, port: 0 }, { env: [{ name: 'A' }] }), 'omitempty drops "", false and 0');
+  assert.ok(isSubset({ requests: { memory: '2048Mi', cpu: '0.5' }, limits: { cpu: 2 } }, { requests: { memory: '2Gi', cpu: '500m' }, limits: { cpu: '2' } }));
+  assert.ok(!isSubset({ requests: { memory: '2048Mi' } }, { requests: { memory: '2G' } }), 'Mi and G are different amounts');
+  assert.ok(!isSubset({ env: [{ name: 'A', value: '' }] }, { env: [{ name: 'A', value: 'x' }] }), 'a foreign value is still drift');
+  assert.ok(!isSubset({ image: 'istio/pilot:1.31.1' }, { image: 'istio/pilot:1.31.10' }));
+});
+
+test('a port that declares no protocol is the TCP port the API server defaulted', () => {
+  assert.ok(isSubset({ ports: [{ name: 'grpc', port: 8086, targetPort: 8086 }, { name: 'admin', port: 9996 }] }, { ports: [{ name: 'admin', port: 9996, protocol: 'TCP' }, { name: 'grpc', port: 8086, protocol: 'TCP', targetPort: 8086 }] }));
+  assert.ok(!isSubset({ ports: [{ port: 53 }] }, { ports: [{ port: 53, protocol: 'UDP' }] }), 'UDP 53 is another port');
+});

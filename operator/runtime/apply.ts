@@ -8,6 +8,7 @@
  * which is also how we avoid fighting over them.
  */
 import type { KubeObject, TypeRef } from './kube.ts';
+import { sameQuantity } from './quantity.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -18,9 +19,14 @@ function isObject(value: unknown): value is Record<string, Json> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Identity of a list element under `key` (ports are told apart by protocol too). */
+
+/**
+ * Identity of a list element under `key`. Ports are told apart by protocol too, and a port that
+ * declares none is TCP, as the API server defaults it.
+ */
 function elementId(item: Record<string, Json>, key: string): string {
-  return JSON.stringify([item[key], item.protocol ?? null]);
+  const isPort = item.port !== undefined || item.containerPort !== undefined;
+  return JSON.stringify([item[key], item.protocol ?? (isPort ? 'TCP' : null)]);
 }
 
 /** The key field shared by every element of `list` and unique among them, if the list is associative. */
@@ -55,7 +61,12 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     }
     return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i]));
   }
-  if (typeof desired === 'number' && typeof live === 'string') return String(desired) === live;
+  if (typeof desired === 'number' && typeof live === 'string') return String(desired) === live || sameQuantity(String(desired), live);
+  // Go's omitempty: the API server drops empty strings, false and 0 of non-pointer fields, so a
+  // declared zero value reads back as absent (e.g. an env var with value "").
+  if (live === undefined && (desired === '' || desired === false || desired === 0)) return true;
+  // Quantities come back in canonical form (2048Mi as 2Gi).
+  if (typeof desired === 'string' && typeof live === 'string' && desired !== live) return sameQuantity(desired, live);
   return desired === live;
 }
 
