@@ -1,0 +1,54 @@
+/**
+ * The benchmarks' smoke mode, part of the test command: every benchmark at a few repetitions, on a
+ * throw-away cluster of its own. Not the shared test cluster: Istio's CRDs are cluster-scoped and
+ * shared by every Istio installation, so installing meshes there would relabel the objects that
+ * e2e/meshes/istio.e2e.test.ts checks, at the same time. Asserts that every figure is produced
+ * and sane (present, positive, no writes while idle), not the targets: those are for `npm run bench`.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBenchCluster, type BenchCluster } from './support/cluster.ts';
+import { describeMachine, formatTable, type SuiteResults } from './support/report.ts';
+import { runSuite, SMOKE } from './suite.ts';
+
+let cluster: BenchCluster;
+let results: SuiteResults;
+const log = (line: string) => process.stderr.write(`[bench smoke] ${line}\n`);
+
+before(async () => {
+  cluster = await openBenchCluster({ log });
+});
+
+after(async () => {
+  await cluster?.close();
+});
+
+const positive = (value: number, what: string) => assert.ok(Number.isFinite(value) && value > 0, `${what} is a positive number (got ${value})`);
+
+test('every benchmark runs in smoke mode and produces sane figures', async () => {
+  results = await runSuite(cluster, SMOKE, log);
+  log(`\n${formatTable('smoke', describeMachine(cluster.kubernetesVersion), results)}`);
+  const { install, drift, idle, memory } = results;
+
+  assert.equal(install.operatorMs.length, SMOKE.installRepetitions);
+  assert.equal(install.baselineMs.length, SMOKE.installRepetitions);
+  for (const ms of [...install.operatorMs, ...install.baselineMs]) positive(ms, 'an install time');
+  positive(install.ratio, 'the install ratio');
+
+  assert.equal(drift.edits.count, SMOKE.driftEdits);
+  assert.equal(drift.deletions.count, SMOKE.driftDeletions);
+  assert.equal(drift.floor.count, SMOKE.driftEdits + SMOKE.driftDeletions);
+  for (const summary of [drift.edits, drift.deletions, drift.all, drift.floor]) {
+    positive(summary.p50, 'a drift p50');
+    assert.ok(summary.p50 <= summary.p95 && summary.p95 <= summary.p99 && summary.p99 <= summary.max, 'percentiles are ordered');
+  }
+
+  assert.equal(idle.perMinute.writes, 0, 'the idle operator writes nothing but its lease');
+  positive(idle.perMinute.leaseWrites, 'lease renewals per minute');
+  positive(idle.expectedLeaseRenewalsPerMinute, 'the expected lease renewals');
+  assert.ok(idle.perMinute.reads >= 0 && idle.perMinute.leaseReads >= 0);
+
+  positive(memory.idle.rssMb, 'the idle RSS');
+  positive(memory.loaded.rssMb, 'the loaded RSS');
+  assert.equal(memory.pods, SMOKE.namespaces * SMOKE.podsPerNamespace);
+});

@@ -1,0 +1,101 @@
+/**
+ * Benchmark 4, memory: the operator's resident set size (VmRSS of its process, `/proc/<pid>/status`)
+ * when idle, and again after namespaces full of pods were created and the operator had time to
+ * see them. Its informers are label-selected on the kinds it owns, so pods should cost it nothing;
+ * the V8 heap in use (from the operator's own `/metrics`) is reported beside RSS to tell heap
+ * growth from the rest.
+ */
+import { HttpMethod } from '@kubernetes/client-node';
+import type { KubeObject } from '../operator/runtime/kube.ts';
+import type { BenchCluster } from './support/cluster.ts';
+import type { BenchOperator } from './support/operator.ts';
+import { median, round } from './support/stats.ts';
+
+/** Settings of {@link benchMemory}. */
+export interface MemoryOptions {
+  id: string;
+  operator: BenchOperator;
+  namespaces: number;
+  podsPerNamespace: number;
+  /** Creations in flight at once. */
+  concurrency: number;
+  /** Time given to the operator (and GC) before each reading. */
+  settleMs: number;
+  log: (line: string) => void;
+}
+
+/** One reading of the operator's memory, in MB (10^6 bytes). */
+export interface MemoryReading {
+  rssMb: number;
+  heapUsedMb: number;
+}
+
+/** What the memory benchmark measured. */
+export interface MemoryResult {
+  idle: MemoryReading;
+  loaded: MemoryReading;
+  namespaces: number;
+  pods: number;
+  podsRunning: number;
+  createSeconds: number;
+  source: string;
+}
+
+const LOAD_LABEL = 'meshwright.dev/bench-load';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Median of five readings a second apart, after `settleMs`. */
+async function reading(operator: BenchOperator, settleMs: number): Promise<MemoryReading> {
+  await pause(settleMs);
+  const rss: number[] = [];
+  const heap: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    if (i > 0) await pause(1000);
+    rss.push(operator.rssBytes());
+    const metrics = await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text();
+    heap.push(Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN));
+  }
+  return { rssMb: round(median(rss) / 1e6), heapUsedMb: round(median(heap) / 1e6) };
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+async function pool<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+}
+
+/** Measures the operator's memory idle and with `namespaces × podsPerNamespace` pods in the cluster. */
+export async function benchMemory(cluster: BenchCluster, options: MemoryOptions): Promise<MemoryResult> {
+  const { admin } = cluster;
+  const idle = await reading(options.operator, options.settleMs);
+  options.log(`memory: idle RSS ${idle.rssMb} MB; creating ${options.namespaces} namespaces × ${options.podsPerNamespace} pods`);
+  const names = Array.from({ length: options.namespaces }, (_, i) => `${options.id}-load-${i}`);
+  const started = Date.now();
+  const labels = { [LOAD_LABEL]: options.id };
+  await pool(names, options.concurrency, (name) => admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }));
+  const pods = names.flatMap((namespace) => Array.from({ length: options.podsPerNamespace }, (_, i): KubeObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: `load-${i}`, namespace, labels },
+    spec: { containers: [{ name: 'app', image: 'registry.example/bench/app:1' }] },
+  })));
+  await pool(pods, options.concurrency, (pod) => admin.create(pod));
+  const createSeconds = round((Date.now() - started) / 1000);
+  // kwok runs them; wait (bounded) until none is left pending.
+  let notRunning = pods.length;
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const list = await admin.request<{ items: unknown[] }>(HttpMethod.GET, `/api/v1/pods?labelSelector=${encodeURIComponent(`${LOAD_LABEL}=${options.id}`)}&fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
+    notRunning = list.items.length;
+    if (notRunning === 0) break;
+    await pause(2000);
+  }
+  options.log(`memory: ${pods.length - notRunning}/${pods.length} pods running after ${round((Date.now() - started) / 1000)} s`);
+  const loaded = await reading(options.operator, options.settleMs);
+  // A throw-away cluster goes as a whole; an existing one gets its namespaces back.
+  if (!cluster.owned) await pool(names, options.concurrency, (name) => admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, name));
+  return {
+    idle, loaded, namespaces: options.namespaces, pods: pods.length, podsRunning: pods.length - notRunning, createSeconds,
+    source: 'RSS: VmRSS of /proc/<pid>/status; heap: nodejs_heap_size_used_bytes of the operator\'s /metrics; median of 5 readings 1 s apart',
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The four benchmarks in order, one at a time (the machine has few cores): install with an
+ * operator of its own; then one operator and one installed mesh for idle (nothing may happen
+ * around it), memory (idle, then loaded with pods) and drift.
+ */
+import { randomBytes } from 'node:crypto';
+import { benchDrift } from './drift.ts';
+import { benchIdle } from './idle.ts';
+import { benchInstall } from './install.ts';
+import { benchMemory } from './memory.ts';
+import type { BenchCluster } from './support/cluster.ts';
+import { benchInstallation, deleteInstallations, installAndWaitReady, preinstallMeshCrds } from './support/mesh.ts';
+import { startBenchOperator } from './support/operator.ts';
+import type { SuiteResults } from './support/report.ts';
+
+/** How much of each benchmark to run. */
+export interface SuiteSettings {
+  installRepetitions: number;
+  driftEdits: number;
+  driftDeletions: number;
+  idleWindowMs: number;
+  /** Quiet time before idle counting and before each memory reading. */
+  settleMs: number;
+  namespaces: number;
+  podsPerNamespace: number;
+}
+
+/** The issue's full scale. */
+export const FULL: SuiteSettings = {
+  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10,
+};
+
+/** A few repetitions of everything: proves the benchmarks work, inside the test command. */
+export const SMOKE: SuiteSettings = {
+  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, idleWindowMs: 20_000, settleMs: 3_000, namespaces: 50, podsPerNamespace: 10,
+};
+
+/** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
+export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, log: (line: string) => void): Promise<SuiteResults> {
+  const id = `bench-${randomBytes(3).toString('hex')}`;
+  log(`install: ${settings.installRepetitions} repetitions`);
+  const install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, log });
+
+  await preinstallMeshCrds(cluster.admin);
+  const operator = await startBenchOperator(cluster, id);
+  const mesh = benchInstallation(`${id}-mesh`, id);
+  try {
+    await installAndWaitReady(cluster.admin, mesh);
+    const idle = await benchIdle(cluster, { id, operator, windowMs: settings.idleWindowMs, settleMs: settings.settleMs, log });
+    const memory = await benchMemory(cluster, {
+      id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, log,
+    });
+    log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions`);
+    const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, log });
+    return { install, drift, idle, memory };
+  } finally {
+    if (!cluster.owned) await deleteInstallations(cluster.admin, [mesh.metadata.name]).catch(() => undefined);
+    await operator.stop();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The report of a benchmark run: the machine it ran on, each figure next to its target with
+ * PASS/MISS, a table for people and a JSON file per run in `bench/results/`.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { DriftResult } from '../drift.ts';
+import type { IdleResult } from '../idle.ts';
+import type { InstallResult } from '../install.ts';
+import type { MemoryResult } from '../memory.ts';
+
+/** Where the machine and software were. */
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  kernel: string;
+  kubernetes: string;
+  commit: string;
+}
+
+/** Describes this machine and checkout. */
+export function describeMachine(kubernetesVersion: string): Machine {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname, encoding: 'utf8' }).trim();
+  } catch { /* not a checkout */ }
+  return {
+    cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version, kernel: release(), kubernetes: kubernetesVersion, commit,
+  };
+}
+
+/** Every benchmark's result. */
+export interface SuiteResults {
+  install: InstallResult;
+  drift: DriftResult;
+  idle: IdleResult;
+  memory: MemoryResult;
+}
+
+/** One figure against its target. */
+export interface Verdict {
+  target: string;
+  value: string;
+  pass: boolean;
+}
+
+/** The issue's targets, never weakened: install ≤ 1.5× baseline; drift p99 ≤ 250 ms; idle writes 0 and reads ≤ lease renewals; RSS ≤ 200 MB with 10,000 pods. */
+export function verdicts(results: SuiteResults): Verdict[] {
+  const { install, drift, idle, memory } = results;
+  return [
+    { target: 'install ≤ 1.5× baseline', value: `${install.ratio}×`, pass: install.ratio <= 1.5 },
+    { target: 'drift p99 ≤ 250 ms', value: `${drift.all.p99} ms`, pass: drift.all.p99 <= 250 },
+    { target: 'idle writes (leases aside) = 0', value: `${idle.perMinute.writes}/min`, pass: idle.perMinute.writes === 0 },
+    {
+      target: 'idle reads ≤ lease renewals', value: `${round1(idle.perMinute.reads + idle.perMinute.leaseReads)}/min vs ${idle.expectedLeaseRenewalsPerMinute}/min`,
+      pass: idle.perMinute.reads + idle.perMinute.leaseReads <= idle.expectedLeaseRenewalsPerMinute,
+    },
+    { target: `RSS ≤ 200 MB with ${memory.pods} pods`, value: `${memory.loaded.rssMb} MB`, pass: memory.loaded.rssMb <= 200 },
+  ];
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** The human-readable table. */
+export function formatTable(mode: string, machine: Machine, results: SuiteResults): string {
+  const { install, drift, idle, memory } = results;
+  const rows: Array<[string, string]> = [
+    [`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`],
+    [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
+    [`drift deletions (${drift.deletions.count})`, `p50 ${drift.deletions.p50} ms, p95 ${drift.deletions.p95} ms, p99 ${drift.deletions.p99} ms`],
+    [`drift all (${drift.all.count})`, `p50 ${drift.all.p50} ms, p95 ${drift.all.p95} ms, p99 ${drift.all.p99} ms`],
+    [`drift floor (${drift.floor.count})`, `p50 ${drift.floor.p50} ms, p95 ${drift.floor.p95} ms, p99 ${drift.floor.p99} ms`],
+    [`idle, ${idle.windowSeconds} s (APF metrics)`, `reads ${idle.perMinute.reads}/min, writes ${idle.perMinute.writes}/min, lease reads ${idle.perMinute.leaseReads}/min, lease writes ${idle.perMinute.leaseWrites}/min (expected renewals ${idle.expectedLeaseRenewalsPerMinute}/min)`],
+    ...(idle.auditPerMinute ? [['idle (audit log)', `reads ${idle.auditPerMinute.reads}/min, writes ${idle.auditPerMinute.writes}/min, lease reads ${idle.auditPerMinute.leaseReads}/min, lease writes ${idle.auditPerMinute.leaseWrites}/min`] as [string, string]] : []),
+    ['memory idle', `RSS ${memory.idle.rssMb} MB (heap used ${memory.idle.heapUsedMb} MB)`],
+    [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = [
+    `meshwright benchmarks (${mode}) — commit ${machine.commit}, ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, kernel ${machine.kernel}, Kubernetes ${machine.kubernetes}`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    'targets:',
+    ...verdicts(results).map((v) => `  ${v.pass ? 'PASS' : 'MISS'}  ${v.target.padEnd(36)} ${v.value}`),
+  ];
+  return lines.join('\n');
+}
+
+/** Writes `bench/results/<YYYY-MM-DD>-<commit>.json` (a second run the same day gets a suffix) and returns its path. */
+export function writeResults(mode: string, machine: Machine, results: SuiteResults, startedAt: Date, dir = join(import.meta.dirname, '..', 'results')): string {
+  mkdirSync(dir, { recursive: true });
+  const base = `${startedAt.toISOString().slice(0, 10)}-${machine.commit}`;
+  let file = join(dir, `${base}.json`);
+  for (let n = 2; existsSync(file); n++) file = join(dir, `${base}-${n}.json`);
+  writeFileSync(file, `${JSON.stringify({ mode, startedAt: startedAt.toISOString(), machine, results, targets: verdicts(results) }, null, 2)}\n`);
+  return file;
+}
+
