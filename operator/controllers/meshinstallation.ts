@@ -127,6 +127,14 @@ export class MeshInstallationReconciler implements Reconciler {
     }
   }
 
+  /** Informers of kinds in an API group whose CRD we just applied stop waiting out their backoff. */
+  private wakeInformersOf(group: string | undefined): void {
+    if (!group) return;
+    for (const informer of this.options.owned.values()) {
+      if (!informer.hasSynced() && informer.type.apiVersion.startsWith(`${group}/`)) informer.retryNow();
+    }
+  }
+
   /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */
   private forgetWritten(ref: ObjectRef): void {
     this.written.delete(refKey(ref));
@@ -284,6 +292,7 @@ export class MeshInstallationReconciler implements Reconciler {
         : live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION] ? 'restored' : undefined;
       const applied = await this.options.client.apply(object, { force: true });
       this.remember(ref, live, applied);
+      if (object.kind === 'CustomResourceDefinition') this.wakeInformersOf((object.spec as { group?: string } | undefined)?.group);
       if (drift) {
         const what = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
         log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift }, 'drift corrected: another writer changed or deleted an owned object');

@@ -166,3 +166,19 @@ test('stop() during a backoff wait ends the loop without another attempt', async
   assert.equal(client.watches.length, 0);
   assert.equal(clock.pendingTimers(), 0);
 });
+
+test('retryNow() ends a backoff wait at once (the kind\'s CRD was just installed)', async () => {
+  const client = new ScriptedClient();
+  client.lists.push(() => {
+    throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+  });
+  client.lists.push(() => ({ items: [configMap('a', '1')], resourceVersion: '1' }));
+  const { informer, errors } = informerWith(client);
+  const started = informer.start();
+  await settle();
+  assert.deepEqual(errors.map((e) => e.retryInMs), [500]);
+  informer.retryNow();
+  await started;
+  assert.ok(informer.hasSynced(), 'synced without the clock moving');
+  await informer.stop();
+});

@@ -108,6 +108,16 @@ export class Informer {
     await this.loop;
   }
 
+  /**
+   * Ends a backoff wait at once: for a kind whose API just appeared (we installed its CRD), waiting
+   * out a backoff of up to 30 s would leave its cache empty for no reason.
+   */
+  retryNow(): void {
+    if (this.stopped || !this.retry) return;
+    this.retry.timer.cancel();
+    this.retry.wake();
+  }
+
   private emit(type: InformerEventType, object: KubeObject, old?: KubeObject): void {
     for (const handler of this.handlers) handler(type, object, old);
   }
@@ -162,6 +172,8 @@ export class Informer {
 
   /** Watches from the current resourceVersion until the server closes the stream. */
   private async watch(): Promise<void> {
+    // stop() may have run while the list was in flight: it aborted no watch, so none may start.
+    if (this.stopped) return;
     this.abort = new AbortController();
     // Like client-go: the server ends each watch after 5-10 minutes, spreading reconnects.
     const timeoutSeconds = String(300 + Math.floor(Math.random() * 300));
