@@ -10,7 +10,7 @@ import type { MeshDistribution } from './distributions/distribution.ts';
 import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { Informer } from './runtime/informer.ts';
-import type { KubeClient, TypeRef } from './runtime/kube.ts';
+import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
 
 /** Settings of {@link Operator}. */
 export interface OperatorOptions {
@@ -40,8 +40,18 @@ export class Operator {
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
-    const onError = (type: TypeRef) => (error: unknown, retryInMs: number) =>
-      log.warn({ kind: type.kind, err: error instanceof Error ? error.message : String(error), retryInMs }, 'list/watch failed; retrying');
+    const onError = (type: TypeRef) => {
+      let reportedNotServed = false;
+      return (error: unknown, retryInMs: number) => {
+        // A kind whose CRD comes with a mesh not installed (yet) is expected, not alarming: say so once.
+        if (isNotFound(error)) {
+          if (!reportedNotServed) log.info({ kind: type.kind, apiVersion: type.apiVersion }, 'kind not served yet (its CRD is installed with its mesh); watching for it');
+          reportedNotServed = true;
+          return;
+        }
+        log.warn({ kind: type.kind, err: error instanceof Error ? error.message : String(error), retryInMs }, 'list/watch failed; retrying');
+      };
+    };
     const miType = { apiVersion: API_VERSION, kind: KIND };
     this.installations = new Informer({ client, type: miType, labelSelector: options.installationSelector, clock: options.clock, onError: onError(miType) });
     for (const distribution of options.distributions) {
