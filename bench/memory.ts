@@ -44,13 +44,14 @@ export interface MemoryResult {
 const LOAD_LABEL = 'meshwright.dev/bench-load';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Median of five readings a second apart, after `settleMs`. */
+/** Median of five readings after `settleMs`, a second apart (less for a short settle). */
 async function reading(operator: BenchOperator, settleMs: number): Promise<MemoryReading> {
   await pause(settleMs);
+  const interval = Math.min(1000, settleMs / 4);
   const rss: number[] = [];
   const heap: number[] = [];
   for (let i = 0; i < 5; i++) {
-    if (i > 0) await pause(1000);
+    if (i > 0) await pause(interval);
     rss.push(operator.rssBytes());
     const metrics = await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text();
     heap.push(Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN));

@@ -77,6 +77,17 @@ export class CertificateAuthorities {
     this.lastKnown.delete(uid);
   }
 
+  /**
+   * Whether {@link ensure} is about to create a new self-signed CA: none is known here nor in the
+   * cache (a Secret the cache has not seen yet is still found by ensure's live read).
+   */
+  willCreate(installation: DefaultedMeshInstallation): boolean {
+    if (installation.spec.certificateAuthority.type === 'External') return false;
+    if (this.lastKnown.has(installation.metadata.uid ?? installation.metadata.name!)) return false;
+    const namespace = installation.spec.namespace;
+    return !this.context.live({ apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace } });
+  }
+
   /** Runs the PKI step. Throws {@link CertificateAuthorityError} when the CA cannot be used. */
   async ensure(installation: DefaultedMeshInstallation, profile: CertificateAuthorityProfile): Promise<CertificateAuthorityOutcome> {
     const { client, clock } = this.context;

@@ -62,6 +62,12 @@ export function staleObjects(desired: readonly ObjectRef[], inventory: readonly 
 }
 
 
+/**
+ * Kinds that never carry CA material (no trust bundle, key or caBundle in any distribution): while
+ * a new CA is generated, these are applied already.
+ */
+const CA_INDEPENDENT_KINDS = new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
 /** The longest a SelfSigned CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
 
@@ -270,9 +276,18 @@ export class MeshInstallationReconciler implements Reconciler {
     const profile = distribution.certificateAuthority?.(mi);
     if (!profile) return undefined;
     if (mi.spec.paused) return this.authorities.observe(mi);
-    const namespaces = renderInstallation(distribution, { installation: mi, resolved }).filter((o) => o.kind === 'Namespace').map((o) => markOwned(o, mi.metadata.name!));
-    await this.applyAll(namespaces, [], log, mi as unknown as KubeObject);
-    return this.authorities.ensure(mi, profile);
+    const withoutCa = renderInstallation(distribution, { installation: mi, resolved }).map((o) => markOwned(o, mi.metadata.name!));
+    await this.applyAll(withoutCa.filter((o) => o.kind === 'Namespace'), [], log, mi as unknown as KubeObject);
+    if (!this.authorities.willCreate(mi)) return this.authorities.ensure(mi, profile);
+    // A new CA: generating its key pairs takes hundreds of milliseconds (RSA) on the thread pool.
+    // Meanwhile apply what can never carry CA material; nothing runs yet that a failure could break.
+    const [authority, applied] = await Promise.allSettled([
+      this.authorities.ensure(mi, profile),
+      this.applyAll(withoutCa.filter((o) => CA_INDEPENDENT_KINDS.has(o.kind)), [], log, mi as unknown as KubeObject),
+    ]);
+    if (authority.status === 'rejected') throw authority.reason;
+    if (applied.status === 'rejected') throw applied.reason;
+    return authority.value;
   }
 
 

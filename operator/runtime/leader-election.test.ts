@@ -382,3 +382,30 @@ test('inconsistent timing is refused', () => {
   assert.throws(() => new LeaderElector({ ...base, identity: '' }), /identity must not be empty/);
   assert.throws(() => new LeaderElector({ namespace: 'ns', name: 'l', identity: 'a' }), /either kc or leases/);
 });
+
+test('a leader renews the lease it last wrote without reading it; a foreign write sends it back to reading', async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryLeases();
+  const a = elector(store, 'a', clock);
+  let gets = 0;
+  const get = a.leases.get;
+  a.leases.get = async (...args) => {
+    gets++;
+    return get(...args);
+  };
+  void a.e.run(a.callbacks);
+  await settle();
+  assert.equal(a.e.isLeader(), true);
+  const [readsBefore, writesBefore] = [gets, store.writes];
+  await tick([clock], 5 * timing.retryPeriodMs);
+  assert.equal(store.writes - writesBefore, 5, 'one renewal per retry period');
+  assert.equal(gets, readsBefore, 'and no reads');
+
+  // Another writer touches the lease (still ours): the optimistic renewal conflicts, the leader reads and renews.
+  store.write({ ...store.current()!, metadata: { ...store.current()!.metadata, annotations: { touched: 'yes' } } });
+  await tick([clock], timing.retryPeriodMs);
+  assert.equal(gets, readsBefore + 1);
+  assert.equal(a.e.isLeader(), true);
+  assert.equal(store.current()!.metadata!.annotations?.touched, 'yes', 'the renewal kept the other writer\'s change');
+  await a.e.release();
+});

@@ -234,6 +234,8 @@ export class LeaderElector {
   private lossTimer: Timer | undefined;
   private wakers = new Set<() => void>();
   private writes: Promise<unknown> = Promise.resolve();
+  /** The lease as our last successful write returned it, while we lead: what the next renewal is based on. */
+  private ownLease: V1Lease | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity;
@@ -347,9 +349,13 @@ export class LeaderElector {
     return 'released';
   }
 
-  /** One read-decide-write round; true when we hold the lease afterwards. */
+  /** One read-decide-write round (a leader skips the read, see {@link renewOwnLease}); true when we hold the lease afterwards. */
   private async tryAcquireOrRenew(callbacks: LeaderCallbacks): Promise<boolean> {
     return this.serialized(async () => {
+      if (this.leading && this.ownLease && !this.lost) {
+        const renewed = await this.renewOwnLease(callbacks);
+        if (renewed !== undefined) return renewed;
+      }
       try {
         const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
         const readAt = this.clock.now();
@@ -372,25 +378,52 @@ export class LeaderElector {
           decision.action === 'create'
             ? await this.withTimeout(this.leases.create(this.namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec }), 'create lease')
             : await this.withTimeout(this.leases.replace(this.namespace, { ...lease!, spec }), 'update lease');
-        if (this.lost || (this.stopping && !this.leading)) return false; // told to stop while the write was in flight
-        if (sentAt + this.renewDeadlineMs <= this.clock.now()) {
-          // The answer came so late that the renewal no longer protects us: a standby may be about to take over.
-          this.log.warn({ latencyMs: this.clock.now() - sentAt }, 'lease write answered after the renew deadline');
-          this.loseLeadership();
-          return false;
-        }
-        this.observation = { record: leaseRecord(written), observedAt: this.clock.now() };
-        this.noticeHolder(this.identity, callbacks);
-        if (decision.action === 'acquire') this.log.info({ reason: decision.reason, previousHolder: decision.previousHolder, transitions: spec.leaseTransitions }, 'acquired lease');
-        this.setLeading(true);
-        this.armLossTimer(sentAt);
-        return true;
+        const held = this.accept(written, sentAt, callbacks);
+        if (held && decision.action === 'acquire') this.log.info({ reason: decision.reason, previousHolder: decision.previousHolder, transitions: spec.leaseTransitions }, 'acquired lease');
+        return held;
       } catch (error) {
         if (error instanceof LeaseConflictError) this.log.debug({ err: error }, 'lost a race for the lease');
         else this.log.warn({ err: error }, 'lease request failed');
         return false;
       }
     });
+  }
+
+  /**
+   * A leader's renewal without reading the lease first (client-go's fast path): the lease as our
+   * last write returned it, renewed. That write carries its resourceVersion, so if anyone else has
+   * written the lease since, it fails with a conflict. Undefined when it did not succeed: the
+   * caller then reads the lease and decides as usual. Halves an idle leader's requests.
+   */
+  private async renewOwnLease(callbacks: LeaderCallbacks): Promise<boolean | undefined> {
+    const own = this.ownLease!;
+    this.ownLease = undefined;
+    const sentAt = this.clock.now();
+    try {
+      const spec = nextLeaseSpec({ action: 'renew' }, own.spec, this.identity, sentAt, this.leaseDurationMs);
+      const written = await this.withTimeout(this.leases.replace(this.namespace, { ...own, spec }), 'update lease');
+      return this.accept(written, sentAt, callbacks);
+    } catch (error) {
+      this.log.debug({ err: error }, 'renewing the lease we last wrote failed; reading it');
+      return undefined;
+    }
+  }
+
+  /** After a successful write of the lease sent at `sentAt`: we hold it, unless the answer came too late to count. */
+  private accept(written: V1Lease, sentAt: number, callbacks: LeaderCallbacks): boolean {
+    if (this.lost || (this.stopping && !this.leading)) return false; // told to stop while the write was in flight
+    if (sentAt + this.renewDeadlineMs <= this.clock.now()) {
+      // The answer came so late that the renewal no longer protects us: a standby may be about to take over.
+      this.log.warn({ latencyMs: this.clock.now() - sentAt }, 'lease write answered after the renew deadline');
+      this.loseLeadership();
+      return false;
+    }
+    this.observation = { record: leaseRecord(written), observedAt: this.clock.now() };
+    this.noticeHolder(this.identity, callbacks);
+    this.setLeading(true);
+    this.armLossTimer(sentAt);
+    this.ownLease = written;
+    return true;
   }
 
   /** Writes the released lease if we still hold it (guarded by resourceVersion: a newer holder is never overwritten). */
@@ -435,6 +468,7 @@ export class LeaderElector {
 
   private setLeading(leading: boolean): void {
     this.leading = leading;
+    if (!leading) this.ownLease = undefined;
     this.metrics?.setLeader(this.identity, leading);
   }
 
