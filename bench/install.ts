@@ -27,6 +27,8 @@ export interface InstallOptions {
   /** Unique id of this run (names, selector). */
   id: string;
   repetitions: number;
+  /** Delete the installations and baseline objects afterwards, and wait for it. */
+  cleanUp: boolean;
   log: (line: string) => void;
 }
 
@@ -60,10 +62,12 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
   const installations: string[] = [];
   const baselineObjects: Installation[][] = [];
   let objects = 0;
+  // Which objects there are does not depend on the CA's keys: one CA serves to list them.
+  const sampleAuthority = await createAuthority(benchInstallation(`${options.id}-sample`, 'none'));
 
   const operatorRepetition = async (i: number) => {
     const installation = benchInstallation(`${options.id}-op-${i}`, selector);
-    const expected = new Set(desiredObjects(installation, await createAuthority(installation)).map(objectKey));
+    const expected = new Set(desiredObjects(installation, sampleAuthority).map(objectKey));
     objects = expected.size;
     installations.push(installation.metadata.name);
     const ref = { ...miType, name: installation.metadata.name };
@@ -72,7 +76,7 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
     await admin.apply(installation, { force: true, manager: 'meshwright-bench' });
     operatorMs.push((await observed) - started);
     // Let the operator finish with this installation (its Deployment turning available) before the next measurement.
-    await watches.next(ref, (_type, object) => isReady(object as Installation), 120_000).catch(() => undefined);
+    if (!isReady(watches.get(ref) as Installation)) await watches.next(ref, (_type, object) => isReady(object as Installation), 120_000).catch(() => undefined);
   };
   const baselineRepetition = async (i: number) => {
     const installation = benchInstallation(`${options.id}-base-${i}`, 'none');
@@ -86,10 +90,18 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
     baselineMs.push(performance.now() - started);
   };
 
+  const cleanUp = async () => {
+    await deleteInstallations(admin, installations).catch((error: unknown) => options.log(`install: cleanup of installations failed: ${String(error)}`));
+    for (const desired of baselineObjects) {
+      for (const object of desired.filter((o) => o.kind !== 'CustomResourceDefinition' && (o.kind === 'Namespace' || !o.metadata.namespace))) {
+        await admin.delete(object, object.metadata.name).catch(() => undefined);
+      }
+    }
+  };
+
   try {
     // Warm the baseline client: connections and discovery of every kind it applies.
-    const warmup = benchInstallation(`${options.id}-warmup`, 'none');
-    for (const object of desiredObjects(warmup, await createAuthority(warmup))) await baseline.resourceInfo(object);
+    for (const object of desiredObjects(benchInstallation(`${options.id}-warmup`, 'none'), sampleAuthority)) await baseline.resourceInfo(object);
     for (let i = 0; i < options.repetitions; i++) {
       if (i % 2 === 0) {
         await operatorRepetition(i);
@@ -102,12 +114,7 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
     }
   } finally {
     // Clean up (the shared CRDs stay): the operator removes its installations' objects, the bench the baseline's.
-    await deleteInstallations(admin, installations).catch((error: unknown) => options.log(`install: cleanup of installations failed: ${String(error)}`));
-    for (const desired of baselineObjects) {
-      for (const object of desired.filter((o) => o.kind !== 'CustomResourceDefinition' && (o.kind === 'Namespace' || !o.metadata.namespace))) {
-        await admin.delete(object, object.metadata.name).catch(() => undefined);
-      }
-    }
+    if (options.cleanUp) await cleanUp();
     await watches.stop();
     await baseline.close();
     await operator.stop();

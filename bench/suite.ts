@@ -23,23 +23,30 @@ export interface SuiteSettings {
   settleMs: number;
   namespaces: number;
   podsPerNamespace: number;
+  /**
+   * Wait for the install benchmark's installations to be deleted before the next benchmark (so the
+   * next operator's caches hold nothing of them). A throw-away smoke cluster can skip it.
+   */
+  cleanUpInstall: boolean;
 }
 
 /** The issue's full scale. */
 export const FULL: SuiteSettings = {
-  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10,
+  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, cleanUpInstall: true,
 };
 
 /** A few repetitions of everything: proves the benchmarks work, inside the test command. */
 export const SMOKE: SuiteSettings = {
-  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, idleWindowMs: 20_000, settleMs: 3_000, namespaces: 50, podsPerNamespace: 10,
+  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, cleanUpInstall: false,
 };
 
 /** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
-export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, log: (line: string) => void): Promise<SuiteResults> {
+export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, print: (line: string) => void): Promise<SuiteResults> {
+  const started = Date.now();
+  const log = (line: string) => print(`+${Math.round((Date.now() - started) / 1000)}s ${line}`);
   const id = `bench-${randomBytes(3).toString('hex')}`;
   log(`install: ${settings.installRepetitions} repetitions`);
-  const install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, log });
+  const install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, cleanUp: settings.cleanUpInstall, log });
 
   await preinstallMeshCrds(cluster.admin);
   const operator = await startBenchOperator(cluster, id);
