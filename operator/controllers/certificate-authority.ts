@@ -10,6 +10,7 @@
  *   by server-side apply, and a foreign edit or deletion is repaired from the state this process
  *   last held, not adopted.
  */
+import { createHash } from 'node:crypto';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile } from '../distributions/distribution.ts';
@@ -47,6 +48,11 @@ export interface CertificateAuthorityContext {
   remember(before: KubeObject | undefined, after: KubeObject): void;
 }
 
+/** Identity of a state and the settings it was checked against (what a check's result depends on, apart from time). */
+function stateKey(state: AuthorityState, settings: AuthoritySettings): string {
+  return createHash('sha256').update(JSON.stringify([encodeAuthorityState(state), settings])).digest('hex');
+}
+
 function stateSecret(namespace: string, state: AuthorityState): KubeObject {
   return {
     apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace }, type: 'Opaque', data: encodeAuthorityState(state),
@@ -69,12 +75,15 @@ export function authoritySettings(installation: DefaultedMeshInstallation, profi
 export class CertificateAuthorities {
   /** The state this process last held, by installation uid: the truth a foreign edit is repaired from. */
   private readonly lastKnown = new Map<string, AuthorityState>();
+  /** The last state checked, by installation uid, with what the check found. */
+  private readonly verified = new Map<string, { key: string; summary: AuthoritySummary; nextCheckAt: number }>();
 
   constructor(private readonly context: CertificateAuthorityContext) {}
 
   /** Forgets an installation (after its deletion). */
   forget(uid: string): void {
     this.lastKnown.delete(uid);
+    this.verified.delete(uid);
   }
 
   /**
@@ -118,17 +127,28 @@ export class CertificateAuthorities {
       throw new CertificateAuthorityError('RootKeyMissing', `the CA state Secret ${where} holds no root key (it came from an External CA); set spec.certificateAuthority back to External, or delete the Secret to have a new self-signed CA created (all workloads then need a restart)`);
     }
 
-    const plan = await planAuthority(state, settings, now);
-    if (plan.renewIssuer) state = await renewIssuer(state, settings, now);
-    if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
-    const material = materialOf(state);
-    // Our own state is checked too: an edited Secret must not reach the mesh.
-    const summary = await checkMaterial(material, now);
+    // Checking certificates costs tens of milliseconds of CPU: a state already checked is not checked
+    // again until something in it is due (or it changes), which keeps drift-repair passes fast.
+    const checked = this.verified.get(uid);
+    const key = stateKey(state, settings);
+    let summary: AuthoritySummary;
+    let nextCheckAt: number;
+    if (checked && checked.key === key && now < checked.nextCheckAt) {
+      ({ summary, nextCheckAt } = checked);
+    } else {
+      const plan = await planAuthority(state, settings, now);
+      if (plan.renewIssuer) state = await renewIssuer(state, settings, now);
+      if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
+      const changed = plan.renewIssuer || plan.issueServing.length > 0;
+      // Our own state is checked too: an edited Secret must not reach the mesh.
+      summary = await checkMaterial(materialOf(state), now);
+      nextCheckAt = changed ? (await planAuthority(state, settings, now)).nextCheckAt : plan.nextCheckAt;
+      this.verified.set(uid, { key: stateKey(state, settings), summary, nextCheckAt });
+    }
     this.lastKnown.set(uid, state);
-    const after = await planAuthority(state, settings, now);
     return {
-      material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt: after.nextCheckAt,
-      expiringSoon: ca.type === 'External' && after.nextCheckAt <= now,
+      material: materialOf(state), summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
+      expiringSoon: ca.type === 'External' && nextCheckAt <= now,
     };
   }
 

@@ -16,7 +16,7 @@ import { renderInstallation } from '../distributions/render.ts';
 import { CertificateAuthorityError } from '../pki/authority.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, markOwned } from './ownership.ts';
 import { CertificateAuthorities, type CertificateAuthorityOutcome } from './certificate-authority.ts';
-import { applyOrder, deleteOrder, isSubset, needsApply } from '../runtime/apply.ts';
+import { applyStages, deleteOrder, isSubset, needsApply } from '../runtime/apply.ts';
 import { systemClock, type Clock } from '../runtime/clock.ts';
 import { TerminalError, type Reconciler, type ReconcileResult } from '../runtime/controller.ts';
 import type { Informer } from '../runtime/informer.ts';
@@ -67,6 +67,9 @@ export function staleObjects(desired: readonly ObjectRef[], inventory: readonly 
  * a new CA is generated, these are applied already.
  */
 const CA_INDEPENDENT_KINDS = new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+/** Applies in flight at once within a stage: enough to hide round trips, few enough not to burst the API server's fairness queue. */
+const MAX_CONCURRENT_APPLIES = 8;
 
 /** The longest a SelfSigned CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -298,24 +301,32 @@ export class MeshInstallationReconciler implements Reconciler {
    */
   private async applyAll(desired: KubeObject[], inventory: readonly ObjectRef[], log: Logger, installation: KubeObject): Promise<void> {
     const previouslyApplied = new Set(inventory.map(refKey));
-    for (const object of applyOrder(desired)) {
-      const ref = refOf(object);
-      const live = this.live(ref);
-      if (!needsApply(object, live)) continue;
-      const drift = live === undefined
-        ? previouslyApplied.has(refKey(ref)) ? 'recreated' : undefined
-        : live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION] ? 'restored' : undefined;
-      const applied = await this.options.client.apply(object, { force: true });
-      this.remember(ref, live, applied);
-      if (object.kind === 'CustomResourceDefinition') this.wakeInformersOf((object.spec as { group?: string } | undefined)?.group);
-      if (drift) {
-        const what = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
-        log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift }, 'drift corrected: another writer changed or deleted an owned object');
-        this.options.hooks?.onDriftCorrected?.(object.kind, installation.metadata.name);
-        this.options.hooks?.onEvent?.(installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored`);
-      } else {
-        log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
+    // Stage by stage in dependency order; within a stage nothing depends on anything else, so its
+    // applies go out together (bounded), which is most of an install's wall-clock time.
+    for (const stage of applyStages(desired)) {
+      const pending = stage.filter((object) => needsApply(object, this.live(refOf(object))));
+      for (let i = 0; i < pending.length; i += MAX_CONCURRENT_APPLIES) {
+        await Promise.all(pending.slice(i, i + MAX_CONCURRENT_APPLIES).map((object) => this.applyOne(object, previouslyApplied, log, installation)));
       }
+    }
+  }
+
+  private async applyOne(object: KubeObject, previouslyApplied: ReadonlySet<string>, log: Logger, installation: KubeObject): Promise<void> {
+    const ref = refOf(object);
+    const live = this.live(ref);
+    const drift = live === undefined
+      ? previouslyApplied.has(refKey(ref)) ? 'recreated' : undefined
+      : live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION] ? 'restored' : undefined;
+    const applied = await this.options.client.apply(object, { force: true });
+    this.remember(ref, live, applied);
+    if (object.kind === 'CustomResourceDefinition') this.wakeInformersOf((object.spec as { group?: string } | undefined)?.group);
+    if (drift) {
+      const what = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+      log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift }, 'drift corrected: another writer changed or deleted an owned object');
+      this.options.hooks?.onDriftCorrected?.(object.kind, installation.metadata.name);
+      this.options.hooks?.onEvent?.(installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored`);
+    } else {
+      log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
     }
   }
 

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, CertificateSubject, ServingCertificate } from '../distributions/distribution.ts';
 import {
-  createSelfSigned, describeCertificate, isSignedBy, issueCertificate, keyMatchesCertificate, splitCertificates,
-  type CertificateInfo, type CertificateWithKey, type KeyAlgorithm,
+  createSelfSigned, describeCertificate, generateKeyPair, isSignedBy, issueCertificate, keyMatchesCertificate, splitCertificates,
+  type CertificateInfo, type CertificateWithKey, type KeyAlgorithm, type KeyPair,
 } from './x509.ts';
 
 /**
@@ -77,19 +77,21 @@ function distinguishedName(subject: CertificateSubject): string {
 
 const window = (now: number, ttlMs: number) => ({ notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + ttlMs) });
 
-async function issueIssuer(root: CertificateWithKey, settings: AuthoritySettings, now: number): Promise<CertificateWithKey> {
+async function issueIssuer(root: CertificateWithKey, settings: AuthoritySettings, now: number, keys?: KeyPair): Promise<CertificateWithKey> {
   return issueCertificate({
     subject: distinguishedName(settings.profile.issuer), ...window(now, settings.issuerTtlMs), keyAlgorithm: settings.keyAlgorithm,
     isCA: true, pathLength: 0, dnsNames: settings.profile.issuerDnsNames,
-  }, root);
+  }, root, keys);
 }
 
 /** A new self-signed root and an issuer signed by it. */
 export async function createSelfSignedAuthority(settings: AuthoritySettings, now: number): Promise<AuthorityState> {
+  // Both key pairs at once: key generation runs off the main thread, and RSA takes long enough to matter.
+  const [rootKeys, issuerKeys] = await Promise.all([generateKeyPair(settings.keyAlgorithm), generateKeyPair(settings.keyAlgorithm)]);
   const root = await createSelfSigned({
     subject: distinguishedName(settings.profile.root), ...window(now, settings.rootTtlMs), keyAlgorithm: settings.keyAlgorithm, isCA: true, pathLength: 1,
-  });
-  const issuer = await issueIssuer(root, settings, now);
+  }, rootKeys);
+  const issuer = await issueIssuer(root, settings, now, issuerKeys);
   return { root, trustAnchorsPem: root.certificatePem, issuer: { chainPem: issuer.certificatePem, privateKeyPem: issuer.privateKeyPem }, serving: {} };
 }
 

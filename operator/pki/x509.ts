@@ -103,13 +103,21 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
   return crypto.subtle.generateKey(algorithms[algorithm], true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 }
 
+/** A fresh key pair, opaque outside this module; generate several at once to use both cores (RSA is slow). */
+export type KeyPair = CryptoKeyPair;
+
+/** Generates a key pair ahead of the certificate that will carry it. */
+export function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
+  return generateKeys(algorithm);
+}
+
 async function exportPrivateKey(key: CryptoKey): Promise<string> {
   return toPem(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
 /** Creates a self-signed certificate (a root CA when `isCA` is set) with a fresh key. */
-export async function createSelfSigned(request: CertificateRequest): Promise<CertificateWithKey> {
-  const keys = await generateKeys(request.keyAlgorithm);
+export async function createSelfSigned(request: CertificateRequest, pregenerated?: KeyPair): Promise<CertificateWithKey> {
+  const keys = pregenerated ?? await generateKeys(request.keyAlgorithm);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: request.subject,
@@ -125,8 +133,8 @@ export async function createSelfSigned(request: CertificateRequest): Promise<Cer
 }
 
 /** Creates a certificate with a fresh key, signed by `issuer`. */
-export async function issueCertificate(request: CertificateRequest, issuer: CertificateWithKey): Promise<CertificateWithKey> {
-  const keys = await generateKeys(request.keyAlgorithm);
+export async function issueCertificate(request: CertificateRequest, issuer: CertificateWithKey, pregenerated?: KeyPair): Promise<CertificateWithKey> {
+  const keys = pregenerated ?? await generateKeys(request.keyAlgorithm);
   const issuerCertificate = new x509.X509Certificate(issuer.certificatePem);
   const signingKey = await importSigningKey(issuer.privateKeyPem);
   const certificate = await x509.X509CertificateGenerator.create({

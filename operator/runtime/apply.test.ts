@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyOrder, deleteOrder, isSubset, needsApply } from './apply.ts';
+import { applyOrder, applyStages, deleteOrder, isSubset, needsApply } from './apply.ts';
 import type { KubeObject } from './kube.ts';
 
 /** A Deployment shape loose enough to edit in tests. */
@@ -91,4 +91,15 @@ test('what the API server normalises is not a difference: omitted zero values, c
 test('a port that declares no protocol is the TCP port the API server defaulted', () => {
   assert.ok(isSubset({ ports: [{ name: 'grpc', port: 8086, targetPort: 8086 }, { name: 'admin', port: 9996 }] }, { ports: [{ name: 'admin', port: 9996, protocol: 'TCP' }, { name: 'grpc', port: 8086, protocol: 'TCP', targetPort: 8086 }] }));
   assert.ok(!isSubset({ ports: [{ port: 53 }] }, { ports: [{ port: 53, protocol: 'UDP' }] }), 'UDP 53 is another port');
+});
+
+test('apply stages group what may go out together, in dependency order', () => {
+  const objects = [
+    { apiVersion: 'apps/v1', kind: 'Deployment' }, { apiVersion: 'v1', kind: 'ServiceAccount' }, { apiVersion: 'v1', kind: 'Namespace' },
+    { apiVersion: 'v1', kind: 'ConfigMap' }, { apiVersion: 'v1', kind: 'Secret' }, { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
+    { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication' }, { apiVersion: 'apps/v1', kind: 'Deployment' },
+  ];
+  assert.deepEqual(applyStages(objects).map((stage) => stage.map((o) => o.kind)), [
+    ['Namespace'], ['ServiceAccount'], ['ConfigMap', 'Secret'], ['Deployment', 'Deployment'], ['PeerAuthentication'], ['ValidatingWebhookConfiguration'],
+  ]);
 });

@@ -117,6 +117,19 @@ export function applyOrder<T extends TypeRef>(objects: readonly T[]): T[] {
 }
 
 /**
+ * Objects grouped by apply rank, in apply order: nothing in a stage depends on another object of
+ * the same stage, so a stage may be applied concurrently once the previous one is done.
+ */
+export function applyStages<T extends TypeRef>(objects: readonly T[]): T[][] {
+  const stages = new Map<number, T[]>();
+  for (const object of applyOrder(objects)) {
+    const rank = applyRank[object.kind] ?? defaultRank;
+    stages.set(rank, [...(stages.get(rank) ?? []), object]);
+  }
+  return [...stages.values()];
+}
+
+/**
  * Sorts objects into delete order: webhooks first, so no pod creation or config change is blocked
  * by a webhook whose server is going away, then the reverse of apply order (CRDs and namespaces
  * last, since deleting them takes everything inside with them).
