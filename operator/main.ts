@@ -15,6 +15,7 @@ import { KubeClient } from './runtime/kube.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createLogger, type LoggerOptions } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
+import { keepSpareKeyPairs } from './pki/x509.ts';
 
 /** Settings of {@link runOperator}. */
 export interface RunOptions {
@@ -80,6 +81,8 @@ export async function runOperator(options: RunOptions): Promise<void> {
   if (options.leaderElection) metrics.setLeader(options.identity, false);
   const client = KubeClient.fromDefault();
   const events = new EventRecorder({ kc: client.kc, identity: options.identity, log });
+  // A new CA then only needs signing: its key pairs are ready (RSA generation is the slow part of an install).
+  if (options.distributions.some((d) => d.certificateAuthority)) keepSpareKeyPairs(['RSA2048', 'ECDSAP256'], 2);
   const operator = new Operator({
     client,
     distributions: options.distributions,

@@ -39,3 +39,15 @@ for (const keyAlgorithm of ['ECDSAP256', 'RSA2048'] as KeyAlgorithm[]) {
 test('describeCertificate rejects garbage with a readable error', async () => {
   await assert.rejects(describeCertificate('not a certificate'), /not a PEM-encoded X\.509 certificate/);
 });
+
+test('spare key pairs: each is handed out once, and the spares are refilled', async () => {
+  const { keepSpareKeyPairs, generateKeyPair, createSelfSigned } = await import('./x509.ts');
+  keepSpareKeyPairs(['ECDSAP256'], 2);
+  const pairs = await Promise.all([generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256')]);
+  assert.equal(new Set(pairs).size, 3, 'never the same pair twice');
+  const now = new Date();
+  const a = await createSelfSigned({ subject: 'CN=a', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[0]);
+  const b = await createSelfSigned({ subject: 'CN=b', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[1]);
+  assert.notEqual(a.privateKeyPem, b.privateKeyPem);
+  keepSpareKeyPairs(['ECDSAP256'], 0);
+});

@@ -106,8 +106,43 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
 /** A fresh key pair, opaque outside this module; generate several at once to use both cores (RSA is slow). */
 export type KeyPair = CryptoKeyPair;
 
-/** Generates a key pair ahead of the certificate that will carry it. */
-export function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
+/**
+ * Key pairs generated ahead of need, by algorithm. Creating a CA is the only slow step of an install
+ * (an RSA-2048 pair takes a few hundred milliseconds on a small machine); with a pair ready, it is
+ * only signing. Pairs never leave the process and each is handed out once.
+ */
+const spareKeyPairs = new Map<KeyAlgorithm, Array<Promise<KeyPair>>>();
+const spareTarget = new Map<KeyAlgorithm, number>();
+
+function refill(algorithm: KeyAlgorithm): void {
+  const spares = spareKeyPairs.get(algorithm) ?? [];
+  spareKeyPairs.set(algorithm, spares);
+  while (spares.length < (spareTarget.get(algorithm) ?? 0)) {
+    const pair = generateKeys(algorithm);
+    pair.catch(() => undefined); // a failed spare is dropped when taken; generateKeyPair then makes one
+    spares.push(pair);
+  }
+}
+
+/** Keeps `count` key pairs of each algorithm ready (the operator does this at start). */
+export function keepSpareKeyPairs(algorithms: readonly KeyAlgorithm[], count: number): void {
+  for (const algorithm of algorithms) {
+    spareTarget.set(algorithm, count);
+    refill(algorithm);
+  }
+}
+
+/** A key pair for a new certificate: a spare when one is ready, otherwise a fresh one. */
+export async function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
+  const spare = spareKeyPairs.get(algorithm)?.shift();
+  refill(algorithm);
+  if (spare) {
+    try {
+      return await spare;
+    } catch {
+      // fall through to a fresh pair
+    }
+  }
   return generateKeys(algorithm);
 }
 
