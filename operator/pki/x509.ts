@@ -231,15 +231,6 @@ export function splitCertificates(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)?.map((block) => `${block}\n`) ?? [];
 }
 
-/** Whether `certificatePem` was signed by the key of `issuerPem` (and names it as its issuer). */
-export async function isSignedBy(certificatePem: string, issuerPem: string): Promise<boolean> {
-  const certificate = new x509.X509Certificate(certificatePem);
-  const issuer = new x509.X509Certificate(issuerPem);
-  if (certificate.issuer !== issuer.subject) return false;
-  // signatureOnly: validity periods are judged separately, with the caller's clock.
-  return certificate.verify({ publicKey: issuer.publicKey, signatureOnly: true });
-}
-
 /** Whether `privateKeyPem` is the private half of the key in `certificatePem`. */
 export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
   let key;
@@ -254,10 +245,15 @@ export function keyMatchesCertificate(privateKeyPem: string, certificatePem: str
 }
 
 /**
- * The candidate that issued `certificatePem` (name and signature checked), or undefined.
- * Synchronous, for pure renderers: Node's own X509Certificate verifies without WebCrypto's promises.
+ * The candidate that issued `certificatePem` (name and signature checked), or undefined. The one
+ * issuance check: synchronous, so pure renderers use it too (Node's own X509Certificate verifies
+ * without WebCrypto's promises).
  */
 export function findIssuer(certificatePem: string, candidatePems: readonly string[]): string | undefined {
   const certificate = new NodeX509Certificate(certificatePem);
-  return candidatePems.find((candidate) => certificate.checkIssued(new NodeX509Certificate(candidate)) && certificate.verify(new NodeX509Certificate(candidate).publicKey));
+  return candidatePems.find((pem) => {
+    const candidate = new NodeX509Certificate(pem);
+    // verify() checks the signature only: validity periods are judged separately, with the caller's clock.
+    return certificate.checkIssued(candidate) && certificate.verify(candidate.publicKey);
+  });
 }
