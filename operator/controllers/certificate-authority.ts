@@ -49,8 +49,8 @@ export interface CertificateAuthorityContext {
 }
 
 /** Identity of a state and the settings it was checked against (what a check's result depends on, apart from time). */
-function stateKey(state: AuthorityState, settings: AuthoritySettings): string {
-  return createHash('sha256').update(JSON.stringify([encodeAuthorityState(state), settings])).digest('hex');
+function stateKey(state: AuthorityState, settings: AuthoritySettings, requiredAlgorithm: string | undefined): string {
+  return createHash('sha256').update(JSON.stringify([encodeAuthorityState(state), settings, requiredAlgorithm ?? null])).digest('hex');
 }
 
 function stateSecret(namespace: string, state: AuthorityState): KubeObject {
@@ -118,8 +118,8 @@ export class CertificateAuthorities {
         // Not terminal: the Secret may be on its way (cert-manager, a GitOps sync).
         throw new CertificateAuthorityError('SecretNotFound', `Secret ${ref.namespace}/${ref.name} named in spec.certificateAuthority.secretRef does not exist; create it with ca.crt, tls.crt and tls.key`, false);
       }
+      // Checked below with the rest of the state, against spec.certificateAuthority.keyAlgorithm.
       const material = externalMaterial(secret.data, `${ref.namespace}/${ref.name}`);
-      await checkMaterial(material, now, ca.keyAlgorithm);
       state = { ...(state ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
     } else if (!state) {
       state = await this.createState(namespace, where, await createSelfSignedAuthority(settings, now));
@@ -130,7 +130,8 @@ export class CertificateAuthorities {
     // Checking certificates costs tens of milliseconds of CPU: a state already checked is not checked
     // again until something in it is due (or it changes), which keeps drift-repair passes fast.
     const checked = this.verified.get(uid);
-    const key = stateKey(state, settings);
+    const requiredAlgorithm = ca.type === 'External' ? ca.keyAlgorithm : undefined;
+    const key = stateKey(state, settings, requiredAlgorithm);
     let summary: AuthoritySummary;
     let nextCheckAt: number;
     if (checked && checked.key === key && now < checked.nextCheckAt) {
@@ -141,9 +142,9 @@ export class CertificateAuthorities {
       if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
       const changed = plan.renewIssuer || plan.issueServing.length > 0;
       // Our own state is checked too: an edited Secret must not reach the mesh.
-      summary = await checkMaterial(materialOf(state), now);
+      summary = await checkMaterial(materialOf(state), now, requiredAlgorithm);
       nextCheckAt = changed ? (await planAuthority(state, settings, now)).nextCheckAt : plan.nextCheckAt;
-      this.verified.set(uid, { key: stateKey(state, settings), summary, nextCheckAt });
+      this.verified.set(uid, { key: stateKey(state, settings, requiredAlgorithm), summary, nextCheckAt });
     }
     this.lastKnown.set(uid, state);
     return {

@@ -272,16 +272,17 @@ export class MeshInstallationReconciler implements Reconciler {
 
   /**
    * The PKI step: the CA must exist before the control plane that uses it starts. Its Secret lives
-   * in the control-plane namespace, so the rendered Namespace is applied first. Paused: nothing is
+   * in the control-plane namespace, so before creating one the rendered Namespace is applied. Paused: nothing is
    * created; the render then leaves out what carries CA material.
    */
   private async certificateAuthority(mi: DefaultedMeshInstallation, distribution: MeshDistribution, resolved: ResolvedVersion, log: Logger): Promise<CertificateAuthorityOutcome | undefined> {
     const profile = distribution.certificateAuthority?.(mi);
     if (!profile) return undefined;
     if (mi.spec.paused) return this.authorities.observe(mi);
+    // A CA that exists needs no write before the main apply (renewals travel in the desired set).
+    if (!this.authorities.willCreate(mi)) return this.authorities.ensure(mi, profile);
     const withoutCa = renderInstallation(distribution, { installation: mi, resolved }).map((o) => markOwned(o, mi.metadata.name!));
     await this.applyAll(withoutCa.filter((o) => o.kind === 'Namespace'), [], log, mi as unknown as KubeObject);
-    if (!this.authorities.willCreate(mi)) return this.authorities.ensure(mi, profile);
     // A new CA: generating its key pairs takes hundreds of milliseconds (RSA) on the thread pool.
     // Meanwhile apply what can never carry CA material; nothing runs yet that a failure could break.
     const [authority, applied] = await Promise.allSettled([
