@@ -19,10 +19,10 @@ import { CA_STATE_SECRET } from '../../operator/controllers/certificate-authorit
 import { FINALIZER, INSTALLATION_LABEL, KEEP_ANNOTATION } from '../../operator/controllers/meshinstallation.ts';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { describeCertificate } from '../../operator/pki/x509.ts';
-import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
+import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { ensureToolchain } from '../cluster/local-cluster.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
+import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { operatorServiceAccountKubeconfig, startOperatorProcess, type OperatorProcess } from '../support/operator-account.ts';
 
 type Installation = KubeObject & {
@@ -64,14 +64,7 @@ export function describeMeshExample(example: MeshExample): void {
   let cleanupAccount: () => Promise<void> = async () => undefined;
 
   const get = () => admin.get<Installation>(miType, name);
-  const exists = async (ref: { apiVersion: string; kind: string; namespace?: string; name: string }) => {
-    try {
-      return await admin.get(ref, ref.name, ref.namespace);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  };
+  const exists = (ref: { apiVersion: string; kind: string; namespace?: string; name: string }) => getIfExists(admin, ref, ref.name, ref.namespace);
 
   before(async () => {
     await installMeshInstallationCrd(admin);

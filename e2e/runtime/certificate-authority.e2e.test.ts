@@ -16,9 +16,9 @@ import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { CA_STATE_SECRET } from '../../operator/controllers/certificate-authority.ts';
 import { Operator } from '../../operator/operator.ts';
 import { createSelfSigned, describeCertificate, issueCertificate } from '../../operator/pki/x509.ts';
-import { isNotFound, KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
+import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { testDistributionWithCa } from '../support/test-distribution.ts';
 
 const kc = testKubeConfig();
@@ -57,13 +57,8 @@ async function ready(name: string): Promise<Installation> {
   }, 60_000);
 }
 
-async function maybe<T extends KubeObject>(name: string, namespace: string): Promise<T | undefined> {
-  try {
-    return await foreign.get<T>(secretType, name, namespace);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function maybe<T extends KubeObject>(name: string, namespace: string): Promise<T | undefined> {
+  return getIfExists<T>(foreign, secretType, name, namespace);
 }
 
 function opensslVerify(rootPem: string, chainPem: string): string {

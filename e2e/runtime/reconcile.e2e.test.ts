@@ -11,9 +11,9 @@ import { pino } from 'pino';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation.ts';
 import { Operator } from '../../operator/operator.ts';
-import { isNotFound, KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
+import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { testDistribution } from '../support/test-distribution.ts';
 
 const kc = testKubeConfig();
@@ -43,13 +43,8 @@ function condition(mi: Installation, type: string) {
   return mi.status?.conditions?.find((c) => c.type === type);
 }
 
-async function exists(type: { apiVersion: string; kind: string }, objectName: string, ns?: string): Promise<KubeObject | undefined> {
-  try {
-    return await foreign.get(type, objectName, ns);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function exists(type: { apiVersion: string; kind: string }, objectName: string, ns?: string): Promise<KubeObject | undefined> {
+  return getIfExists(foreign, type, objectName, ns);
 }
 
 async function readyForGeneration(): Promise<Installation> {

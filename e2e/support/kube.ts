@@ -8,7 +8,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernet
 import { parse } from 'yaml';
 import { CRD_FILE } from '../../operator/api/crd.ts';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+import { isNotFound, type KubeClient, type KubeObject, type TypeRef } from '../../operator/runtime/kube.ts';
 
 /** The kubeconfig of the cluster under test; the test runner always sets KUBECONFIG. */
 export function testKubeConfig(): KubeConfig {
@@ -62,4 +62,14 @@ export async function installMeshInstallationCrd(client: KubeClient): Promise<vo
   const crd = parse(readFileSync(join(import.meta.dirname, '..', '..', CRD_FILE), 'utf8')) as KubeObject;
   await client.apply(crd, { force: true, manager: 'meshwright-e2e' });
   await eventually('the MeshInstallation CRD to be served', async () => (await client.resourceInfo({ apiVersion: API_VERSION, kind: KIND })).plural === 'meshinstallations', 30_000);
+}
+
+/** The object, or undefined when the API server says it does not exist (other errors are thrown). */
+export async function getIfExists<T extends KubeObject = KubeObject>(client: KubeClient, type: TypeRef, name: string, namespace?: string): Promise<T | undefined> {
+  try {
+    return await client.get<T>(type, name, namespace);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
