@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
-import { buildCrd, CRD_FILE, PRINTER_COLUMNS, renderCrdYaml, toJsonSchema, type JsonSchema } from './crd.ts';
+import { buildCrd, CRD_FILE, renderCrdYaml, toJsonSchema, type JsonSchema } from './crd.ts';
 import { findStructuralViolations } from './structural.ts';
 import { DURATION_MAX_LENGTH, DURATION_PATTERN, DNS_LABEL_PATTERN } from './schema-helpers.ts';
 import { ISTIO_VERSION_PATTERN, LINKERD_VERSION_PATTERN } from './spec.ts';
@@ -30,7 +30,7 @@ type Crd = {
   spec: {
     group: string; scope: string;
     names: { kind: string; plural: string; singular: string; listKind: string; shortNames: string[]; categories: string[] };
-    versions: { name: string; served: boolean; storage: boolean; subresources: unknown; additionalPrinterColumns: { name: string; jsonPath: string; priority?: number }[]; schema: { openAPIV3Schema: JsonSchema } }[];
+    versions: { name: string; served: boolean; storage: boolean; subresources: unknown; additionalPrinterColumns: { name: string; type: string; jsonPath: string; description?: string; priority?: number }[]; schema: { openAPIV3Schema: JsonSchema } }[];
   };
 };
 const crd = buildCrd() as unknown as Crd;
@@ -66,16 +66,41 @@ test('the CRD names the resource as the brief says: meshwright.dev/v1alpha1 Mesh
   assert.deepEqual(version.subresources, { status: {} });
 });
 
-test('printer columns: Mesh, Version, Ready, Progress, Age by default, more with -o wide', () => {
-  const columns = version.additionalPrinterColumns;
-  assert.deepEqual(columns.filter((c) => !c.priority).map((c) => c.name), ['Mesh', 'Version', 'Ready', 'Progress', 'Age']);
-  assert.equal(columns.find((c) => c.name === 'Ready')!.jsonPath, '.status.conditions[?(@.type=="Ready")].status');
-  assert.deepEqual(columns, PRINTER_COLUMNS);
-  // Every column must point at a field the schema declares, or kubectl shows an empty column forever.
+test('printer columns: Mesh, Version, Ready, Progress, Age by default; Desired, Namespace, Reason with -o wide', () => {
+  // Read from the committed YAML: that is what kubectl users get.
+  const committed = parse(readFileSync(join(repositoryRoot, CRD_FILE), 'utf8')) as Crd;
+  const columns = committed.spec.versions[0]!.additionalPrinterColumns;
+  const ready = '.status.conditions[?(@.type=="Ready")]';
+  assert.deepEqual(columns.map(({ name, type, jsonPath, priority }) => [name, type, jsonPath, priority ?? 0]), [
+    ['Mesh', 'string', '.spec.mesh', 0],
+    ['Version', 'string', '.status.version', 0],
+    ['Ready', 'string', `${ready}.status`, 0],
+    ['Progress', 'string', '.status.progress', 0],
+    ['Age', 'date', '.metadata.creationTimestamp', 0],
+    ['Desired', 'string', '.spec.version', 1],
+    ['Namespace', 'string', '.spec.namespace', 1],
+    ['Reason', 'string', `${ready}.reason`, 1],
+  ]);
+  for (const column of columns) assert.ok((column.description ?? '').length >= 10, `column ${column.name} is described`);
+  // Every column must point at a field the schema declares, or kubectl shows an empty column
+  // forever: a filter `[?(@.field=="x")]` steps into the list's items and needs `field` there too.
   for (const column of columns) {
-    const path = column.jsonPath.replace(/\[\?.*$/, '').slice(1);
-    if (path.startsWith('metadata.')) continue;
-    assert.doesNotThrow(() => node(path), `column ${column.name} points at undeclared ${column.jsonPath}`);
+    if (column.jsonPath.startsWith('.metadata.')) continue;
+    const steps = column.jsonPath.slice(1).replace(/\[\?\(@\.([a-zA-Z]+)=="[^"]*"\)\]/g, '.[].$1?').split('.');
+    let current: JsonSchema = committed.spec.versions[0]!.schema.openAPIV3Schema;
+    for (const step of steps) {
+      if (step === '[]') {
+        current = current.items as JsonSchema;
+      } else if (step.endsWith('?')) {
+        // The filter's field is checked in place; the path continues from the list item.
+        assert.ok((current.properties as Record<string, JsonSchema> | undefined)?.[step.slice(0, -1)], `column ${column.name}: ${column.jsonPath} filters on undeclared field ${step.slice(0, -1)}`);
+        continue;
+      } else {
+        current = (current.properties as Record<string, JsonSchema> | undefined)?.[step] as JsonSchema;
+      }
+      assert.ok(current, `column ${column.name} points at undeclared ${column.jsonPath} (no ${step})`);
+    }
+    assert.equal(current.type, column.type === 'date' ? 'string' : column.type, `column ${column.name}: schema type of ${column.jsonPath}`);
   }
 });
 

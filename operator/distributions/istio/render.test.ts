@@ -1,10 +1,9 @@
 /**
  * The Istio renderer: golden files per profile and for a spec that uses every option (rewrite them
- * with UPDATE_GOLDEN=1), and focused checks of what matters most.
+ * with UPDATE_GOLDEN=1, see ../golden.ts), and focused checks of what matters most.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { withSpecDefaults } from '../../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
@@ -12,6 +11,7 @@ import type { MeshInstallationSpec } from '../../api/spec.ts';
 import { createSelfSignedAuthority, materialOf } from '../../pki/authority.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { UnsupportedSpecError, type CertificateAuthorityMaterial } from '../distribution.ts';
+import { assertGolden } from '../golden.ts';
 import { CA_SECRET_NAME } from './ca-secret.ts';
 import { ISTIO_CATALOG, ISTIO_RELEASES } from './catalog.ts';
 import { istioDistribution } from './index.ts';
@@ -84,14 +84,8 @@ const GOLDENS: Record<string, Partial<MeshInstallationSpec>> = {
 
 for (const [name, spec] of Object.entries(GOLDENS)) {
   test(`golden: ${name}`, () => {
-    const file = new URL(`testdata/golden/${name}.yaml`, import.meta.url);
     const text = render(spec).map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
-    if (process.env.UPDATE_GOLDEN === '1') {
-      mkdirSync(new URL('testdata/golden/', import.meta.url), { recursive: true });
-      writeFileSync(file, text);
-    }
-    assert.ok(existsSync(file), `testdata/golden/${name}.yaml is missing; create it with UPDATE_GOLDEN=1`);
-    assert.equal(text, readFileSync(file, 'utf8'), `render differs from testdata/golden/${name}.yaml; rerun with UPDATE_GOLDEN=1 if the change is intended`);
+    assertGolden(new URL(`testdata/golden/${name}.yaml`, import.meta.url), text);
   });
 }
 

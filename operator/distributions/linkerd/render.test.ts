@@ -1,14 +1,15 @@
 /**
- * The Linkerd renderer: golden snapshots of representative specs (rewrite with UPDATE_GOLDEN=1)
+ * The Linkerd renderer: golden snapshots of representative specs (rewrite with UPDATE_GOLDEN=1, see ../golden.ts)
  * and focused assertions on what must hold in every render.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import type { MeshInstallationSpec } from '../../api/spec.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, UnsupportedSpecError, type CertificateAuthorityMaterial } from '../distribution.ts';
+import { assertGolden } from '../golden.ts';
 import { LINKERD_CATALOG } from './catalog.ts';
 import { linkerdDistribution } from './index.ts';
 import { sha256Hex } from './scope.ts';
@@ -53,10 +54,7 @@ function toYaml(objects: readonly KubeObject[]): string {
 
 for (const [name, spec, material] of GOLDEN_CASES) {
   test(`golden: ${name}`, () => {
-    const file = testdataPath(`golden/${name}.yaml`);
-    const actual = toYaml(render(spec, material));
-    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
-    assert.equal(actual, readFileSync(file, 'utf8'), `render of ${name} differs from testdata/golden/${name}.yaml (UPDATE_GOLDEN=1 rewrites it)`);
+    assertGolden(testdataPath(`golden/${name}.yaml`), toYaml(render(spec, material)));
   });
 }
 
