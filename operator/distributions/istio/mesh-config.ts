@@ -5,8 +5,8 @@
  * Settings equal to Istio's defaults are left out, so that a default spec renders exactly Istio's
  * default mesh config.
  */
-import { stringify } from 'yaml';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { configYaml } from '../config-yaml.ts';
 import { istiodAddress, meshConfigMapName, meta, partOfIstio, REV_LABEL, type IstioScope } from './scope.ts';
 
 /** Names of the tracing extension providers we declare (Istio's demo profile uses the same). */
@@ -58,7 +58,8 @@ export function computeMeshConfigMap(scope: IstioScope): KubeObject {
     kind: 'ConfigMap',
     metadata: meta(meshConfigMapName(scope), scope.namespace, { ...partOfIstio('istiod'), [REV_LABEL]: scope.revLabel }),
     data: {
-      mesh: stringify(computeMeshConfig(scope), { sortMapEntries: true, indentSeq: false }).trimEnd(),
+      // istiod reads the mesh config with a YAML 1.1 reader (a trust domain `on` would be a boolean).
+      mesh: configYaml(computeMeshConfig(scope), { sortMapEntries: true, indentSeq: false }).trimEnd(),
       meshNetworks: 'networks: {}',
     },
   };

@@ -3,8 +3,8 @@
  * extensions and heartbeat read) and `linkerd-identity-trust-roots` (the trust bundle every
  * control-plane proxy loads).
  */
-import { stringify } from 'yaml';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { configYaml } from '../config-yaml.ts';
 import { imageRepository } from './catalog.ts';
 import type { Resources } from './profile.ts';
 import { configMap } from './objects.ts';
@@ -231,7 +231,8 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
 export function computeLinkerdConfig(scope: LinkerdScope): KubeObject {
   return configMap(scope, 'linkerd-config', 'controller', {
     'linkerd-crds-chart-version': CRDS_CHART_VERSION,
-    values: stringify(computeConfigValues(scope), { sortMapEntries: true, lineWidth: 0 }),
+    // Linkerd reads these values with a YAML 1.1 reader: `off` must be written "off".
+    values: configYaml(computeConfigValues(scope), { sortMapEntries: true, lineWidth: 0 }),
   });
 }
 
