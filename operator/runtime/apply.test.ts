@@ -82,10 +82,32 @@ test('apply order puts namespaces and CRDs first and webhooks last; delete order
 
 test('what the API server normalises is not a difference: omitted zero values, canonical quantities', () => {
   assert.ok(isSubset({ env: [{ name: 'A', value: '' }], readOnly: false, port: 0 }, { env: [{ name: 'A' }] }), 'omitempty drops "", false and 0');
-  assert.ok(isSubset({ requests: { memory: '2048Mi', cpu: '0.5' }, limits: { cpu: 2 } }, { requests: { memory: '2Gi', cpu: '500m' }, limits: { cpu: '2' } }));
-  assert.ok(!isSubset({ requests: { memory: '2048Mi' } }, { requests: { memory: '2G' } }), 'Mi and G are different amounts');
+  assert.ok(isSubset({ resources: { requests: { memory: '2048Mi', cpu: '0.5' }, limits: { cpu: 2 } } }, { resources: { requests: { memory: '2Gi', cpu: '500m' }, limits: { cpu: '2' } } }));
+  assert.ok(!isSubset({ resources: { requests: { memory: '2048Mi' } } }, { resources: { requests: { memory: '2G' } } }), 'Mi and G are different amounts');
   assert.ok(!isSubset({ env: [{ name: 'A', value: '' }] }, { env: [{ name: 'A', value: 'x' }] }), 'a foreign value is still drift');
   assert.ok(!isSubset({ image: 'istio/pilot:1.31.1' }, { image: 'istio/pilot:1.31.10' }));
+});
+
+test('only quantity fields compare by amount: "01" and "1" differ in an env var or ConfigMap data, 2048Mi and 2Gi are equal under resources', () => {
+  const container = (env: string, memory: string, sizeLimit: string) => ({
+    spec: { template: { spec: {
+      containers: [{ name: 'c', env: [{ name: 'WORKERS', value: env }], resources: { requests: { memory, 'ephemeral-storage': memory }, limits: { memory } } }],
+      volumes: [{ name: 'scratch', emptyDir: { sizeLimit } }],
+      overhead: { memory },
+    } } },
+  });
+  assert.ok(isSubset(container('1', '2048Mi', '1024Mi'), container('1', '2Gi', '1Gi')), 'resources, overhead and emptyDir.sizeLimit are quantities');
+  assert.ok(!isSubset(container('01', '2Gi', '1Gi'), container('1', '2Gi', '1Gi')), 'an env var value is a string');
+  assert.ok(!isSubset(container('1000m', '2Gi', '1Gi'), container('1', '2Gi', '1Gi')), 'even one that looks like a quantity');
+  assert.ok(!isSubset(container('1', '2Gi', '1Gi'), container('1', '2G', '1Gi')), 'a different amount under resources is drift');
+  assert.ok(!isSubset({ data: { replicas: '01', size: '2048Mi' } }, { data: { replicas: '1', size: '2048Mi' } }), 'ConfigMap data is text');
+  assert.ok(!isSubset({ data: { size: '2048Mi' } }, { data: { size: '2Gi' } }), 'ConfigMap data is text');
+  assert.ok(!isSubset({ metadata: { annotations: { n: '1e3' } } }, { metadata: { annotations: { n: '1000' } } }));
+  assert.ok(isSubset({ spec: { hard: { 'requests.cpu': '1000m' } } }, { spec: { hard: { 'requests.cpu': '1' } } }), 'ResourceQuota hard');
+  assert.ok(!isSubset({ spec: { template: { hard: { x: '1000m' } } } }, { spec: { template: { hard: { x: '1' } } } }), '"hard" elsewhere is not a quota');
+  assert.ok(isSubset({ env: [{ name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1000m' } } }] }, { env: [{ name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1' } } }] }), 'divisor');
+  assert.ok(isSubset({ resources: { limits: { cpu: 0.5 } } }, { resources: { limits: { cpu: '500m' } } }), 'a number under resources');
+  assert.ok(!isSubset({ value: 0.5 }, { value: '500m' }), 'a number elsewhere compares by its spelling');
 });
 
 test('a port that declares no protocol is the TCP port the API server defaulted', () => {

@@ -8,7 +8,7 @@
  * which is also how we avoid fighting over them.
  */
 import type { KubeObject, TypeRef } from './kube.ts';
-import { sameQuantity } from './quantity.ts';
+import { isQuantityField, sameQuantity } from './quantity.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -41,15 +41,16 @@ function associativeKey(list: Json[]): string | undefined {
  * `live` with an equal value. Objects compare field by field (extra live fields are fine); lists
  * whose elements share a key field (name, port, ...) compare by key, so elements another writer
  * added are not our concern; other lists must match element for element, since server-side apply
- * owns them atomically.
+ * owns them atomically. `path` is where `desired` sits in its object (keys from the root, list
+ * indexes left out): fields that hold quantities compare by amount, every other string by spelling.
  */
-export function isSubset(desired: unknown, live: unknown): boolean {
+export function isSubset(desired: unknown, live: unknown, path: readonly string[] = []): boolean {
   if (isObject(desired)) {
     if (!isObject(live)) return false;
     return Object.entries(desired).every(([key, value]) => {
       // An explicit null in an apply means "absent".
       if (value === null) return live[key] === undefined || live[key] === null;
-      return isSubset(value, live[key]);
+      return isSubset(value, live[key], [...path, key]);
     });
   }
   if (Array.isArray(desired)) {
@@ -57,17 +58,18 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     const key = associativeKey(desired as Json[]);
     if (key && associativeKey(live as Json[]) === key) {
       const byKey = new Map((live as Array<Record<string, Json>>).map((item) => [elementId(item, key), item]));
-      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(elementId(item, key))));
+      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(elementId(item, key)), path));
     }
-    return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i]));
+    return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i], path));
   }
-  if (typeof desired === 'number' && typeof live === 'string') return String(desired) === live || sameQuantity(String(desired), live);
   // Go's omitempty: the API server drops empty strings, false and 0 of non-pointer fields, so a
   // declared zero value reads back as absent (e.g. an env var with value "").
   if (live === undefined && (desired === '' || desired === false || desired === 0)) return true;
-  // Quantities come back in canonical form (2048Mi as 2Gi).
-  if (typeof desired === 'string' && typeof live === 'string' && desired !== live) return sameQuantity(desired, live);
-  return desired === live;
+  // An int-or-string (a targetPort, a quantity) written as a number may read back as a string.
+  const declared = typeof desired === 'number' && typeof live === 'string' ? String(desired) : desired;
+  if (declared === live) return true;
+  // Quantities come back in canonical form (2048Mi as 2Gi), but only where the field is one.
+  return typeof declared === 'string' && typeof live === 'string' && isQuantityField(path) && sameQuantity(declared, live);
 }
 
 /**
