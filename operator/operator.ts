@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from './api/meshinstallation.ts';
-import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation.ts';
+import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation/index.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
 import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';

@@ -16,7 +16,7 @@ import { withSpecDefaults } from '../../operator/api/defaults.ts';
 import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
 import { renderOffline } from '../../operator/cli/render.ts';
 import { CA_STATE_SECRET } from '../../operator/controllers/certificate-authority.ts';
-import { FINALIZER, INSTALLATION_LABEL, KEEP_ANNOTATION } from '../../operator/controllers/meshinstallation.ts';
+import { FINALIZER, INSTALLATION_LABEL, KEEP_ANNOTATION } from '../../operator/controllers/meshinstallation/index.ts';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { describeCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';

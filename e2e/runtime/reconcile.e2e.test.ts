@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation.ts';
+import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation/index.ts';
 import { Operator } from '../../operator/operator.ts';
 import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ConditionType, findCondition, formatConditionTime, isConditionTrue, mergeConditions, removeCondition, setCondition, summarize,
+  ConditionType, findCondition, formatConditionTime, mergeConditions, setCondition, summarize,
   withSummary, type ConditionUpdate,
 } from './conditions.ts';
 import type { Condition } from './status.ts';
@@ -76,19 +76,9 @@ test('an unchanged update yields an identical list, so the operator writes nothi
   assert.equal(now.reads(), 0, 'no transition, so the clock is not even read');
 });
 
-test('mergeConditions applies updates in order; removeCondition drops one type', () => {
+test('mergeConditions applies updates in order', () => {
   const merged = mergeConditions([condition('Ready', 'False')], [update('Ready', 'True'), update('Stalled', 'False'), update('Ready', 'True', 'Final')], () => new Date(T1));
   assert.deepEqual(merged.map((c) => [c.type, c.status, c.reason, c.lastTransitionTime]), [['Ready', 'True', 'Final', T1], ['Stalled', 'False', 'Because', T1]]);
-  assert.deepEqual(removeCondition(merged, 'Ready').map((c) => c.type), ['Stalled']);
-});
-
-test('isConditionTrue can insist on the current generation', () => {
-  const conditions = [condition('ControlPlaneReady', 'True', 4), condition('DataPlaneReady', 'False', 5)];
-  assert.equal(isConditionTrue(conditions, 'ControlPlaneReady'), true);
-  assert.equal(isConditionTrue(conditions, 'ControlPlaneReady', 4), true);
-  assert.equal(isConditionTrue(conditions, 'ControlPlaneReady', 5), false);
-  assert.equal(isConditionTrue(conditions, 'DataPlaneReady'), false);
-  assert.equal(isConditionTrue(conditions, 'Missing'), false);
 });
 
 const healthy = (generation: number) => [
@@ -129,6 +119,12 @@ test('summarize: an upgrade under way is Reconciling=True and Ready=Unknown even
   assert.deepEqual(trio(updates), [['Stalled', 'False', 'Progressing'], ['Reconciling', 'True', 'DataPlane'], ['Ready', 'Unknown', 'DataPlane']]);
   const finished = [...healthy(3), condition(ConditionType.Upgrading, 'False', 3, 'Succeeded')];
   assert.equal(summarize({ generation: 3, conditions: finished })[2]!.status, 'True');
+});
+
+test('summarize: a transient failure of the pass is shown while it lasts — Ready=False and Reconciling=True with its reason, not Stalled — even when every component is available', () => {
+  const updates = summarize({ generation: 7, conditions: healthy(7), failed: { reason: 'WriteForbidden', message: 'the operator may not apply ConfigMap mesh/x' } });
+  assert.deepEqual(trio(updates), [['Stalled', 'False', 'Progressing'], ['Reconciling', 'True', 'WriteForbidden'], ['Ready', 'False', 'WriteForbidden']]);
+  assert.equal(updates.find((u) => u.type === 'Reconciling')?.message, 'the operator may not apply ConfigMap mesh/x');
 });
 
 test('summarize: stalled wins, and is kstatus-consistent (Stalled=True, Reconciling=False, Ready=False)', () => {

@@ -85,15 +85,6 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
 }
 
 /**
- * Whether the condition of `type` is True; with `generation`, only if it was also computed for that
- * generation (a True left over from an older spec does not count).
- */
-export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string, generation?: number): boolean {
-  const condition = findCondition(conditions, type);
-  return condition?.status === 'True' && (generation === undefined || condition.observedGeneration === generation);
-}
-
-/**
  * `conditions` with `update` applied. An existing condition of the same type is replaced in place
  * (order is kept, so an unchanged status produces an identical list); `lastTransitionTime` is set to
  * now only when the condition is new or its status changed. The input is not modified.
@@ -120,11 +111,6 @@ export function mergeConditions(conditions: readonly Condition[] | undefined, up
   return updates.reduce<Condition[]>((list, update) => setCondition(list, update, now), [...(conditions ?? [])]);
 }
 
-/** `conditions` without the condition of `type`. */
-export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
-  return (conditions ?? []).filter((condition) => condition.type !== type);
-}
-
 /** Input to {@link summarize}. */
 export interface SummaryInput {
   /** metadata.generation of the MeshInstallation being reported on. */
@@ -135,6 +121,8 @@ export interface SummaryInput {
   stalled?: { reason: string; message: string };
   /** spec.paused: the operator reports but does not act. */
   paused?: boolean;
+  /** A transient failure of this pass (retried with backoff): shown on Ready and Reconciling while it lasts. */
+  failed?: { reason: string; message: string };
 }
 
 /**
@@ -159,6 +147,7 @@ export function summarize(input: SummaryInput): ConditionUpdate[] {
   }
 
   const blockers: { failed: boolean; reason: string; message: string }[] = [];
+  if (input.failed) blockers.push({ failed: true, ...input.failed });
   for (const type of READINESS_CONDITIONS) {
     const condition = findCondition(conditions, type);
     if (condition === undefined) {

@@ -45,3 +45,13 @@ test('paused, reconciling with outdated pods, and nothing known yet', () => {
   assert.equal(describeProgress({ conditions: [condition('Ready', 'False', 'CrashLooping')] }), 'CrashLooping');
   assert.equal(describeProgress({}), 'Pending');
 });
+
+test('waiting on workloads counts them: Installing before anything ran, Updating once a version runs; a failure shows its reason instead', () => {
+  const component = (name: string, ready: boolean) => ({ name, kind: 'Deployment', namespace: 'mesh', ready });
+  const components = [component('a', true), component('b', false), component('c', true), component('d', false), component('e', true)];
+  const waiting = [condition('Reconciling', 'True', 'ComponentsNotAvailable')];
+  assert.equal(describeProgress({ conditions: waiting, components }), 'Installing 3/5 components');
+  assert.equal(describeProgress({ conditions: waiting, components, version: '1.30.4' }), 'Updating 3/5 components');
+  assert.equal(describeProgress({ conditions: [condition('Reconciling', 'True', 'WriteForbidden')], components }), 'WriteForbidden');
+  assert.equal(describeProgress({ conditions: waiting, components: components.map((c) => ({ ...c, ready: true })) }), 'ComponentsNotAvailable');
+});

@@ -32,6 +32,11 @@ export function describeProgress(status: MeshInstallationStatus, options: { paus
   if (options.paused) return 'Paused';
   const reconciling = findCondition(conditions, ConditionType.Reconciling);
   if (reconciling?.status === 'True') {
+    const components = status.components ?? [];
+    const available = components.filter((component) => component.ready).length;
+    // Waiting on workloads: a count a person can watch move (a failure shows its own reason instead).
+    const waitingOnComponents = available < components.length && (reconciling.reason === 'Progressing' || reconciling.reason === 'ComponentsNotAvailable');
+    if (waitingOnComponents) return `${status.version ? 'Updating' : 'Installing'} ${available}/${components.length} components`;
     const outdated = status.dataPlane?.outdatedPods ?? 0;
     return outdated > 0 ? `${reconciling.reason}: ${outdated} outdated pods` : reconciling.reason;
   }

@@ -10,9 +10,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { withSpecDefaults } from '../api/defaults.ts';
 import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import { specSchemaErrors } from '../api/validate.ts';
-import { markOwned } from '../controllers/ownership.ts';
+import { renderOwned } from '../controllers/ownership.ts';
 import { UnsupportedSpecError, type MeshDistribution } from '../distributions/distribution.ts';
-import { renderInstallation } from '../distributions/render.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 
 /** A problem with the input, worded for the person who wrote it. */
@@ -58,7 +57,7 @@ export function renderOffline(installation: DefaultedMeshInstallation, distribut
   if (!distribution) throw new RenderInputError(`${installation.metadata.name}: no distribution for mesh "${installation.spec.mesh}"`);
   try {
     const resolved = distribution.resolve(installation);
-    return renderInstallation(distribution, { installation, resolved }).map((object) => markOwned(object, installation.metadata.name!));
+    return renderOwned(distribution, { installation, resolved });
   } catch (error) {
     if (error instanceof UnsupportedSpecError) throw new RenderInputError(`${installation.metadata.name}: ${error.message} (${error.reason})`);
     throw error;

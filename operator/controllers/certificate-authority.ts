@@ -42,8 +42,8 @@ export interface CertificateAuthorityContext {
   clock: Clock;
   /** The freshest known version of an object (cache or our own newer write). */
   live(object: KubeObject): KubeObject | undefined;
-  /** Labels and annotates an object as ours (same as every rendered object). */
-  owned(object: KubeObject): KubeObject;
+  /** Labels and annotates an object as owned by `installation` (same as every rendered object). */
+  owned(object: KubeObject, installation: string): KubeObject;
   /** Records an object our own write returned, ahead of the watch event. */
   remember(before: KubeObject | undefined, after: KubeObject): void;
 }
@@ -122,7 +122,7 @@ export class CertificateAuthorities {
       const material = externalMaterial(secret.data, `${ref.namespace}/${ref.name}`);
       state = { ...(state ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
     } else if (!state) {
-      state = await this.createState(namespace, where, await createSelfSignedAuthority(settings, now));
+      state = await this.createState(installation.metadata.name!, namespace, where, await createSelfSignedAuthority(settings, now));
     } else if (!state.root) {
       throw new CertificateAuthorityError('RootKeyMissing', `the CA state Secret ${where} holds no root key (it came from an External CA); set spec.certificateAuthority back to External, or delete the Secret to have a new self-signed CA created (all workloads then need a restart)`);
     }
@@ -184,8 +184,8 @@ export class CertificateAuthorities {
   }
 
   /** Creates the state Secret; if someone created one meanwhile, theirs wins and is used. */
-  private async createState(namespace: string, where: string, state: AuthorityState): Promise<AuthorityState> {
-    const object = this.context.owned(stateSecret(namespace, state));
+  private async createState(installation: string, namespace: string, where: string, state: AuthorityState): Promise<AuthorityState> {
+    const object = this.context.owned(stateSecret(namespace, state), installation);
     try {
       const created = await this.context.client.create(object);
       this.context.remember(undefined, created);

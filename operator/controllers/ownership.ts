@@ -4,12 +4,22 @@
  * The reconciler and `meshwright render` both mark objects here, so offline output is what is applied.
  */
 import { createHash } from 'node:crypto';
+import type { MeshDistribution, RenderInput } from '../distributions/distribution.ts';
+import { renderInstallation } from '../distributions/render.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 
 /** Label on every object we own; its value is the MeshInstallation's name. */
 export const INSTALLATION_LABEL = 'meshwright.dev/installation';
 /** Annotation with the hash of what we last declared: tells a spec change from a foreign edit. */
 export const DESIRED_HASH_ANNOTATION = 'meshwright.dev/desired-hash';
+/**
+ * Annotation on every workload we render with the mesh version it runs: `status.version` is read
+ * back from the live workloads, so it says what runs, not what the spec asks for.
+ */
+export const VERSION_ANNOTATION = 'meshwright.dev/version';
+
+/** Kinds whose pods run a mesh component (and so carry {@link VERSION_ANNOTATION}). */
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 
 /** Stable JSON (sorted keys), so equal objects hash equally. */
 function canonicalJson(value: unknown): string {
@@ -26,4 +36,17 @@ export function markOwned(object: KubeObject, installation: string): KubeObject 
   const hash = createHash('sha256').update(canonicalJson(labelled)).digest('hex').slice(0, 16);
   labelled.metadata.annotations = { ...labelled.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash };
   return labelled;
+}
+
+/**
+ * The objects the operator applies for `input`, as both the reconciler and `meshwright render`
+ * produce them: the distribution's render with overlays, each object marked as owned by the
+ * installation, workloads annotated with the version they run.
+ */
+export function renderOwned(distribution: MeshDistribution, input: RenderInput): KubeObject[] {
+  const installation = input.installation.metadata.name!;
+  return renderInstallation(distribution, input).map((object) => {
+    if (!WORKLOAD_KINDS.has(object.kind)) return markOwned(object, installation);
+    return markOwned({ ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [VERSION_ANNOTATION]: input.resolved.version } } }, installation);
+  });
 }

@@ -5,6 +5,7 @@
  */
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { Mesh } from '../api/spec.ts';
+import { ReconcileError } from '../runtime/errors.ts';
 import type { KubeObject, TypeRef } from '../runtime/kube.ts';
 
 /** A version from the catalog, with what rendering needs to know about it. */
@@ -16,13 +17,10 @@ export interface ResolvedVersion {
   images: Record<string, string>;
 }
 
-/** Why a spec cannot be served: shown as Stalled with this reason; no retry until spec changes. */
-export class UnsupportedSpecError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
+/** Why a spec cannot be served: a terminal {@link ReconcileError} (Stalled with this reason; no retry until the spec changes). */
+export class UnsupportedSpecError extends ReconcileError {
+  constructor(reason: string, message: string) {
+    super(reason, message, { terminal: true });
     this.name = 'UnsupportedSpecError';
   }
 }
@@ -115,7 +113,15 @@ export interface MeshDistribution {
   componentHealth(desired: readonly KubeObject[], live: (object: KubeObject) => KubeObject | undefined): ComponentHealth[];
   /** The CA this mesh needs; undefined for a mesh whose CA the operator does not manage. */
   certificateAuthority?(installation: DefaultedMeshInstallation): CertificateAuthorityProfile;
+  /**
+   * Kinds this mesh never puts CA material in (no trust bundle, key or caBundle): while a new CA's
+   * key pairs are made, objects of these kinds are applied already, which shortens an install.
+   */
+  readonly kindsWithoutCaMaterial?: ReadonlySet<string>;
 }
+
+/** Kinds that carry no CA material in any mesh shipped here: CRDs, identities and RBAC. */
+export const IDENTITY_AND_RBAC_KINDS: ReadonlySet<string> = new Set(['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 /** Health of a Deployment the way `kubectl rollout status` judges it: current generation, all replicas updated and available. */
 export function deploymentHealth(desired: KubeObject, live: KubeObject | undefined): ComponentHealth {

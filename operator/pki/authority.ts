@@ -15,19 +15,16 @@ import {
   createSelfSigned, describeCertificate, findIssuer, generateKeyPair, issueCertificate, keyMatchesCertificate, splitCertificates,
   type CertificateInfo, type CertificateWithKey, type KeyAlgorithm, type KeyPair,
 } from './x509.ts';
+import { ReconcileError } from '../runtime/errors.ts';
 
 /**
  * Why CA material cannot be used. `needsPerson`: nothing will change until someone fixes a Secret
  * (shown as Stalled); otherwise the material may still arrive (e.g. cert-manager has not written
  * it yet). Either way the fix happens outside the spec, so the reconcile keeps retrying with backoff.
  */
-export class CertificateAuthorityError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly needsPerson = true,
-  ) {
-    super(message);
+export class CertificateAuthorityError extends ReconcileError {
+  constructor(reason: string, message: string, readonly needsPerson = true) {
+    super(reason, message, { stalls: needsPerson });
     this.name = 'CertificateAuthorityError';
   }
 }

@@ -1,13 +1,14 @@
 /**
  * A controller: watch events enqueue keys, workers reconcile them one key at a time.
  *
- * Errors come in two kinds, as in cert-manager: a {@link TerminalError} means retrying cannot help
- * until someone changes something (the reconciler has already shown it in status), so the key is
- * not retried; any other error is transient and retried with per-key exponential backoff.
+ * Errors come in two kinds, as in cert-manager: a terminal {@link ReconcileError} means retrying
+ * cannot help until someone changes the spec (the reconciler has already shown it in status), so
+ * the key is not retried; any other error is transient and retried with per-key exponential backoff.
  */
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { ReconcileError } from './errors.ts';
 import type { Informer } from './informer.ts';
 import type { KubeObject } from './kube.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -18,13 +19,10 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-/** An error that retrying will not fix; the key is dropped until the next change. */
-export class TerminalError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
+/** A terminal {@link ReconcileError}: retrying will not fix it; the key is dropped until the next change. */
+export class TerminalError extends ReconcileError {
+  constructor(reason: string, message: string) {
+    super(reason, message, { terminal: true });
     this.name = 'TerminalError';
   }
 }
@@ -111,7 +109,7 @@ export class Controller {
       }
     } catch (error) {
       failure = error;
-      if (error instanceof TerminalError) {
+      if (error instanceof ReconcileError && error.terminal) {
         this.queue.forget(key);
         outcome = 'terminal_error';
         this.options.log.warn({ key, reason: error.reason, err: error.message }, 'reconcile stopped on a terminal error; waiting for a change');

@@ -51,6 +51,8 @@ export class KubeApiError extends Error {
     readonly status: number,
     readonly reason: string,
     message: string,
+    /** The API server's own message (the Status object's `message`), without the request line. */
+    readonly apiMessage: string = message,
   ) {
     super(message);
     this.name = 'KubeApiError';
@@ -145,7 +147,7 @@ export class KubeClient {
         reason = status.reason ?? reason;
         message = status.message ?? message;
       } catch { /* not a Status object */ }
-      throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${reason}: ${message}`);
+      throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${reason}: ${message}`, message);
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

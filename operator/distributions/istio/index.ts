@@ -14,7 +14,7 @@
  * | ca-secret.ts   | the plug-in CA Secret `cacerts`                                          |
  */
 import type { KubeObject, TypeRef } from '../../runtime/kube.ts';
-import { deploymentsHealth, type MeshDistribution, type RenderInput } from '../distribution.ts';
+import { deploymentsHealth, IDENTITY_AND_RBAC_KINDS, type MeshDistribution, type RenderInput } from '../distribution.ts';
 import { computeCaSecret, istioCertificateAuthority } from './ca-secret.ts';
 import { ISTIO_CATALOG, resolveIstioVersion } from './catalog.ts';
 import { computeCrds } from './crds.ts';
@@ -87,5 +87,6 @@ export const istioDistribution: MeshDistribution = {
   render: renderIstio,
   /** istiod and every gateway, each judged from its live Deployment (replicas included, also when an HPA owns them). */
   componentHealth: deploymentsHealth,
+  kindsWithoutCaMaterial: IDENTITY_AND_RBAC_KINDS,
   certificateAuthority: istioCertificateAuthority,
 };

@@ -2,7 +2,7 @@
  * The Linkerd mesh distribution (`mesh: linkerd`): catalog, pure renderer, component health and CA
  * profile. Linkerd's proxy injector is not rendered: the operator injects proxies itself.
  */
-import { deploymentsHealth, type MeshDistribution } from '../distribution.ts';
+import { deploymentsHealth, IDENTITY_AND_RBAC_KINDS, type MeshDistribution } from '../distribution.ts';
 import { linkerdCertificateAuthority } from './ca.ts';
 import { LINKERD_CATALOG, resolveLinkerdVersion } from './catalog.ts';
 import { renderLinkerd } from './render.ts';
@@ -30,5 +30,6 @@ export const linkerdDistribution: MeshDistribution = {
   resolve: resolveLinkerdVersion,
   render: renderLinkerd,
   componentHealth: deploymentsHealth,
+  kindsWithoutCaMaterial: IDENTITY_AND_RBAC_KINDS,
   certificateAuthority: linkerdCertificateAuthority,
 };

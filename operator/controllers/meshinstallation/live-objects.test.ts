@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { refKey, staleObjects, type ObjectRef } from './meshinstallation.ts';
+import { refKey, staleObjects, type ObjectRef } from './live-objects.ts';
 
 const cm = (name: string, namespace = 'mesh'): ObjectRef => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name });
 const role = (name: string): ObjectRef => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name });

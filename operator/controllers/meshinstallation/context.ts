@@ -1,0 +1,25 @@
+/**
+ * What every step of a pass shares across passes: the client, the caches with our own writes, the
+ * CA keeper, the distributions and the hooks to metrics and Events. Nothing here is about one
+ * installation; that is the {@link PassScope}'s.
+ */
+import type { MeshDistribution } from '../../distributions/distribution.ts';
+import type { KubeClient, KubeObject } from '../../runtime/kube.ts';
+import type { CertificateAuthorities } from '../certificate-authority.ts';
+import type { LiveObjects } from './live-objects.ts';
+
+/** What the reconciler reports to metrics and Events. */
+export interface ReconcilerHooks {
+  onDriftCorrected?(kind: string, installation: string): void;
+  onManagedObjects?(installation: string, count: number): void;
+  onEvent?(installation: KubeObject, type: 'Normal' | 'Warning', reason: string, note: string): void;
+}
+
+/** Shared dependencies of the steps of a pass. */
+export interface PassContext {
+  client: KubeClient;
+  live: LiveObjects;
+  authorities: CertificateAuthorities;
+  distributions: ReadonlyMap<string, MeshDistribution>;
+  hooks: ReconcilerHooks;
+}

@@ -1,0 +1,117 @@
+/**
+ * What the reconciler knows of the cluster: the informer caches, corrected by our own writes that
+ * the caches have not seen yet ("read your writes"), and the lookups built on them — the live
+ * version of an object and every object an installation owns.
+ *
+ * Why the correction: after a write, the cache holds the version from before it until the watch
+ * event arrives; a pass that compared against that stale version would send the same write again.
+ */
+import { API_VERSION, KIND } from '../../api/meshinstallation.ts';
+import type { Informer } from '../../runtime/informer.ts';
+import { namespacedName, type KubeObject, type TypeRef } from '../../runtime/kube.ts';
+import { INSTALLATION_LABEL } from '../ownership.ts';
+
+/** A reference to an owned object, as stored in status.inventory. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Identity of an object across caches and inventory. */
+export function refKey(ref: ObjectRef): string {
+  return `${ref.apiVersion}/${ref.kind}/${namespacedName(ref.namespace, ref.name)}`;
+}
+
+/** The reference of an object. */
+export function refOf(object: KubeObject): ObjectRef {
+  return { apiVersion: object.apiVersion, kind: object.kind, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), name: object.metadata.name };
+}
+
+function typeKey(type: TypeRef): string {
+  return `${type.apiVersion}/${type.kind}`;
+}
+
+/**
+ * The owned objects that are no longer desired: everything the last inventory listed or that
+ * carries our label (the label catches objects a lost status forgot), minus what is desired now.
+ */
+export function staleObjects(desired: readonly ObjectRef[], inventory: readonly ObjectRef[], labelled: readonly ObjectRef[]): ObjectRef[] {
+  const wanted = new Set(desired.map(refKey));
+  const stale = new Map<string, ObjectRef>();
+  for (const ref of [...inventory, ...labelled]) if (!wanted.has(refKey(ref))) stale.set(refKey(ref), ref);
+  return [...stale.values()];
+}
+
+/** The caches of MeshInstallations and of every owned kind, with our own newer writes on top. */
+export class LiveObjects {
+  /**
+   * Objects as our own last write returned them, with the resourceVersion the cache held before
+   * that write: while the cache still holds that version, our write is the fresher truth.
+   */
+  private readonly written = new Map<string, { staleVersion: string | undefined; object: KubeObject }>();
+
+  constructor(
+    readonly installations: Informer,
+    /** Label-selected informers for every owned type, keyed by `apiVersion/kind`. */
+    readonly owned: ReadonlyMap<string, Informer>,
+  ) {
+    for (const informer of [installations, ...owned.values()]) {
+      informer.on((type, object) => {
+        if (type === 'delete') this.forget(refOf(object));
+      });
+    }
+  }
+
+  /** Whether `type` is a kind the operator watches (and so may own). */
+  watches(type: TypeRef): boolean {
+    return this.owned.has(typeKey(type));
+  }
+
+  private informerFor(type: TypeRef): Informer {
+    if (type.apiVersion === API_VERSION && type.kind === KIND) return this.installations;
+    const informer = this.owned.get(typeKey(type));
+    if (!informer) throw new Error(`no informer for owned type ${typeKey(type)}: add it to the distribution's ownedTypes`);
+    return informer;
+  }
+
+  /** The freshest known version of an object: the cache, or our own newer write. */
+  get(ref: ObjectRef): KubeObject | undefined {
+    const cached = this.informerFor(ref).get(ref.name, ref.namespace);
+    const written = this.written.get(refKey(ref));
+    if (written && cached?.metadata.resourceVersion === written.staleVersion) return written.object;
+    if (written) this.written.delete(refKey(ref));
+    return cached;
+  }
+
+  /** Records what our write of an object returned, ahead of the watch event. */
+  remember(before: KubeObject | undefined, after: KubeObject | undefined): void {
+    if (after) this.written.set(refKey(refOf(after)), { staleVersion: before?.metadata.resourceVersion, object: after });
+  }
+
+  /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */
+  forget(ref: ObjectRef): void {
+    this.written.delete(refKey(ref));
+  }
+
+  /** Every object installation `name` owns: what `inventory` lists and still exists, plus what carries its label. */
+  ownedBy(name: string, inventory: readonly ObjectRef[]): ObjectRef[] {
+    const found = new Map<string, ObjectRef>();
+    for (const ref of inventory) if (this.watches(ref) && this.get(ref)) found.set(refKey(ref), ref);
+    for (const informer of this.owned.values()) {
+      for (const object of informer.list()) {
+        if (object.metadata.labels?.[INSTALLATION_LABEL] === name) found.set(refKey(refOf(object)), refOf(object));
+      }
+    }
+    return [...found.values()];
+  }
+
+  /** Informers of kinds in an API group whose CRD we just applied stop waiting out their backoff. */
+  wakeInformersOf(group: string | undefined): void {
+    if (!group) return;
+    for (const informer of this.owned.values()) {
+      if (!informer.hasSynced() && informer.type.apiVersion.startsWith(`${group}/`)) informer.retryNow();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The PKI step of a pass: the CA must exist before the control plane that uses it starts.
+ *
+ * A CA that exists needs no write before the main apply (renewals travel in the desired set). A new
+ * one lives in the control-plane namespace, so the rendered Namespace is applied first; and while
+ * its key pairs are made, what the distribution says can never carry CA material is applied
+ * already (nothing runs yet that a failure could break). Paused: nothing is created; the render
+ * then leaves out what carries CA material.
+ */
+import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
+import { renderOwned } from '../ownership.ts';
+import type { PassContext } from './context.ts';
+import type { PassScope, Target } from './scope.ts';
+import { applyObjects } from './sync.ts';
+
+/** Runs the PKI step; undefined for a mesh without a managed CA (or paused before one exists). */
+export async function ensureCertificateAuthority(scope: PassScope, context: PassContext, target: Target): Promise<CertificateAuthorityOutcome | undefined> {
+  const { distribution, resolved } = target;
+  const profile = distribution.certificateAuthority?.(scope.mi);
+  if (!profile) return undefined;
+  if (scope.paused) return context.authorities.observe(scope.mi);
+  if (!context.authorities.willCreate(scope.mi)) return context.authorities.ensure(scope.mi, profile);
+
+  const withoutCa = renderOwned(distribution, { installation: scope.mi, resolved });
+  await applyObjects(scope, context, withoutCa.filter((o) => o.kind === 'Namespace'));
+  const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
+  const [authority, applied] = await Promise.allSettled([
+    context.authorities.ensure(scope.mi, profile),
+    applyObjects(scope, context, withoutCa.filter((o) => independent.has(o.kind))),
+  ]);
+  if (authority.status === 'rejected') throw authority.reason;
+  if (applied.status === 'rejected') throw applied.reason;
+  return authority.value;
+}

@@ -1,0 +1,71 @@
+/**
+ * The per-pass scope (cluster-api's pattern): everything one reconcile pass of one installation
+ * knows, built at its start and handed to every step. Nothing about "the current installation"
+ * lives on the reconciler instance, so passes of different installations running at once on
+ * several workers never see each other's state across an `await`.
+ */
+import type { Logger } from 'pino';
+import { withSpecDefaults } from '../../api/defaults.ts';
+import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
+import type { MeshInstallationStatus } from '../../api/status.ts';
+import type { MeshDistribution, ResolvedVersion } from '../../distributions/distribution.ts';
+import type { Clock } from '../../runtime/clock.ts';
+import type { KubeObject } from '../../runtime/kube.ts';
+import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
+import type { ObjectRef } from './live-objects.ts';
+
+/** A MeshInstallation as read from the cache. */
+export type InstallationObject = KubeObject & { spec: DefaultedMeshInstallation['spec']; status?: MeshInstallationStatus };
+
+/** The distribution and catalog version a pass works toward. */
+export interface Target {
+  distribution: MeshDistribution;
+  resolved: ResolvedVersion;
+}
+
+/** One pass of one installation. Steps fill in `target`, `authority`, `desired` and `applied` as they learn them. */
+export interface PassScope {
+  /** The installation as this pass read it. */
+  readonly installation: InstallationObject;
+  /** The installation with the API server's defaults applied to its spec. */
+  readonly mi: DefaultedMeshInstallation;
+  readonly name: string;
+  readonly generation: number;
+  readonly paused: boolean;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** The status being built; written once, at the end of the pass. */
+  readonly status: MeshInstallationStatus;
+  /** status.inventory as the last pass left it. */
+  readonly previousInventory: readonly ObjectRef[];
+  target?: Target;
+  authority?: CertificateAuthorityOutcome;
+  /** The objects this pass wants, ownership marks included. */
+  desired?: KubeObject[];
+  /** Objects this pass wrote (created or changed). */
+  readonly applied: ObjectRef[];
+}
+
+/** A scope for a pass over `installation`. */
+export function newPassScope(installation: InstallationObject, log: Logger, clock: Clock): PassScope {
+  const spec = withSpecDefaults(installation.spec);
+  const name = installation.metadata.name;
+  const generation = installation.metadata.generation ?? 0;
+  return {
+    installation,
+    mi: { ...installation, spec } as DefaultedMeshInstallation,
+    name,
+    generation,
+    paused: spec.paused,
+    log: log.child({ installation: name, generation }),
+    clock,
+    status: structuredClone(installation.status ?? {}),
+    previousInventory: installation.status?.inventory ?? [],
+    applied: [],
+  };
+}
+
+/** The pass's clock as conditions want it. */
+export function passTime(scope: PassScope): () => Date {
+  return () => new Date(scope.clock.now());
+}
