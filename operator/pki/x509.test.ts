@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSelfSigned, describeCertificate, issueCertificate, type KeyAlgorithm } from './x509.ts';
+import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
 
 const notBefore = new Date('2026-01-01T00:00:00Z');
 const notAfter = new Date('2036-01-01T00:00:00Z');
@@ -40,14 +40,47 @@ test('describeCertificate rejects garbage with a readable error', async () => {
   await assert.rejects(describeCertificate('not a certificate'), /not a PEM-encoded X\.509 certificate/);
 });
 
-test('spare key pairs: each is handed out once, and the spares are refilled', async () => {
-  const { keepSpareKeyPairs, generateKeyPair, createSelfSigned } = await import('./x509.ts');
+test('spare key pairs: each is handed out once, and the pool refills to its target', async () => {
   keepSpareKeyPairs(['ECDSAP256'], 2);
+  assert.equal(spareKeyPairCount('ECDSAP256'), 2);
   const pairs = await Promise.all([generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256')]);
   assert.equal(new Set(pairs).size, 3, 'never the same pair twice');
+  assert.equal(spareKeyPairCount('ECDSAP256'), 2, 'refilled after taking three');
+  const later = await generateKeyPair('ECDSAP256');
+  assert.ok(!pairs.includes(later), 'a refilled spare is a new pair');
   const now = new Date();
   const a = await createSelfSigned({ subject: 'CN=a', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[0]);
   const b = await createSelfSigned({ subject: 'CN=b', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[1]);
   assert.notEqual(a.privateKeyPem, b.privateKeyPem);
   keepSpareKeyPairs(['ECDSAP256'], 0);
+  await generateKeyPair('ECDSAP256');
+  assert.equal(spareKeyPairCount('ECDSAP256'), 1, 'a target of 0 makes no more (one was left over)');
+  await generateKeyPair('ECDSAP256');
+  assert.equal(spareKeyPairCount('ECDSAP256'), 0);
+});
+
+test('SparePool: takes are served from spares, each replaced at once; a failed spare is replaced by a fresh value', async () => {
+  let made = 0;
+  let failNext = false;
+  const pool = new SparePool<string, number>(async () => {
+    made++;
+    if (failNext) {
+      failNext = false;
+      throw new Error('generation failed');
+    }
+    return made;
+  });
+  pool.keep(['rsa'], 2);
+  assert.deepEqual([made, pool.size('rsa')], [2, 2]);
+  assert.deepEqual([await pool.take('rsa'), await pool.take('rsa'), await pool.take('rsa')], [1, 2, 3], 'spares, oldest first');
+  assert.deepEqual([made, pool.size('rsa')], [5, 2], 'each take made one more: back at the target');
+  assert.equal(pool.size('ecdsa'), 0);
+  assert.equal(await pool.take('ecdsa'), 6, 'without a target: made on demand');
+  assert.deepEqual([made, pool.size('ecdsa')], [6, 0], 'and none kept');
+
+  failNext = true;
+  pool.keep(['p256'], 1); // made 7: fails
+  assert.equal(await pool.take('p256'), 9, 'the failed spare is dropped (8 replaces it in the pool), 9 is made for the caller');
+  assert.equal(pool.size('p256'), 1);
+  assert.equal(await pool.take('p256'), 8);
 });

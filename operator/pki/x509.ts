@@ -107,43 +107,74 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
 export type KeyPair = CryptoKeyPair;
 
 /**
- * Key pairs generated ahead of need, by algorithm. Creating a CA is the only slow step of an install
- * (an RSA-2048 pair takes a few hundred milliseconds on a small machine); with a pair ready, it is
- * only signing. Pairs never leave the process and each is handed out once.
+ * Values made ahead of need, by key, and made again as they are taken, so that `target` are always
+ * ready or on their way. Each value is handed out once. A value whose making failed is dropped when
+ * taken, and a fresh one is made instead.
  */
-const spareKeyPairs = new Map<KeyAlgorithm, Array<Promise<KeyPair>>>();
-const spareTarget = new Map<KeyAlgorithm, number>();
+export class SparePool<K, T> {
+  private readonly spares = new Map<K, Array<Promise<T>>>();
+  private readonly targets = new Map<K, number>();
 
-function refill(algorithm: KeyAlgorithm): void {
-  const spares = spareKeyPairs.get(algorithm) ?? [];
-  spareKeyPairs.set(algorithm, spares);
-  while (spares.length < (spareTarget.get(algorithm) ?? 0)) {
-    const pair = generateKeys(algorithm);
-    pair.catch(() => undefined); // a failed spare is dropped when taken; generateKeyPair then makes one
-    spares.push(pair);
+  constructor(private readonly make: (key: K) => Promise<T>) {}
+
+  /** Keeps `count` values of each key ready (0 stops making more). */
+  keep(keys: readonly K[], count: number): void {
+    for (const key of keys) {
+      this.targets.set(key, count);
+      this.refill(key);
+    }
+  }
+
+  /** A spare when one is ready (and another is started in its place), otherwise a fresh value. */
+  async take(key: K): Promise<T> {
+    const spare = this.spares.get(key)?.shift();
+    this.refill(key);
+    if (spare) {
+      try {
+        return await spare;
+      } catch {
+        // fall through to a fresh one
+      }
+    }
+    return this.make(key);
+  }
+
+  /** How many values of `key` are ready or being made. */
+  size(key: K): number {
+    return this.spares.get(key)?.length ?? 0;
+  }
+
+  private refill(key: K): void {
+    const spares = this.spares.get(key) ?? [];
+    this.spares.set(key, spares);
+    while (spares.length < (this.targets.get(key) ?? 0)) {
+      const value = this.make(key);
+      value.catch(() => undefined); // not unhandled: take() drops it and makes a fresh one
+      spares.push(value);
+    }
   }
 }
+
+/**
+ * Key pairs generated ahead of need. Creating a CA is the only slow step of an install (an RSA-2048
+ * pair takes a few hundred milliseconds on a small machine); with a pair ready, it is only
+ * signing. Pairs never leave the process and each is handed out once.
+ */
+const spareKeyPairs = new SparePool<KeyAlgorithm, KeyPair>(generateKeys);
 
 /** Keeps `count` key pairs of each algorithm ready (the operator does this at start). */
 export function keepSpareKeyPairs(algorithms: readonly KeyAlgorithm[], count: number): void {
-  for (const algorithm of algorithms) {
-    spareTarget.set(algorithm, count);
-    refill(algorithm);
-  }
+  spareKeyPairs.keep(algorithms, count);
+}
+
+/** How many spare key pairs of `algorithm` are ready or being generated. */
+export function spareKeyPairCount(algorithm: KeyAlgorithm): number {
+  return spareKeyPairs.size(algorithm);
 }
 
 /** A key pair for a new certificate: a spare when one is ready, otherwise a fresh one. */
-export async function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
-  const spare = spareKeyPairs.get(algorithm)?.shift();
-  refill(algorithm);
-  if (spare) {
-    try {
-      return await spare;
-    } catch {
-      // fall through to a fresh pair
-    }
-  }
-  return generateKeys(algorithm);
+export function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
+  return spareKeyPairs.take(algorithm);
 }
 
 async function exportPrivateKey(key: CryptoKey): Promise<string> {

@@ -61,26 +61,66 @@ test('requeueAfter brings the key back after the delay', async () => {
   assert.equal(controller.queue.len(), 1);
 });
 
-test('workers reconcile queued keys, one at a time per key, and stop drains in-flight work', async () => {
-  const active = new Set<string>();
-  const seen: string[] = [];
+/** Lets the workers' promise chains run (an event-loop turn, not a wait for time to pass). */
+const settle = async () => { for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve)); };
+
+/** A reconciler whose passes end only when the test says so. */
+function heldReconciler() {
+  const started: string[] = [];
+  const running = new Map<string, () => void>();
   let overlap = false;
-  const { controller } = controllerWith(async (key) => {
-    if (active.has(key)) overlap = true;
-    active.add(key);
-    await new Promise((r) => setTimeout(r, 5));
-    seen.push(key);
-    active.delete(key);
-  });
+  const reconcile = (key: string) => {
+    if (running.has(key)) overlap = true;
+    started.push(key);
+    return new Promise<void>((resolve) => running.set(key, resolve));
+  };
+  const finish = (key: string) => {
+    const resolve = running.get(key);
+    assert.ok(resolve, `no pass of ${key} is running`);
+    running.delete(key);
+    resolve();
+  };
+  return { reconcile, started, finish, overlap: () => overlap };
+}
+
+test('adds while a key is reconciled coalesce into exactly one more pass, never a second pass at once', async () => {
+  const held = heldReconciler();
+  const { controller, outcomes } = controllerWith(held.reconcile);
   controller.start();
-  for (let i = 0; i < 3; i++) {
-    controller.enqueue('a');
-    controller.enqueue('b');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  await new Promise((r) => setTimeout(r, 50));
+  controller.queue.add('a');
+  await settle();
+  assert.deepEqual(held.started, ['a']);
+
+  for (let i = 0; i < 3; i++) controller.queue.add('a');
+  controller.queue.add('b');
+  await settle();
+  assert.deepEqual(held.started, ['a', 'b'], 'the idle worker takes b; a is not started while its pass runs');
+  assert.equal(controller.queue.len(), 0, 'a waits for its pass to end, outside the queue');
+
+  held.finish('a');
+  await settle();
+  assert.deepEqual(held.started, ['a', 'b', 'a'], 'three adds during the pass: one more pass');
+  held.finish('a');
+  held.finish('b');
+  await settle();
+  assert.deepEqual(held.started, ['a', 'b', 'a'], 'and no more');
+  assert.equal(held.overlap(), false);
+  assert.deepEqual(outcomes, ['success', 'success', 'success']);
   await controller.stop();
-  assert.equal(overlap, false, 'never two reconciles of the same key at once');
-  assert.ok(seen.includes('a') && seen.includes('b'));
-  assert.ok(seen.filter((k) => k === 'a').length <= 3, 'adds during a reconcile are coalesced');
+});
+
+test('stop() waits for the passes in flight and hands out no more keys', async () => {
+  const held = heldReconciler();
+  const { controller } = controllerWith(held.reconcile);
+  controller.start();
+  controller.queue.add('a');
+  await settle();
+  let stopped = false;
+  const stopping = controller.stop().then(() => void (stopped = true));
+  controller.queue.add('b');
+  await settle();
+  assert.equal(stopped, false, 'the pass of a is still running');
+  held.finish('a');
+  await stopping;
+  assert.deepEqual(held.started, ['a'], 'b, added during shutdown, never ran');
 });
