@@ -83,8 +83,6 @@ export class KubeClient {
   private dispatcher?: Promise<Dispatcher>;
   private readonly server: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
-  /** Requests sent, by verb; the benchmarks and tests read it. */
-  readonly requestCounts = new Map<string, number>();
 
   constructor(
     readonly kc: KubeConfig,
@@ -136,7 +134,6 @@ export class KubeClient {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, method);
     if (body !== undefined) headers['Content-Type'] = contentType;
-    this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
     const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: await this.pool(), signal });
     const text = await response.text();
     if (!response.ok) {
@@ -156,7 +153,6 @@ export class KubeClient {
   async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, HttpMethod.GET);
-    this.requestCounts.set('WATCH', (this.requestCounts.get('WATCH') ?? 0) + 1);
     const response = await fetch(url, { method: 'GET', headers, dispatcher: await this.pool(), signal });
     if (!response.ok || !response.body) {
       const text = await response.text();

@@ -161,23 +161,3 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (options.name !== undefined) pinoOptions.name = options.name;
   return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
 }
-
-/** The identity of a Kubernetes object, as logged. */
-export interface ObjectKey {
-  kind: string;
-  namespace?: string;
-  name: string;
-}
-
-/** `namespace/name`, or `name` for a cluster-scoped object (the work queue's key format). */
-export function objectKeyString(ref: { namespace?: string; name: string }): string {
-  return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
-}
-
-/**
- * A child logger whose every line carries the object's `kind` and `key` (`namespace/name`), and
- * `namespace` when it has one. (Not `name`: that field is the logger's own name.)
- */
-export function forObject(logger: Logger, ref: ObjectKey): Logger {
-  return logger.child({ kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), key: objectKeyString(ref) });
-}

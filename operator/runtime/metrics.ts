@@ -26,7 +26,6 @@ export class OperatorMetrics {
   private readonly reconcileTotal: Counter<'controller' | 'result'>;
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly workqueueDepth: Gauge<'queue'>;
-  private readonly workqueueAdds: Counter<'queue'>;
   private readonly driftCorrections: Counter<'kind'>;
   private readonly managedObjects: Gauge<'installation'>;
   private readonly errors: Counter<'controller' | 'kind'>;
@@ -48,7 +47,6 @@ export class OperatorMetrics {
       registers,
     });
     this.workqueueDepth = new Gauge({ name: 'meshwright_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['queue'], registers });
-    this.workqueueAdds = new Counter({ name: 'meshwright_workqueue_adds_total', help: 'Keys added to the work queue (after deduplication).', labelNames: ['queue'], registers });
     this.driftCorrections = new Counter({
       name: 'meshwright_drift_corrections_total',
       help: 'Owned objects put back after another writer changed or deleted them, by kind.',
@@ -67,23 +65,9 @@ export class OperatorMetrics {
     this.reconcileDuration.observe({ controller }, durationSeconds);
   }
 
-  /**
-   * Starts timing a reconcile; call the returned function with the result when it ends.
-   * `now` (milliseconds) lets tests use a fixed clock.
-   */
-  startReconcile(controller: string, now: () => number = () => performance.now()): (result: ReconcileResult) => void {
-    const start = now();
-    return (result) => this.observeReconcile(controller, result, Math.max(0, now() - start) / 1000);
-  }
-
   /** Sets the number of keys waiting in `queue`. */
   setWorkqueueDepth(queue: string, depth: number): void {
     this.workqueueDepth.set({ queue }, depth);
-  }
-
-  /** Counts one key added to `queue`. */
-  incWorkqueueAdds(queue: string): void {
-    this.workqueueAdds.inc({ queue });
   }
 
   /** Counts one drift correction of an object of `kind`. */

@@ -91,11 +91,6 @@ export class WorkQueue {
     return this.queue.length;
   }
 
-  /** Keys currently being processed. */
-  inFlight(): number {
-    return this.processing.size;
-  }
-
   /** Stops handing out keys: pending get() calls resolve undefined, delayed adds are dropped. */
   shutDown(): void {
     this.shuttingDown = true;
