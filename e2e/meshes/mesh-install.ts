@@ -117,11 +117,12 @@ export function describeMeshExample(example: MeshExample): void {
     });
 
     test('a pass that changes nothing sends no write (audit log), apart from leader-lease renewals', async () => {
-      await new Promise((r) => setTimeout(r, 2000)); // let the install's own watch events settle
       const since = new Date();
+      const before = await operator.reconciles();
       // A metadata-only change enqueues a pass without changing anything the operator renders.
       await admin.patch(miType, name, undefined, { metadata: { annotations: { 'meshwright.dev/e2e-nudge': String(Date.now()) } } }, 'merge');
-      await new Promise((r) => setTimeout(r, 3000));
+      await eventually('the pass the nudge triggers to end', async () => (await operator.reconciles()) > before, 15_000, 50);
+      // The audit log is written before each response (blocking mode): that pass's requests are all in it.
       const writes = auditEvents(since, (e) => e.user?.username === operatorUser && writeVerbs.has(e.verb) && e.objectRef?.resource !== 'leases');
       assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
       // Object reads, that is: an informer whose kind is not served yet (another mesh's CRD) may still list.
@@ -157,8 +158,14 @@ export function describeMeshExample(example: MeshExample): void {
       const inventory = (await get()).status?.inventory ?? [];
       const kept = expected.filter((o) => o.metadata.annotations?.[KEEP_ANNOTATION] === 'true');
       assert.ok(kept.some((o) => o.kind === 'CustomResourceDefinition'), 'the mesh CRDs are kept');
+      const since = new Date();
       await admin.delete(miType, name);
       await eventually('the installation to be gone', async () => !(await exists({ ...miType, name })), 120_000, 500);
+      // Order as the API server saw it: no pod creation may be blocked by a webhook whose server is going away.
+      const deletes = auditEvents(since, (e) => e.user?.username === operatorUser && e.verb === 'delete').map((e) => e.objectRef?.resource ?? '');
+      const webhooks = deletes.filter((resource) => resource.endsWith('webhookconfigurations'));
+      assert.ok(webhooks.length > 0, 'the mesh has webhooks to delete');
+      assert.deepEqual(deletes.slice(0, webhooks.length), webhooks, `webhooks first: ${deletes.join(', ')}`);
       const keptKeys = new Set(kept.map((o) => `${o.kind}/${o.metadata.name}`));
       for (const ref of inventory) {
         const live = await exists(ref);

@@ -30,13 +30,19 @@ const secretType = { apiVersion: 'v1', kind: 'Secret' };
 const names = { selfSigned: `ca-${run}`, external: `ext-${run}` };
 const namespaces = { selfSigned: `test-ca-${run}`, external: `test-ext-${run}` };
 let operator: Operator;
+/** Passes the operator finished, by installation, across restarts. */
+const passes = new Map<string, number>();
+const passesOf = (name: string) => passes.get(name) ?? 0;
 
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }>; certificateAuthority?: { rootFingerprint?: string; rootNotAfter?: string; intermediateNotAfter?: string; trustBundleHash?: string } } };
 type Secret = KubeObject & { data: Record<string, string> };
 const decode = (secret: Secret, key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
 
 function startOperator(): Promise<void> {
-  operator = new Operator({ client: operatorClient, distributions: [testDistributionWithCa], log: pino({ level: 'warn' }), installationSelector: `meshwright.dev/test-run=${run}` });
+  operator = new Operator({
+    client: operatorClient, distributions: [testDistributionWithCa], log: pino({ level: 'warn' }), installationSelector: `meshwright.dev/test-run=${run}`,
+    hooks: { onPassCompleted: (name) => void passes.set(name, passesOf(name) + 1) },
+  });
   return operator.start();
 }
 
@@ -127,9 +133,12 @@ describe('the mesh CA on the real cluster', () => {
     const stateBefore = await foreign.get<Secret>(secretType, CA_STATE_SECRET, namespace);
     await operator.stop();
     const since = new Date();
+    const passesBefore = passesOf(name);
     await startOperator();
+    // The restarted operator's first pass, from empty memory and fresh caches, plus one more on demand.
+    await eventually('the restarted operator to reconcile', async () => passesOf(name) > passesBefore, 10_000, 20);
     operator.controller.enqueue(name);
-    await new Promise((r) => setTimeout(r, 2000));
+    await eventually('a second pass', async () => passesOf(name) > passesBefore + 1, 10_000, 20);
     const stateAfter = await foreign.get<Secret>(secretType, CA_STATE_SECRET, namespace);
     assert.equal(stateAfter.metadata.resourceVersion, stateBefore.metadata.resourceVersion);
     assert.deepEqual((await foreign.get<Installation>(miType, name)).status?.certificateAuthority, before);

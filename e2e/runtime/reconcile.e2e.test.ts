@@ -6,16 +6,21 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { FINALIZER, INSTALLATION_LABEL } from '../../operator/controllers/meshinstallation/index.ts';
 import { Operator } from '../../operator/operator.ts';
 import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { ensureToolchain } from '../cluster/local-cluster.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { testDistribution } from '../support/test-distribution.ts';
 
+const execFileAsync = promisify(execFile);
 const kc = testKubeConfig();
 const run = randomBytes(3).toString('hex');
 const name = `rt-${run}`;
@@ -33,7 +38,7 @@ const configMapType = { apiVersion: 'v1', kind: 'ConfigMap' };
 const clusterRoleType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' };
 const webhookType = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' };
 
-type Installation = KubeObject & { spec: Record<string, unknown>; status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }>; inventory?: unknown[]; components?: unknown[] } };
+type Installation = KubeObject & { spec: Record<string, unknown>; status?: { observedGeneration?: number; version?: string; progress?: string; conditions?: Array<{ type: string; status: string; reason: string; message: string }>; inventory?: unknown[]; components?: unknown[] } };
 
 async function installation(): Promise<Installation> {
   return foreign.get<Installation>(miType, name);
@@ -57,6 +62,24 @@ async function readyForGeneration(): Promise<Installation> {
 
 async function patchSpec(spec: Record<string, unknown>): Promise<void> {
   await foreign.patch(miType, name, undefined, { spec }, 'merge');
+}
+
+/** Enqueues the installation and waits until a pass ran to its end (the operator's reconcile counter moved). */
+async function passRuns(): Promise<void> {
+  const before = reconciles;
+  operator.controller.enqueue(name);
+  await eventually('a reconcile pass to run', async () => reconciles > before, 10_000, 20);
+}
+
+/**
+ * Waits until the operator's own cache shows a change (so every pass started from now on sees it),
+ * then for a pass that started after that: whatever the operator would do about the change, that
+ * pass has done. Two passes are awaited because the first to end may have started earlier.
+ */
+async function passAfterCacheShows(change: string, cacheShows: () => boolean): Promise<void> {
+  await eventually(`the operator's cache to show ${change}`, async () => cacheShows(), 10_000, 20);
+  await passRuns();
+  await passRuns();
 }
 
 /** Writes the operator sent since `since`, from the API server's audit log. */
@@ -113,15 +136,12 @@ describe('MeshInstallation reconcile loop', () => {
 
   test('a pass that changes nothing sends no write request (API server audit log)', async () => {
     await readyForGeneration();
-    await new Promise((r) => setTimeout(r, 1500)); // let the watch events of the install settle
+    // Passes the install's own watch events still trigger count too: none of them may write either.
     const since = new Date();
     const before = reconciles;
-    for (let i = 0; i < 5; i++) {
-      operator.controller.enqueue(name);
-      await eventually('the pass to run', async () => reconciles > before + i, 10_000, 20);
-    }
-    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 5; i++) await passRuns();
     assert.ok(reconciles >= before + 5, 'the passes ran');
+    // The audit log is written before each response (blocking mode): every request of those passes is in it.
     assert.deepEqual(operatorWrites(since).map((e) => `${e.verb} ${e.requestURI}`), []);
   });
 
@@ -160,10 +180,7 @@ describe('MeshInstallation reconcile loop', () => {
   test('fields another writer legitimately owns (replicas we do not declare) are not fought over', async () => {
     await foreign.patch(deploymentType, 'controller', namespace, { spec: { replicas: 3 } }, 'merge');
     const since = new Date();
-    const before = reconciles;
-    operator.controller.enqueue(name);
-    await eventually('a pass after the scale', async () => reconciles > before, 10_000, 20);
-    await new Promise((r) => setTimeout(r, 1000));
+    await passAfterCacheShows('the scale', () => (operator.owned.get('apps/v1/Deployment')!.get('controller', namespace)?.spec as { replicas?: number } | undefined)?.replicas === 3);
     const d = await foreign.get<KubeObject & { spec: { replicas: number } }>(deploymentType, 'controller', namespace);
     assert.equal(d.spec.replicas, 3);
     assert.deepEqual(operatorWrites(since).filter((e) => e.objectRef?.resource === 'deployments').map((e) => e.verb), []);
@@ -174,10 +191,10 @@ describe('MeshInstallation reconcile loop', () => {
     const caBundle = Buffer.from('-----BEGIN CERTIFICATE-----\nnot-really\n-----END CERTIFICATE-----\n').toString('base64');
     await foreign.patch(webhookType, `test-mesh-${name}`, undefined, [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: caBundle }], 'json');
     const since = new Date();
-    const before = reconciles;
-    operator.controller.enqueue(name);
-    await eventually('a pass after the injection', async () => reconciles > before, 10_000, 20);
-    await new Promise((r) => setTimeout(r, 1000));
+    await passAfterCacheShows('the injected caBundle', () => {
+      const cached = operator.owned.get('admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration')!.get(`test-mesh-${name}`) as { webhooks?: Array<{ clientConfig: { caBundle?: string } }> } | undefined;
+      return cached?.webhooks?.[0]?.clientConfig.caBundle === caBundle;
+    });
     const webhook = await foreign.get<KubeObject & { webhooks: Array<{ clientConfig: { caBundle?: string } }> }>(webhookType, `test-mesh-${name}`);
     assert.equal(webhook.webhooks[0]!.clientConfig.caBundle, caBundle);
     assert.deepEqual(operatorWrites(since).filter((e) => e.objectRef?.resource === 'validatingwebhookconfigurations').map((e) => e.verb), []);
@@ -212,7 +229,9 @@ describe('MeshInstallation reconcile loop', () => {
     const since = new Date();
     await foreign.patch(configMapType, 'mesh-config', namespace, { data: { trustDomain: 'paused.example' } }, 'merge');
     await foreign.delete(clusterRoleType, `test-mesh-${name}`);
-    await new Promise((r) => setTimeout(r, 1500));
+    await passAfterCacheShows('the edit and the deletion', () =>
+      (operator.owned.get('v1/ConfigMap')!.get('mesh-config', namespace) as { data?: Record<string, string> } | undefined)?.data?.trustDomain === 'paused.example'
+      && operator.owned.get('rbac.authorization.k8s.io/v1/ClusterRole')!.get(`test-mesh-${name}`) === undefined);
     assert.equal((await foreign.get<KubeObject & { data: Record<string, string> }>(configMapType, 'mesh-config', namespace)).data.trustDomain, 'paused.example');
     assert.equal(await exists(clusterRoleType, `test-mesh-${name}`), undefined);
     assert.deepEqual(operatorWrites(since).map((e) => e.objectRef?.resource), [], 'no write while paused');
@@ -240,6 +259,30 @@ describe('MeshInstallation reconcile loop', () => {
     await readyForGeneration();
     const upgraded = await foreign.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(deploymentType, 'controller', namespace);
     assert.equal(upgraded.spec.template.spec.containers[0]!.image, 'registry.example/test-mesh/controller:1.1.0');
+  });
+
+  test('status.version is what runs: paused with a new version it still shows the old one; the operator writes the Progress column', async () => {
+    let mi = await readyForGeneration();
+    assert.equal(mi.status?.version, '1.1.0');
+    assert.equal(mi.status?.progress, 'Idle');
+    const row = async () => {
+      const { stdout } = await execFileAsync(join(ensureToolchain(), 'kubectl'), ['get', `meshinstallation/${name}`, '--no-headers', '-o', 'custom-columns=VERSION:.status.version,PROGRESS:.status.progress'], { env: { ...process.env } });
+      return stdout.trim().split(/\s+/);
+    };
+    assert.deepEqual(await row(), ['1.1.0', 'Idle'], 'kubectl get shows what the operator wrote');
+    await patchSpec({ paused: true, version: '1.0.0' });
+    mi = await eventually('a paused pass over the new generation', async () => {
+      const current = await installation();
+      return current.status?.observedGeneration === current.metadata.generation && condition(current, 'Reconciling')?.reason === 'Paused' ? current : undefined;
+    }, 10_000);
+    assert.equal(mi.status?.version, '1.1.0', 'spec.version says 1.0.0, but 1.1.0 is what runs');
+    assert.equal(mi.status?.progress, 'Paused');
+    const d = await foreign.get<KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } }>(deploymentType, 'controller', namespace);
+    assert.equal(d.spec.template.spec.containers[0]!.image, 'registry.example/test-mesh/controller:1.1.0');
+    await patchSpec({ paused: false });
+    mi = await readyForGeneration();
+    assert.equal(mi.status?.version, '1.0.0', 'once rolled out, the new version runs');
+    assert.deepEqual(await row(), ['1.0.0', 'Idle']);
   });
 
   test('deleting the MeshInstallation removes everything it owned, webhooks first, and nothing else', async () => {

@@ -5,7 +5,7 @@
  * that passes this way shows the shipped RBAC is enough; anything missing fails with a 403.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
@@ -17,7 +17,25 @@ import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 export interface OperatorProcess {
   process: ChildProcess;
   logFile: string;
+  /** Reconcile passes the process finished, from its own /metrics (`meshwright_reconcile_total`, all outcomes). */
+  reconciles(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** The port of the metrics endpoint, from the operator's start-up log line. */
+function metricsPort(logFile: string): number | undefined {
+  const match = /"metricsPort":(\d+)/.exec(readFileSync(logFile, 'utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Sum of a counter over all its label sets, from Prometheus text. */
+export function counterTotal(metricsText: string, name: string): number {
+  let total = 0;
+  for (const line of metricsText.split('\n')) {
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`).exec(line);
+    if (match) total += Number(match[1]);
+  }
+  return total;
 }
 
 /**
@@ -60,6 +78,12 @@ export function startOperatorProcess(kubeconfig: string, args: string[]): Operat
   return {
     process: child,
     logFile,
+    async reconciles() {
+      const port = metricsPort(logFile);
+      if (port === undefined) return 0;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      return counterTotal(await response.text(), 'meshwright_reconcile_total');
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

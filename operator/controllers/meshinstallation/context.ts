@@ -4,6 +4,7 @@
  * installation; that is the {@link PassScope}'s.
  */
 import type { MeshDistribution } from '../../distributions/distribution.ts';
+import type { ReconcileError } from '../../runtime/errors.ts';
 import type { KubeClient, KubeObject } from '../../runtime/kube.ts';
 import type { CertificateAuthorities } from '../certificate-authority.ts';
 import type { LiveObjects } from './live-objects.ts';
@@ -13,6 +14,8 @@ export interface ReconcilerHooks {
   onDriftCorrected?(kind: string, installation: string): void;
   onManagedObjects?(installation: string, count: number): void;
   onEvent?(installation: KubeObject, type: 'Normal' | 'Warning', reason: string, note: string): void;
+  /** A pass over `installation` ended, its status written (tests wait on this instead of sleeping). */
+  onPassCompleted?(installation: string, failure: ReconcileError | undefined): void;
 }
 
 /** Shared dependencies of the steps of a pass. */

@@ -1,7 +1,7 @@
 /**
  * The MeshInstallation reconciler. One pass, in the order of the files beside this one:
  *
- *   scope → finalizer (delete.ts) → resolve → PKI → sync (render, apply) → prune → status
+ *   scope → resolve → finalizer (delete.ts) → PKI → sync (render, apply) → prune → status
  *
  * Reads come from the informer caches (with our own newer writes on top, live-objects.ts); writes
  * are server-side applies sent only where the declared fields differ, so a pass that changes
@@ -92,14 +92,16 @@ export class MeshInstallationReconciler implements Reconciler {
     finishStatus(scope, this.context, failure);
     await writeStatus(scope, this.context);
     this.report(scope, failure);
+    this.context.hooks.onPassCompleted?.(scope.name, failure);
     if (failure) throw failure;
     return result;
   }
 
   /** The steps of a pass; each records what it learned in the scope. */
   private async pass(scope: PassScope): Promise<ReconcileResult | void> {
-    await ensureFinalizer(scope, this.context);
+    // A spec that cannot be served writes nothing at all, not even the finalizer.
     const target = scope.target = resolveTarget(scope, this.context);
+    await ensureFinalizer(scope, this.context);
     scope.authority = await ensureCertificateAuthority(scope, this.context, target);
     const desired = scope.desired = computeDesired(scope, target);
     this.context.hooks.onManagedObjects?.(scope.name, desired.length);
@@ -116,10 +118,8 @@ export class MeshInstallationReconciler implements Reconciler {
   /** Events for what a person should hear about: a failure, and Ready flipping. */
   private report(scope: PassScope, failure: ReconcileError | undefined): void {
     const { hooks } = this.context;
-    if (failure) {
-      scope.log.warn({ reason: failure.reason, terminal: failure.terminal, err: failure.message }, 'reconcile pass failed');
-      hooks.onEvent?.(scope.installation, 'Warning', failure.reason, failure.message);
-    }
+    // The controller logs the failure; the installation's owner hears of it as an Event.
+    if (failure) hooks.onEvent?.(scope.installation, 'Warning', failure.reason, failure.message);
     const wasReady = scope.installation.status?.conditions?.find((c) => c.type === ConditionType.Ready)?.status;
     const ready = scope.status.conditions?.find((c) => c.type === ConditionType.Ready);
     if (!ready || ready.status === wasReady) return;
