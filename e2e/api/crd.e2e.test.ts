@@ -16,7 +16,7 @@ import { withSpecDefaults } from '../../operator/api/defaults.ts';
 import { CRD_NAME, GROUP, PLURAL, VERSION } from '../../operator/api/meshinstallation.ts';
 import type { MeshInstallationSpec } from '../../operator/api/spec.ts';
 import type { MeshInstallationStatus } from '../../operator/api/status.ts';
-import { INVALID_CASES, VALID_ISTIO_SPEC, VALID_LINKERD_SPEC } from './invalid-cases.ts';
+import { ACCEPTED_CASES, INVALID_CASES, VALID_ISTIO_SPEC, VALID_LINKERD_SPEC } from './invalid-cases.ts';
 
 const repositoryRoot = join(import.meta.dirname, '..', '..');
 const FIELD_MANAGER = 'meshwright-e2e-api';
@@ -157,6 +157,13 @@ test('the specs the invalid cases start from are valid', async () => {
     await custom.createClusterCustomObject({ ...resource, body, dryRun: 'All', fieldValidation: 'Strict' });
   }
 });
+
+for (const accepted of ACCEPTED_CASES) {
+  test(`accepts ${accepted.name}: ${accepted.why}`, async () => {
+    const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'MeshInstallation', metadata: { name: `api-e2e-accepted-${accepted.name}` }, spec: accepted.spec };
+    await custom.createClusterCustomObject({ ...resource, body, dryRun: 'All', fieldValidation: 'Strict' });
+  });
+}
 
 test(`there are at least 30 invalid cases, uniquely named (${INVALID_CASES.length})`, () => {
   assert.ok(INVALID_CASES.length >= 30);

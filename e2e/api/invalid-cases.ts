@@ -57,6 +57,22 @@ const DURATION = 'must be a duration such as 30s, 10m or 1h30m';
 const COUNT_OR_PERCENT = 'must be a count of at least 1 or a percentage from 1% to 100%';
 const QUANTITY = 'must be a non-negative Kubernetes quantity such as 500m, 2, 128Mi or 1Gi';
 
+/** A spec the API server must accept, close to a rule's boundary. */
+export interface AcceptedCase {
+  /** Short unique name. */
+  name: string;
+  /** Why it is valid, in words. */
+  why: string;
+  spec: Spec;
+}
+
+/** Specs next to the rules' edges that must pass them: each guards a rule against being too strict. */
+export const ACCEPTED_CASES: AcceptedCase[] = [
+  { name: 'request-equals-limit-other-units', why: 'a request equal to its limit, in other units (Guaranteed QoS)', spec: istio({ meshConfig: { proxy: { resources: { requests: { cpu: 1, memory: '1Gi' }, limits: { cpu: '1000m', memory: '1024Mi' } } } } }) },
+  { name: 'request-without-limit', why: 'a request with no limit for that resource, and a limit with no request', spec: linkerd({ controlPlane: { resources: { requests: { cpu: '4', memory: '64Mi' }, limits: { memory: '128Mi', 'ephemeral-storage': '1Gi' } } } }) },
+  { name: 'gateway-request-below-limit', why: 'gateway requests below their limits', spec: istio({ gateways: [gateway({ resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: 2, memory: '1Gi' } } })] }) },
+];
+
 /** Every invalid case, in the order of the spec's fields. */
 export const INVALID_CASES: InvalidCase[] = [
   { name: 'no-spec', problem: 'spec is missing', manifest: manifest('no-spec', undefined), expected: /spec: Required value/ },
@@ -76,6 +92,9 @@ export const INVALID_CASES: InvalidCase[] = [
   { name: 'control-plane-too-many-replicas', problem: 'replicas above the cap of 100', manifest: manifest('control-plane-too-many-replicas', istio({ controlPlane: { replicas: 500 } })), expected: error('spec.controlPlane.replicas', 'Invalid value', 'should be less than or equal to 100') },
   { name: 'control-plane-negative-cpu', problem: 'a negative quantity', manifest: manifest('control-plane-negative-cpu', istio({ controlPlane: { resources: { requests: { cpu: '-1' } } } })), expected: error('spec.controlPlane.resources.requests[cpu]', 'Invalid value', QUANTITY) },
   { name: 'proxy-memory-not-quantity', problem: 'memory that is not a quantity', manifest: manifest('proxy-memory-not-quantity', istio({ meshConfig: { proxy: { resources: { limits: { memory: 'lots' } } } } })), expected: error('spec.meshConfig.proxy.resources.limits[memory]', 'Invalid value', QUANTITY) },
+  { name: 'control-plane-request-above-limit', problem: 'a CPU request above its limit: no pod would be admitted', manifest: manifest('control-plane-request-above-limit', istio({ controlPlane: { resources: { requests: { cpu: '2' }, limits: { cpu: '1' } } } })), expected: error('spec.controlPlane.resources.requests', 'Invalid value', 'requests\\.cpu \\(2\\) must not exceed limits\\.cpu \\(1\\)') },
+  { name: 'proxy-request-above-limit-other-units', problem: 'a memory request above its limit, written in other units', manifest: manifest('proxy-request-above-limit-other-units', linkerd({ meshConfig: { proxy: { resources: { requests: { memory: '2Gi' }, limits: { memory: '1025Mi' } } } } })), expected: error('spec.meshConfig.proxy.resources.requests', 'Invalid value', 'requests\\.memory \\(2Gi\\) must not exceed limits\\.memory \\(1025Mi\\)') },
+  { name: 'proxy-request-above-limit-integer', problem: 'a whole-CPU request written as a number, above a millicore limit', manifest: manifest('proxy-request-above-limit-integer', istio({ meshConfig: { proxy: { resources: { requests: { cpu: 2 }, limits: { cpu: '1500m' } } } } })), expected: error('spec.meshConfig.proxy.resources.requests', 'Invalid value', 'requests\\.cpu \\(2\\) must not exceed limits\\.cpu \\(1500m\\)') },
   { name: 'toleration-operator-unknown', problem: 'toleration operator outside Exists/Equal', manifest: manifest('toleration-operator-unknown', istio({ controlPlane: { tolerations: [{ key: 'k', operator: 'Matches' }] } })), expected: error('spec.controlPlane.tolerations[0].operator', 'Unsupported value', 'supported values: "Exists", "Equal"') },
 
   { name: 'mtls-mode-unknown', problem: 'mTLS mode DISABLE is not offered', manifest: manifest('mtls-mode-unknown', istio({ meshConfig: { mtls: { mode: 'DISABLE' } } })), expected: error('spec.meshConfig.mtls.mode', 'Unsupported value', 'supported values: "STRICT", "PERMISSIVE"') },
@@ -126,6 +145,9 @@ export const INVALID_CASES: InvalidCase[] = [
   { name: 'gateway-replicas-too-many', problem: 'gateway replicas above the cap', manifest: manifest('gateway-replicas-too-many', istio({ gateways: [gateway({ replicas: 101 })] })), expected: error('spec.gateways[0].replicas', 'Invalid value', 'should be less than or equal to 100') },
   { name: 'gateway-pdb-both-bounds', problem: 'a disruption budget with both bounds', manifest: manifest('gateway-pdb-both-bounds', istio({ gateways: [gateway({ podDisruptionBudget: { minAvailable: 1, maxUnavailable: 1 } })] })), expected: error('spec.gateways[0].podDisruptionBudget', 'Invalid value', 'set exactly one of minAvailable or maxUnavailable') },
   { name: 'gateway-pdb-zero-percent', problem: 'a disruption budget of 0%', manifest: manifest('gateway-pdb-zero-percent', istio({ gateways: [gateway({ podDisruptionBudget: { maxUnavailable: '0%' } })] })), expected: error('spec.gateways[0].podDisruptionBudget.maxUnavailable', 'Invalid value', COUNT_OR_PERCENT) },
+  { name: 'gateway-request-above-limit', problem: 'a gateway CPU request above its limit (the equal memory request is fine)', manifest: manifest('gateway-request-above-limit', istio({ gateways: [gateway({ resources: { requests: { cpu: '1500m', memory: '1Gi' }, limits: { cpu: 1, memory: '1Gi' } } })] })), expected: error('spec.gateways[0].resources.requests', 'Invalid value', 'requests\\.cpu \\(1500m\\) must not exceed limits\\.cpu \\(1\\)') },
+  { name: 'gateway-storage-request-above-limit', problem: 'an ephemeral-storage request above its limit', manifest: manifest('gateway-storage-request-above-limit', istio({ gateways: [gateway({ resources: { requests: { 'ephemeral-storage': '2Gi' }, limits: { 'ephemeral-storage': '1Gi' } } })] })), expected: error('spec.gateways[0].resources.requests', 'Invalid value', 'requests\\.ephemeral-storage \\(2Gi\\) must not exceed limits\\.ephemeral-storage \\(1Gi\\)') },
+  { name: 'gateway-other-request-above-limit', problem: 'a request of another resource above its limit', manifest: manifest('gateway-other-request-above-limit', istio({ gateways: [gateway({ resources: { requests: { 'hugepages-2Mi': '4Mi' }, limits: { 'hugepages-2Mi': '2Mi' } } })] })), expected: error('spec.gateways[0].resources.requests', 'Invalid value', 'each request must be at most the limit of the same resource') },
   { name: 'too-many-gateways', problem: 'more than 16 gateways', manifest: manifest('too-many-gateways', istio({ gateways: Array.from({ length: 17 }, (_, i) => gateway({ name: `gw-${i}` })) })), expected: /spec\.gateways: Too many: 17: must have at most 16 items/ },
 
   { name: 'upgrade-strategy-unknown', problem: 'an upgrade strategy that does not exist', manifest: manifest('upgrade-strategy-unknown', istio({ upgrade: { strategy: 'BlueGreen' } })), expected: error('spec.upgrade.strategy', 'Unsupported value', 'supported values: "InPlace", "Canary"') },

@@ -190,6 +190,19 @@ test('CEL rules cover what the API server can judge', () => {
   assert.deepEqual([node('spec.gateways.[].service.ports.[].port').minimum, node('spec.gateways.[].service.ports.[].port').maximum], [1, 65535]);
   assert.deepEqual([node('spec.meshConfig.tracing.samplingPercent').minimum, node('spec.meshConfig.tracing.samplingPercent').maximum], [0, 100]);
   assert.deepEqual([node('spec.controlPlane.replicas').minimum, node('spec.controlPlane.replicas').maximum], [1, 100]);
+  // Every resources block refuses a request above its limit, by quantity(): cpu, memory and
+  // ephemeral-storage with a message naming both values, any other resource with a fixed one.
+  for (const path of ['spec.controlPlane.resources', 'spec.meshConfig.proxy.resources', 'spec.gateways.[].resources']) {
+    const limitRules = rules(path).filter((r) => r.rule.includes('isGreaterThan'));
+    assert.equal(limitRules.length, 4, path);
+    for (const name of ['cpu', 'memory', 'ephemeral-storage']) {
+      const rule = limitRules.find((r) => r.rule.includes(`quantity(string(self.requests['${name}'])).isGreaterThan(quantity(string(self.limits['${name}'])))`));
+      assert.ok(rule, `${path}: ${name}`);
+      assert.equal(rule.messageExpression, `'requests.${name} (' + string(self.requests['${name}']) + ') must not exceed limits.${name} (' + string(self.limits['${name}']) + ')'`);
+      assert.equal(rule.fieldPath, '.requests');
+    }
+    assert.ok(limitRules.some((r) => r.rule.includes('self.requests.exists(key,') && r.message === 'each request must be at most the limit of the same resource'), `${path}: other resources`);
+  }
 });
 
 test('version patterns accept real releases of each mesh and nothing else', () => {

@@ -180,7 +180,46 @@ export function Quantity(options: Described): TUnsafe<number | string> {
   }));
 }
 
-/** Container resource requests and limits, as on a Pod. */
+/** CEL: the int-or-string quantity `expr` as a CEL quantity (ints are whole units). */
+function celQuantity(expr: string): string {
+  return `quantity(string(${expr}))`;
+}
+
+/** CEL: in a ResourceRequirements object, the resource keyed by `key` (an expression) is requested above its limit. */
+function celRequestAboveLimit(key: string): string {
+  const [request, limit] = [`self.requests[${key}]`, `self.limits[${key}]`];
+  // Values that are not quantities fail their own rule; comparing them would be a runtime error.
+  return `${key} in self.requests && ${key} in self.limits && isQuantity(string(${request})) && isQuantity(string(${limit}))`
+    + ` && ${celQuantity(request)}.isGreaterThan(${celQuantity(limit)})`;
+}
+
+/** Resources named in request-above-limit messages; others get one rule with a fixed message. */
+const NAMED_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'] as const;
+
+/**
+ * Rules refusing a request above its limit (the API server would refuse every pod carrying it).
+ * One rule per common resource, whose message quotes both values: a message built from a map
+ * key would have no size bound, and the API server's cost estimate refuses it.
+ */
+function requestsWithinLimits(): CelRule[] {
+  const guard = '!has(self.requests) || !has(self.limits)';
+  const named = NAMED_RESOURCES.map((name): CelRule => ({
+    rule: `${guard} || !(${celRequestAboveLimit(`'${name}'`)})`,
+    messageExpression: `'requests.${name} (' + string(self.requests['${name}']) + ') must not exceed limits.${name} (' + string(self.limits['${name}']) + ')'`,
+    fieldPath: '.requests',
+  }));
+  const others = NAMED_RESOURCES.map((name) => `key != '${name}'`).join(' && ');
+  return [...named, {
+    rule: `${guard} || !self.requests.exists(key, ${others} && ${celRequestAboveLimit('key')})`,
+    message: 'each request must be at most the limit of the same resource',
+    fieldPath: '.requests',
+  }];
+}
+
+/**
+ * Container resource requests and limits, as on a Pod. A request above its limit is refused, with
+ * a message naming both values for cpu, memory and ephemeral-storage.
+ */
 export function ResourceRequirements(description: string) {
   const quantities = (what: string) => StringMap(
     Quantity({ description: `Quantity of the resource ${what}.` }),
@@ -189,7 +228,7 @@ export function ResourceRequirements(description: string) {
   return Type.Object({
     requests: Type.Optional(quantities('requested')),
     limits: Type.Optional(quantities('allowed at most')),
-  }, { description });
+  }, { description, ...celRules(...requestsWithinLimits()) });
 }
 
 /** The operators of a label selector requirement. */

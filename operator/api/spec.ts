@@ -136,7 +136,9 @@ const meshConfig = Type.Object({
     logLevel: Type.Optional(StringEnum(['trace', 'debug', 'info', 'warning', 'error', 'off'], {
       description: 'Log level of the proxies. Unset: the mesh\'s default (Istio: warning, Linkerd: warn with info for the proxy itself).',
     })),
-    resources: Type.Optional(ResourceRequirements('CPU and memory requests and limits of each injected proxy. Unset: the profile\'s values.')),
+    resources: Type.Optional(ResourceRequirements(
+      'CPU and memory requests and limits of each injected proxy, merged over the profile\'s quantity by quantity (a request alone keeps the profile\'s limit). Profile values: Istio requests 100m CPU and 128Mi memory (demo: 10m, 40Mi) within limits of 2000m and 1024Mi; Linkerd none, except ha: requests 100m CPU and 20Mi memory, memory limit 250Mi. A request above the resulting limit stalls the installation.',
+    )),
     holdApplicationUntilProxyStarts: Type.Optional(Type.Boolean({
       description: 'Start application containers only once the proxy is ready. Unset: the mesh\'s default (Istio: false, Linkerd: true).',
     })),

@@ -40,11 +40,15 @@ export interface Profile {
   traceSamplingPercent: number;
   /** Proxies write access logs to stdout whatever `meshConfig.accessLog.enabled` says. */
   accessLogAlwaysOn: boolean;
+  /** Resources of each injected proxy (Istio's `global.proxy.resources`), under `meshConfig.proxy.resources`. */
+  proxy: Resources;
 }
 
 const ISTIOD_AUTOSCALE: Autoscale = { minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercent: 80 };
 const ISTIOD_RESOURCES: Resources = { requests: { cpu: '500m', memory: '2048Mi' } };
 const GATEWAY_RESOURCES: Resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2000m', memory: '1024Mi' } };
+/** Istio's `global.proxy.resources`. */
+const PROXY_RESOURCES: Resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2000m', memory: '1024Mi' } };
 
 const defaultProfile: Profile = {
   istiod: { autoscale: ISTIOD_AUTOSCALE, replicas: 1, resources: ISTIOD_RESOURCES, spread: false },
@@ -52,6 +56,7 @@ const defaultProfile: Profile = {
   gatewayDisruptionBudget: false,
   traceSamplingPercent: 1,
   accessLogAlwaysOn: false,
+  proxy: PROXY_RESOURCES,
 };
 
 /** The profiles by name. */
@@ -66,6 +71,8 @@ export const PROFILE_SETTINGS: Readonly<Record<ProfileName, Profile>> = {
     gatewayDisruptionBudget: false,
     traceSamplingPercent: 100,
     accessLogAlwaysOn: true,
+    // Istio's demo profile lowers the proxies' requests and keeps the limits.
+    proxy: { ...PROXY_RESOURCES, requests: { cpu: '10m', memory: '40Mi' } },
   },
   ha: {
     istiod: { autoscale: { ...ISTIOD_AUTOSCALE, minReplicas: 2 }, replicas: 2, resources: ISTIOD_RESOURCES, spread: true },
@@ -73,6 +80,7 @@ export const PROFILE_SETTINGS: Readonly<Record<ProfileName, Profile>> = {
     gatewayDisruptionBudget: true,
     traceSamplingPercent: 1,
     accessLogAlwaysOn: false,
+    proxy: PROXY_RESOURCES,
   },
 };
 

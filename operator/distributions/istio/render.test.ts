@@ -15,7 +15,7 @@ import { assertGolden } from '../golden.ts';
 import { CA_SECRET_NAME } from './ca-secret.ts';
 import { ISTIO_CATALOG, ISTIO_RELEASES } from './catalog.ts';
 import { istioDistribution } from './index.ts';
-import { KEEP_ON_DELETE } from './scope.ts';
+import { computeScope, KEEP_ON_DELETE } from './scope.ts';
 
 function installation(spec: Partial<MeshInstallationSpec> = {}): DefaultedMeshInstallation {
   return {
@@ -193,6 +193,26 @@ test('profiles: demo is small and unscaled, ha is replicated, spread and budgete
   get(ha, 'PodDisruptionBudget', 'istiod');
   get(ha, 'PodDisruptionBudget', 'ingress');
   assert.deepEqual(render({ profile: 'minimal' }), render({ profile: 'default' }));
+});
+
+test('meshConfig.proxy.resources merges over the profile\'s proxy resources quantity by quantity', () => {
+  const scopeOf = (spec: Partial<MeshInstallationSpec>) => {
+    const mi = installation(spec);
+    return computeScope({ installation: mi, resolved: istioDistribution.resolve(mi) });
+  };
+  assert.deepEqual(scopeOf({}).proxyResources, { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2000m', memory: '1024Mi' } }, 'Istio\'s global.proxy.resources');
+  assert.deepEqual(scopeOf({ meshConfig: { proxy: { resources: { requests: { memory: '256Mi' } } } } }).proxyResources,
+    { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '2000m', memory: '1024Mi' } }, 'a request alone keeps the limits');
+  assert.deepEqual(scopeOf({ profile: 'demo', meshConfig: { proxy: { resources: { limits: { cpu: 1 } } } } }).proxyResources,
+    { requests: { cpu: '10m', memory: '40Mi' }, limits: { cpu: '1', memory: '1024Mi' } }, 'demo\'s small requests, the spec\'s CPU limit');
+});
+
+test('a spec limit below the profile\'s proxy request stalls the render, naming both values', () => {
+  assert.throws(() => render({ meshConfig: { proxy: { resources: { limits: { memory: '64Mi' } } } } }), (e: unknown) =>
+    e instanceof UnsupportedSpecError && e.reason === 'ResourceRequestAboveLimit'
+    && e.message.startsWith('the request of profile default (memory: 128Mi) exceeds meshConfig.proxy.resources.limits.memory (64Mi)'));
+  assert.throws(() => render({ profile: 'demo', meshConfig: { proxy: { resources: { requests: { cpu: '3' } } } } }), /requests\.cpu \(3\) exceeds the limit of profile demo \(cpu: 2000m\)/);
+  assert.doesNotThrow(() => render({ profile: 'demo', meshConfig: { proxy: { resources: { limits: { memory: '64Mi' } } } } }), 'demo requests only 40Mi');
 });
 
 test('no render contains a MutatingWebhookConfiguration or the injector ConfigMap', () => {

@@ -6,6 +6,7 @@
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { CertificateAuthorityMaterial, RenderInput, ResolvedVersion } from '../distribution.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { mergeResourcesWithinLimits, type Resources } from '../resources.ts';
 import { minorRelease, type IstioMinorRelease } from './catalog.ts';
 import { PROFILE_SETTINGS, type Profile } from './profiles.ts';
 
@@ -33,6 +34,12 @@ export interface IstioScope {
   revLabel: string;
   /** Kubernetes cluster DNS domain. */
   clusterDomain: string;
+  /**
+   * Resources of each injected proxy: `meshConfig.proxy.resources` merged over the profile's
+   * quantity by quantity, for the operator's injector. Computing it refuses a merge whose request
+   * exceeds its limit (UnsupportedSpecError), so such a spec stalls before anything is applied.
+   */
+  proxyResources: Resources;
   ca: CertificateAuthorityMaterial | undefined;
 }
 
@@ -40,16 +47,18 @@ export interface IstioScope {
 export function computeScope({ installation, resolved, ca }: RenderInput): IstioScope {
   const spec = installation.spec;
   const revision = spec.upgrade.strategy === 'Canary' ? resolved.revision : undefined;
+  const profile = PROFILE_SETTINGS[spec.profile];
   return {
     installation,
     spec,
     resolved,
     release: minorRelease(resolved.version),
-    profile: PROFILE_SETTINGS[spec.profile],
+    profile,
     namespace: spec.namespace,
     revision,
     revLabel: revision ?? DEFAULT_REVISION,
     clusterDomain: 'cluster.local',
+    proxyResources: mergeResourcesWithinLimits(profile.proxy, spec.meshConfig.proxy?.resources, { field: 'meshConfig.proxy.resources', profile: spec.profile }) ?? {},
     ca,
   };
 }

@@ -6,7 +6,7 @@
 import type { KubeObject } from '../../runtime/kube.ts';
 import { configYaml } from '../config-yaml.ts';
 import { imageRepository } from './catalog.ts';
-import type { Resources } from './profile.ts';
+import type { Resources } from '../resources.ts';
 import { configMap } from './objects.ts';
 import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, type LinkerdScope } from './scope.ts';
 import { SERVING_CERTIFICATES } from './webhooks.ts';

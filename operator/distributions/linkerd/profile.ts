@@ -13,12 +13,7 @@
  *   that fail closed.
  */
 import type { DefaultedMeshInstallationSpec } from '../../api/spec.ts';
-
-/** Container resources in the Kubernetes shape. */
-export interface Resources {
-  requests?: Record<string, string>;
-  limits?: Record<string, string>;
-}
+import type { Resources } from '../resources.ts';
 
 /** What a profile decides. */
 export interface ProfilePreset {

@@ -6,7 +6,7 @@
  */
 import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, identityName, serviceFqdn, type LinkerdScope } from './scope.ts';
 import { KUBE_API_SERVER_PORTS, NOBODY, PROXY_INIT_IGNORED_PORTS, PROXY_PORTS, PROXY_UID, TRUST_ROOTS } from './config.ts';
-import type { Resources } from './profile.ts';
+import type { Resources } from '../resources.ts';
 import { adminProbe } from './workload.ts';
 
 /** A container env var. */

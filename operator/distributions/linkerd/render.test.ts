@@ -232,6 +232,26 @@ test('meshConfig and controlPlane: trust domain, proxy log level, resources, acc
   for (const d of deployments(render({ profile: 'ha', controlPlane: { affinity } }))) assert.deepEqual(podSpec(d).spec.affinity, affinity, 'the user\'s affinity replaces HA anti-affinity');
 });
 
+test('meshConfig.proxy.resources merges over the profile\'s quantity by quantity: requests alone keep the ha limits', () => {
+  const objects = render({ profile: 'ha', meshConfig: { proxy: { resources: { requests: { memory: '64Mi' } } } } });
+  const expected = { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '250Mi' } };
+  for (const proxy of proxies(objects)) assert.deepEqual(proxy.resources, expected);
+  for (const d of deployments(objects)) assert.deepEqual(allContainers(d).find((c) => c.name === 'linkerd-init')?.resources, expected, `${d.metadata.name} proxy-init`);
+  const values = parse((find(objects, 'ConfigMap', 'linkerd-config').data as { values: string }).values) as { proxy: { resources: Json } };
+  assert.deepEqual(values.proxy.resources, { cpu: { limit: '', request: '100m' }, 'ephemeral-storage': { limit: '', request: '' }, memory: { limit: '250Mi', request: '64Mi' } });
+  // A limit alone keeps the profile's requests.
+  for (const proxy of proxies(render({ profile: 'ha', meshConfig: { proxy: { resources: { limits: { cpu: '2' } } } } }))) {
+    assert.deepEqual(proxy.resources, { requests: { cpu: '100m', memory: '20Mi' }, limits: { cpu: '2', memory: '250Mi' } });
+  }
+});
+
+test('a spec request above the profile\'s limit stalls the render instead of rendering pods the API server refuses', () => {
+  assert.throws(() => render({ profile: 'ha', meshConfig: { proxy: { resources: { requests: { memory: '512Mi' } } } } }), (e: unknown) =>
+    e instanceof UnsupportedSpecError && e.reason === 'ResourceRequestAboveLimit'
+    && e.message.startsWith('meshConfig.proxy.resources.requests.memory (512Mi) exceeds the limit of profile ha (memory: 250Mi)'));
+  assert.doesNotThrow(() => render({ meshConfig: { proxy: { resources: { requests: { memory: '512Mi' } } } } }), 'the default profile sets no limit');
+});
+
 test('registry mirror: every image from the mirror, names and tags from the catalog', () => {
   const objects = render({ version: '2.20', registry: 'mirror.example.com/linkerd' });
   const images = deployments(objects).flatMap((d) => allContainers(d).map((c) => c.image!));

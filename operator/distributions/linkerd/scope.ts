@@ -8,8 +8,8 @@
  *   `all-unauthenticated`) of the policy controller and linkerd-config; control-plane proxies
  *   stay `all-unauthenticated`, as in Linkerd, because bootstrap clients have no identity yet.
  * - `trustDomain`: identity's trust domain and every identity name.
- * - `proxy.logLevel`, `proxy.resources`: linkerd-config's proxy settings and the control-plane
- *   proxies; `proxy.holdApplicationUntilProxyStarts`: linkerd-config's `proxy.await`.
+ * - `proxy.logLevel`, `proxy.resources` (merged over the profile's quantity by quantity):
+ *   linkerd-config's proxy settings and the control-plane proxies; `proxy.holdApplicationUntilProxyStarts`: linkerd-config's `proxy.await`.
  * - `accessLog`: Linkerd's proxy access log (`apache` for TEXT, `json` for JSON).
  * - `tracing`: the proxies' OpenTelemetry exporter. Linkerd has no sampling rate (proxies
  *   follow the caller's decision), no Zipkin exporter, and its controllers' own tracing is a
@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import type { DefaultedMeshInstallationSpec } from '../../api/spec.ts';
 import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, type CertificateAuthorityMaterial, type RenderInput } from '../distribution.ts';
 import { imageTag, type LinkerdImages } from './catalog.ts';
-import { DEFAULT_PROXY_LOG_LEVEL, profilePreset, type Resources } from './profile.ts';
+import { mergeResourcesWithinLimits, quantitiesAsStrings, type Resources } from '../resources.ts';
+import { DEFAULT_PROXY_LOG_LEVEL, profilePreset } from './profile.ts';
 
 /** Linkerd's cluster domain: meshwright has no setting for clusters with another DNS suffix. */
 export const CLUSTER_DOMAIN = 'cluster.local';
@@ -126,16 +127,6 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
-type SpecResources = { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
-
-/** Spec resources with every quantity as a string (the API also admits bare numbers such as `cpu: 1`). */
-function quantitiesAsStrings(resources: SpecResources | undefined): Resources | undefined {
-  if (!resources) return undefined;
-  const strings = (map: Record<string, string | number> | undefined) =>
-    map && Object.fromEntries(Object.entries(map).map(([name, quantity]) => [name, String(quantity)]));
-  return { ...(resources.requests ? { requests: strings(resources.requests) } : {}), ...(resources.limits ? { limits: strings(resources.limits) } : {}) };
-}
-
 function requireImage(images: Record<string, string>, name: keyof LinkerdImages): string {
   const image = images[name];
   if (!image) throw new Error(`resolved Linkerd version lacks the ${name} image`);
@@ -171,7 +162,8 @@ export function linkerdScope({ installation, resolved, ca }: RenderInput): Linke
     defaultInboundPolicy: defaultInboundPolicyFor(meshConfig.mtls.mode),
     proxy: {
       logLevel: meshConfig.proxy?.logLevel ? proxyLogFilter(meshConfig.proxy.logLevel) : preset.proxyLogLevel,
-      resources: quantitiesAsStrings(meshConfig.proxy?.resources) ?? preset.resources.proxy,
+      // Quantity by quantity: requests alone keep the profile's limits.
+      resources: mergeResourcesWithinLimits(preset.resources.proxy, meshConfig.proxy?.resources, { field: 'meshConfig.proxy.resources', profile: spec.profile }),
       accessLog: meshConfig.accessLog.enabled ? (meshConfig.accessLog.encoding === 'JSON' ? 'json' : 'apache') : undefined,
       tracingCollector: tracing.enabled ? tracing.collector?.address : undefined,
       await: meshConfig.proxy?.holdApplicationUntilProxyStarts ?? true,
