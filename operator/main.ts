@@ -15,6 +15,7 @@ import { KubeClient } from './runtime/kube.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { createLogger, type LoggerOptions } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
+import { operatorReadiness } from './runtime/readiness.ts';
 import { keepSpareKeyPairs } from './pki/x509.ts';
 
 /** Settings of {@link runOperator}. */
@@ -80,7 +81,9 @@ export async function runOperator(options: RunOptions): Promise<void> {
   const metrics = new OperatorMetrics();
   if (options.leaderElection) metrics.setLeader(options.identity, false);
   const client = KubeClient.fromDefault();
-  const events = new EventRecorder({ kc: client.kc, identity: options.identity, log });
+  // Lease renewals and Events go through the same client as everything else: one connection pool,
+  // our user agent (the API server's metrics and audit log attribute them to us).
+  const events = new EventRecorder({ client, identity: options.identity, log });
   // A new CA then only needs signing: its key pairs are ready (RSA generation is the slow part of an install).
   if (options.distributions.some((d) => d.certificateAuthority)) keepSpareKeyPairs(['RSA2048', 'ECDSAP256'], 2);
   const operator = new Operator({
@@ -99,19 +102,13 @@ export async function runOperator(options: RunOptions): Promise<void> {
       onEvent: (installation, type, reason, note) => void events.record({ regarding: installation, type, reason, action: 'Reconcile', note }),
     },
   });
-  const http = await startOperatorHttpServer({
-    address: options.metricsAddress,
-    metrics,
-    log,
-    readiness: () => (operator.cachesSynced() ? { ready: true, reasons: [] } : { ready: false, reasons: ['informer caches have not synced yet'] }),
+  // A deleted installation's managed-objects series would otherwise stay at its last value.
+  operator.installations.on((type, object) => {
+    if (type === 'delete') metrics.forgetInstallation(object.metadata.name);
   });
-  options.onListening?.(http.port);
-  log.info({ identity: options.identity, metricsPort: http.port, leaderElection: options.leaderElection }, 'meshwright operator starting');
-  await operator.startCaches();
-
   const elector = options.leaderElection
     ? new LeaderElector({
-      kc: client.kc,
+      client,
       namespace: options.leaderElectionNamespace,
       name: options.leaderElectionName,
       identity: options.identity,
@@ -122,6 +119,14 @@ export async function runOperator(options: RunOptions): Promise<void> {
       metrics,
     })
     : undefined;
+  const http = await startOperatorHttpServer({
+    address: options.metricsAddress,
+    metrics,
+    log,
+    readiness: () => operatorReadiness(operator.cacheStates(), elector?.health()),
+  });
+  options.onListening?.(http.port);
+  log.info({ identity: options.identity, metricsPort: http.port, leaderElection: options.leaderElection }, 'meshwright operator starting');
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -137,6 +142,11 @@ export async function runOperator(options: RunOptions): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  // A cache that cannot list keeps this pending (readiness says which); a shutdown meanwhile ends it.
+  await operator.startCaches().catch((error: unknown) => {
+    if (!stopping) throw error;
+  });
+  if (stopping) return;
   if (!elector) {
     operator.controller.start();
     return;

@@ -11,6 +11,7 @@ import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { Informer } from './runtime/informer.ts';
 import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
+import type { CacheState } from './runtime/readiness.ts';
 
 /** Settings of {@link Operator}. */
 export interface OperatorOptions {
@@ -28,8 +29,6 @@ export interface OperatorOptions {
    * operators side by side without overlap, e.g. one per test.
    */
   installationSelector?: string;
-  /** How long start() waits for the caches of owned kinds whose API is not served yet (CRDs we install ourselves). */
-  cacheSyncTimeoutMs?: number;
 }
 
 /** The running operator (without leader election, metrics or HTTP: see main.ts). */
@@ -89,17 +88,26 @@ export class Operator {
     }
   }
 
-  /** Fills the caches (a standby does this too, so it takes over warm). */
+  /**
+   * Fills the caches (a standby does this too, so it takes over warm). Resolves once every cache
+   * is complete: listed, or empty because its kind is not served (a mesh's CRDs before that mesh
+   * is installed). A cache that cannot list (e.g. RBAC) keeps this pending: reconciling from an
+   * empty cache would mistake "not listed" for "nothing exists"; readiness says which one waits.
+   */
   async startCaches(): Promise<void> {
-    await this.installations.start();
-    const timeout = this.options.cacheSyncTimeoutMs ?? 10_000;
-    await Promise.all([...this.owned.values()].map((informer) =>
-      Promise.race([informer.start(), new Promise<void>((resolve) => setTimeout(resolve, timeout).unref())])));
+    await Promise.all([this.installations, ...this.owned.values()].map((informer) => informer.start()));
   }
 
-  /** Whether every cache has its first complete list. */
-  cachesSynced(): boolean {
-    return [this.installations, ...this.owned.values()].every((informer) => informer.hasSynced());
+  /** What each cache reports, for readiness (see runtime/readiness.ts). */
+  cacheStates(): CacheState[] {
+    return [this.installations, ...this.owned.values()].map((informer) => ({
+      ...informer.type,
+      synced: informer.hasSynced(),
+      notServed: informer.isNotServed(),
+      lastError: informer.lastError(),
+      // Without its own API the operator has nothing to do: a person must install the CRD.
+      required: informer === this.installations,
+    }));
   }
 
   /** Fills the caches, then starts reconciling. */

@@ -2,6 +2,7 @@
  * The EventRecorder against a real API server: the events.k8s.io/v1 Events it writes pass the API
  * server's validation, a repeat becomes a series on the same Event, a different reason a new
  * Event, notes arrive without key material, and events about cluster-scoped objects are accepted.
+ * They are sent by our KubeClient, with our user agent.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,12 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { EventsV1Api, type EventsV1Event, type V1ConfigMap } from '@kubernetes/client-node';
 import pino from 'pino';
 import { EventRecorder } from '../../operator/runtime/events.ts';
+import { KubeClient, userAgent } from '../../operator/runtime/kube.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { clients, createTestNamespace } from '../support/kube.ts';
 
 const { kc, core } = clients();
+const client = new KubeClient(kc);
 const eventsApi = kc.makeApiClient(EventsV1Api);
 const identity = `meshwright-e2e-${randomBytes(3).toString('hex')}`;
 const lines: string[] = [];
@@ -27,6 +31,7 @@ before(async () => {
 });
 after(async () => {
   await core.deleteNamespace({ name: namespace });
+  await client.close();
 });
 
 async function eventsAbout(uid: string, ns = namespace): Promise<EventsV1Event[]> {
@@ -35,7 +40,8 @@ async function eventsAbout(uid: string, ns = namespace): Promise<EventsV1Event[]
 }
 
 test('a repeat updates the series of one Event; a different reason creates a second Event', async () => {
-  const recorder = new EventRecorder({ kc, identity, log });
+  const since = new Date();
+  const recorder = new EventRecorder({ client, identity, log });
   await recorder.normal(configMap, 'DriftCorrected', 'Restore', 'restored ConfigMap mesh-config after an edit by kubectl');
   await recorder.normal(configMap, 'DriftCorrected', 'Restore', 'restored ConfigMap mesh-config after an edit by kubectl');
   assert.deepEqual(lines, [], 'nothing failed');
@@ -66,11 +72,18 @@ test('a repeat updates the series of one Event; a different reason creates a sec
     ],
   );
   assert.deepEqual(lines, []);
+  // Sent by our KubeClient, like every other request of the operator: the API server sees our user agent.
+  const writes = auditEvents(since, (e) => e.objectRef?.resource === 'events' && e.objectRef.namespace === namespace && writeVerbs.has(e.verb));
+  assert.deepEqual(writes.map((e) => [e.verb, e.objectRef?.apiGroup, e.userAgent]), [
+    ['create', 'events.k8s.io', userAgent],
+    ['patch', 'events.k8s.io', userAgent],
+    ['create', 'events.k8s.io', userAgent],
+  ]);
 });
 
 test('a note with key material is stored without it', async () => {
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const recorder = new EventRecorder({ kc, identity, log });
+  const recorder = new EventRecorder({ client, identity, log });
   await recorder.warning(configMap, 'InvalidCA', 'Validate', `user-supplied CA key does not match the certificate:\n${pem}`);
   const event = (await eventsAbout(configMap.metadata!.uid!)).find((e) => e.reason === 'InvalidCA');
   assert.ok(event, 'the event was written');
@@ -80,7 +93,7 @@ test('a note with key material is stored without it', async () => {
 
 test('an event about a cluster-scoped object is accepted in the default namespace', async () => {
   const ns = await core.readNamespace({ name: namespace });
-  const recorder = new EventRecorder({ kc, identity, log });
+  const recorder = new EventRecorder({ client, identity, log });
   await recorder.normal(ns, 'Enrolled', 'Inject', `namespace ${namespace} enrolled for sidecar injection`);
   assert.deepEqual(lines, []);
   const [event, ...others] = await eventsAbout(ns.metadata!.uid!, 'default');

@@ -1,7 +1,8 @@
 /**
  * Two operator processes, one lease: only the leader reconciles; when the leader is killed
  * outright (SIGKILL, no release), the standby takes over within the lease duration and reconciles
- * the next change. Graceful shutdown releases the lease.
+ * the next change. Deleting the installation drops its metrics series; lease requests carry our
+ * user agent. Graceful shutdown releases the lease.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
+import { isNotFound, KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 
 const client = new KubeClient(testKubeConfig(), 'meshwright-e2e');
@@ -70,6 +72,7 @@ after(async () => {
 });
 
 test('two operator processes: one leads; kill the leader and the standby takes over', async () => {
+  const since = new Date();
   const leader = await eventually('a leader', holder, 30_000);
   const standby = leader === 'operator-a' ? 'operator-b' : 'operator-a';
   assert.match(await metric(leader, /^meshwright_leader\{/) ?? '', / 1$/);
@@ -102,6 +105,17 @@ test('two operator processes: one leads; kill the leader and the standby takes o
   const takeover = Date.now() - killedAt;
   assert.ok(takeover < 15_000, `took over in ${takeover} ms (lease 3 s)`);
   assert.match(await metric(standby, /^meshwright_leader\{/) ?? '', / 1$/);
+
+  // Deleting the installation drops its managed-objects series instead of leaving its last value.
+  const managed = new RegExp(`^meshwright_managed_objects\\{installation="${name}"\\}`);
+  assert.match(await metric(standby, managed) ?? '', / [1-9]\d*$/);
+  await client.delete(miType, name);
+  await eventually('the managed-objects series of the deleted installation to go', async () => (await metric(standby, managed)) === undefined, 30_000);
+
+  // The operators' lease requests went through their KubeClient: our user agent, as on every request.
+  const leaseWrites = auditEvents(since, (e) => e.objectRef?.resource === 'leases' && e.objectRef.namespace === leaseNamespace && writeVerbs.has(e.verb));
+  assert.ok(leaseWrites.length >= 4, `creates, renewals and a takeover (${leaseWrites.length} writes)`);
+  assert.deepEqual([...new Set(leaseWrites.map((e) => e.userAgent))], [userAgent]);
 
   // Graceful shutdown releases the lease at once instead of letting it expire.
   const survivor = processes.get(standby)!.child;

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
-import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
-import { auditEvents } from '../support/audit.ts';
+import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { operatorServiceAccountKubeconfig } from '../support/operator-account.ts';
 
@@ -84,4 +84,9 @@ test('in-cluster credentials: the ServiceAccount token and CA from the pod\'s fi
   const statusWrites = auditEvents(since, (e) => e.objectRef?.resource === 'meshinstallations' && e.objectRef.name === name && e.objectRef.subresource === 'status');
   assert.ok(statusWrites.length > 0);
   assert.ok(statusWrites.every((e) => e.user?.username === account.username), 'authenticated as the ServiceAccount, through its token file');
+  // One client for everything: status writes, lists, watches, lease renewals, Events all carry our user agent.
+  const byOperator = auditEvents(since, (e) => e.user?.username === account.username);
+  assert.ok(byOperator.some((e) => e.objectRef?.resource === 'leases' && writeVerbs.has(e.verb)), 'lease renewals are among them');
+  const others = byOperator.filter((e) => e.userAgent !== userAgent).map((e) => `${e.verb} ${e.requestURI} (${e.userAgent})`);
+  assert.deepEqual(others, []);
 });

@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
+import { KubeClient, userAgent } from '../../operator/runtime/kube.ts';
 import { LeaderElector, type LeaderElectionOptions } from '../../operator/runtime/leader-election.ts';
+import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { clients, createTestNamespace, eventually } from '../support/kube.ts';
 
 const { kc, core } = clients();
+const client = new KubeClient(kc);
 const coordination = kc.makeApiClient(CoordinationV1Api);
 const silent = pino({ level: 'silent' });
 const repositoryRoot = join(import.meta.dirname, '..', '..');
@@ -33,10 +36,11 @@ after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(electors.map((e) => e.release()));
   await core.deleteNamespace({ name: namespace });
+  await client.close();
 });
 
 function candidate(name: string, identity: string, extra: Partial<LeaderElectionOptions> = {}) {
-  const elector = new LeaderElector({ kc, namespace, name, identity, log: silent, ...timing, ...extra });
+  const elector = new LeaderElector({ client, namespace, name, identity, log: silent, ...timing, ...extra });
   electors.push(elector);
   const log: string[] = [];
   let signal: AbortSignal | undefined;
@@ -64,6 +68,7 @@ async function watchForTwoLeaders(all: Array<{ elector: LeaderElector }>, ms: nu
 }
 
 test('of two candidates in one process exactly one leads; when it releases, the other leads at once', async (t) => {
+  const since = new Date();
   const a = candidate('two-candidates', 'a');
   const b = candidate('two-candidates', 'b');
   const both = [a, b];
@@ -96,6 +101,11 @@ test('of two candidates in one process exactly one leads; when it releases, the 
   await standby.elector.release();
   assert.equal(await standby.run, 'released');
   assert.equal((await readLease('two-candidates')).spec?.holderIdentity, undefined, 'released lease has no holder');
+  // Lease requests go through our KubeClient, with our user agent (the test's own reads use client-node's).
+  const writes = auditEvents(since, (e) => e.objectRef?.resource === 'leases' && e.objectRef.namespace === namespace && e.objectRef.name === 'two-candidates' && writeVerbs.has(e.verb));
+  assert.deepEqual([...new Set(writes.map((e) => e.verb))].sort(), ['create', 'update']);
+  assert.ok(writes.length >= 6, `a create and renewals (${writes.length} writes)`);
+  assert.deepEqual([...new Set(writes.map((e) => e.userAgent))], [userAgent]);
 });
 
 test('five candidates starting at once: the API server’s optimistic concurrency lets exactly one win', async () => {
@@ -111,14 +121,14 @@ test('five candidates starting at once: the API server’s optimistic concurrenc
 /** A leader in its own process; prints LEADING once it leads. */
 function spawnLeader(leaseName: string, identity: string): { child: ChildProcess; output: () => string } {
   const module = pathToFileURL(join(repositoryRoot, 'operator/runtime/leader-election.ts')).href;
+  const kubeModule = pathToFileURL(join(repositoryRoot, 'operator/runtime/kube.ts')).href;
   const script = `
-    import { KubeConfig } from '@kubernetes/client-node';
     import pino from 'pino';
+    import { KubeClient } from ${JSON.stringify(kubeModule)};
     import { LeaderElector } from ${JSON.stringify(module)};
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
+    const client = KubeClient.fromDefault();
     const { NAMESPACE, LEASE, IDENTITY, TIMING } = process.env;
-    const elector = new LeaderElector({ kc, namespace: NAMESPACE, name: LEASE, identity: IDENTITY, log: pino({ level: 'silent' }), ...JSON.parse(TIMING) });
+    const elector = new LeaderElector({ client, namespace: NAMESPACE, name: LEASE, identity: IDENTITY, log: pino({ level: 'silent' }), ...JSON.parse(TIMING) });
     setInterval(() => {}, 60_000); // the elector's timers do not keep a process alive
     await elector.run({ onStartedLeading: () => console.log('LEADING'), onStoppedLeading: () => console.log('STOPPED') });
   `;

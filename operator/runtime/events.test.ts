@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { KubeConfig, type EventsV1Event } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { FakeClock } from './clock.ts';
-import { EventGoneError, EventRecorder, referenceTo, sanitizeNote, type EventSink } from './events.ts';
+import { EventGoneError, EventRecorder, kubernetesEventSink, referenceTo, sanitizeNote, type EventObject, type EventSink } from './events.ts';
+import { KubeApiError, KubeClient } from './kube.ts';
 import { createLogger } from './logger.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -16,7 +17,7 @@ const installation = { apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstall
 
 /** An event sink in memory; `mode` makes its calls fail, report the event gone, or wait for `release()`. */
 class MemorySink implements EventSink {
-  created: Array<{ namespace: string; event: EventsV1Event }> = [];
+  created: Array<{ namespace: string; event: EventObject }> = [];
   updates: Array<{ namespace: string; name: string; count: number; lastObservedTime: number }> = [];
   mode: 'ok' | 'fail' | 'gone' | 'slow' = 'ok';
   private waiting: Array<() => void> = [];
@@ -31,9 +32,9 @@ class MemorySink implements EventSink {
     for (const resolve of this.waiting.splice(0)) resolve();
   }
 
-  async create(namespace: string, event: EventsV1Event): Promise<string> {
+  async create(namespace: string, event: EventObject): Promise<string> {
     await this.gate();
-    this.created.push({ namespace, event: JSON.parse(JSON.stringify(event)) as EventsV1Event });
+    this.created.push({ namespace, event: JSON.parse(JSON.stringify(event)) as EventObject });
     return event.metadata!.name!;
   }
 
@@ -65,7 +66,7 @@ test('an event carries the reporting controller, instance, and a full reference 
   assert.equal(event.reportingInstance, 'meshwright-7d9f-abc');
   assert.deepEqual([event.type, event.reason, event.action, event.note], ['Normal', 'ConfigApplied', 'Apply', 'applied mesh config']);
   assert.deepEqual(event.regarding, { apiVersion: 'v1', kind: 'ConfigMap', name: 'mesh', namespace: 'istio-system', uid: 'uid-1', resourceVersion: '7' });
-  assert.equal(event.eventTime as unknown as string, '2026-01-01T00:00:00.000000Z', 'MicroTime on the wire');
+  assert.equal(event.eventTime, '2026-01-01T00:00:00.000000Z', 'MicroTime on the wire');
   assert.match(event.metadata!.name!, /^mesh\.[0-9a-f]+$/);
   assert.equal(event.series, undefined);
 });
@@ -213,13 +214,33 @@ test('an unreachable API server does not fail the caller', async () => {
     currentContext: 'x',
   });
   const { lines, log } = capture();
-  const r = new EventRecorder({ kc, identity: 'x', log });
+  const client = new KubeClient(kc);
+  const r = new EventRecorder({ client, identity: 'x', log });
   const pending = r.normal(configMap, 'Drift', 'Restore', 'a');
   await r.drain();
   await pending;
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /could not record event/);
   assert.match(lines[0]!, /ECONNREFUSED/);
+  await client.close();
+});
+
+test('kubernetesEventSink: creates through the KubeClient, patches the series as a merge patch, and a 404 means the event is gone', async () => {
+  const calls: unknown[][] = [];
+  const client = {
+    create: async (object: EventObject) => (calls.push(['create', object]), { ...object, metadata: { ...object.metadata, name: 'from-server' } }),
+    patch: async (...args: unknown[]) => {
+      calls.push(['patch', ...args]);
+      if (args[1] === 'expired') throw new KubeApiError(404, 'NotFound', 'events "expired" not found');
+    },
+  };
+  const sink = kubernetesEventSink(client as never);
+  const event = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'mesh.1', namespace: 'x' } } as EventObject;
+  assert.equal(await sink.create('istio-system', event), 'from-server');
+  assert.equal((calls[0]![1] as EventObject).metadata.namespace, 'istio-system');
+  await sink.updateSeries('istio-system', 'mesh.1', { count: 3, lastObservedTime: new Date(T0) });
+  assert.deepEqual(calls[1], ['patch', { apiVersion: 'events.k8s.io/v1', kind: 'Event' }, 'mesh.1', 'istio-system', { series: { count: 3, lastObservedTime: '2026-01-01T00:00:00.000000Z' } }, 'merge']);
+  await assert.rejects(sink.updateSeries('istio-system', 'expired', { count: 2, lastObservedTime: new Date(T0) }), EventGoneError);
 });
 
 test('referenceTo accepts an object or a reference and drops empty fields', () => {

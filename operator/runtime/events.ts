@@ -11,16 +11,52 @@
  * - Recording never fails the caller: errors are logged and the returned promise always resolves.
  *   A reconcile may therefore `await` an event, or fire it with `void`.
  */
-import { ApiException, EventsV1Api, PatchStrategy, V1MicroTime, setHeaderOptions, type EventsV1Event, type KubeConfig, type KubernetesObject, type V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
+import { isNotFound, microTime, type KubeClient, type KubeObject } from './kube.ts';
 import { createLogger, redactKeyMaterial } from './logger.ts';
 
 /** The Event type: `Normal` for expected transitions, `Warning` for what a person should look at. */
 export type EventType = 'Normal' | 'Warning';
 
+/** A reference to a Kubernetes object, as an Event's `regarding` and `related` carry it. */
+export interface ObjectReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  fieldPath?: string;
+}
+
+/** A Kubernetes object as read, by any client: what an event can be about. */
+export interface ObjectWithMetadata {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
 /** The object an event is about: a Kubernetes object as read, or a reference to one. */
-export type EventSubject = KubernetesObject | V1ObjectReference;
+export type EventSubject = ObjectWithMetadata | ObjectReference;
+
+/** An `events.k8s.io/v1` Event as plain JSON; times are MicroTime strings ({@link microTime}). */
+export interface EventObject extends KubeObject {
+  metadata: KubeObject['metadata'] & { namespace: string };
+  eventTime: string;
+  reportingController: string;
+  reportingInstance: string;
+  action: string;
+  reason: string;
+  note: string;
+  type: EventType;
+  regarding: ObjectReference;
+  related?: ObjectReference;
+  series?: { count: number; lastObservedTime: string };
+}
+
+/** The Event type, for {@link KubeClient} calls. */
+const EVENT_TYPE = { apiVersion: 'events.k8s.io/v1', kind: 'Event' } as const;
 
 /** One event to record. */
 export interface EventSpec {
@@ -61,8 +97,8 @@ export function sanitizeNote(note: string): string {
 }
 
 /** The object reference of `subject` (including uid and resourceVersion when known). Throws when kind or name is missing. */
-export function referenceTo(subject: EventSubject): V1ObjectReference {
-  const ref: V1ObjectReference =
+export function referenceTo(subject: EventSubject): ObjectReference {
+  const ref: ObjectReference =
     'metadata' in subject && subject.metadata
       ? {
           apiVersion: subject.apiVersion,
@@ -72,9 +108,9 @@ export function referenceTo(subject: EventSubject): V1ObjectReference {
           uid: subject.metadata.uid,
           resourceVersion: subject.metadata.resourceVersion,
         }
-      : { ...(subject as V1ObjectReference) };
+      : { ...(subject as ObjectReference) };
   if (!ref.kind || !ref.name) throw new Error(`an event needs the kind and name of the object it is about; got ${JSON.stringify({ kind: ref.kind, name: ref.name })}`);
-  for (const key of Object.keys(ref) as Array<keyof V1ObjectReference>) if (ref[key] === undefined || ref[key] === '') delete ref[key];
+  for (const key of Object.keys(ref) as Array<keyof ObjectReference>) if (ref[key] === undefined || ref[key] === '') delete ref[key];
   return ref;
 }
 
@@ -89,27 +125,23 @@ export class EventGoneError extends Error {
 /** Where events are written; {@link kubernetesEventSink} is the real one. */
 export interface EventSink {
   /** Creates the event and returns its name. */
-  create(namespace: string, event: EventsV1Event): Promise<string>;
+  create(namespace: string, event: EventObject): Promise<string>;
   /** Sets the event's series; {@link EventGoneError} when the event is gone. */
   updateSeries(namespace: string, name: string, series: { count: number; lastObservedTime: Date }): Promise<void>;
 }
 
-/** An {@link EventSink} on the Kubernetes `events.k8s.io/v1` API. */
-export function kubernetesEventSink(kc: KubeConfig): EventSink {
-  const api = kc.makeApiClient(EventsV1Api);
+/** An {@link EventSink} on the `events.k8s.io/v1` API through our {@link KubeClient} (its connection pool and user agent). */
+export function kubernetesEventSink(client: KubeClient): EventSink {
   return {
     async create(namespace, event) {
-      const created = await api.createNamespacedEvent({ namespace, body: event });
-      return created.metadata?.name ?? event.metadata!.name!;
+      const created = await client.create<EventObject>({ ...event, metadata: { ...event.metadata, namespace } });
+      return created.metadata.name;
     },
     async updateSeries(namespace, name, series) {
       try {
-        await api.patchNamespacedEvent(
-          { namespace, name, body: { series: { count: series.count, lastObservedTime: new V1MicroTime(series.lastObservedTime.getTime()) } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        await client.patch(EVENT_TYPE, name, namespace, { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime.getTime()) } }, 'merge');
       } catch (error) {
-        if (error instanceof ApiException && error.code === 404) throw new EventGoneError(`event ${namespace}/${name} is gone`);
+        if (isNotFound(error)) throw new EventGoneError(`event ${namespace}/${name} is gone`);
         throw error;
       }
     },
@@ -119,7 +151,7 @@ export function kubernetesEventSink(kc: KubeConfig): EventSink {
 /** Settings of {@link EventRecorder}. */
 export interface EventRecorderOptions {
   /** Cluster access; ignored when `sink` is given. One of the two is required. */
-  kc?: KubeConfig;
+  client?: KubeClient;
   /** Where events go (tests pass an in-memory one). */
   sink?: EventSink;
   /** This process's identity, written as `reportingInstance` (at most 128 characters). */
@@ -138,7 +170,7 @@ interface CachedEvent {
   namespace: string;
   /** The Event's name once created. */
   name: string | undefined;
-  event: EventsV1Event;
+  event: EventObject;
   count: number;
   lastObservedAt: number;
   /** An occurrence not yet written. */
@@ -161,8 +193,8 @@ export class EventRecorder {
   private sequence = 0;
 
   constructor(options: EventRecorderOptions) {
-    if (!options.sink && !options.kc) throw new Error('event recorder: either kc or sink is required');
-    this.sink = options.sink ?? kubernetesEventSink(options.kc!);
+    if (!options.sink && !options.client) throw new Error('event recorder: either client or sink is required');
+    this.sink = options.sink ?? kubernetesEventSink(options.client!);
     this.identity = options.identity.slice(0, FIELD_LIMIT);
     this.reportingController = options.reportingController ?? REPORTING_CONTROLLER;
     this.windowMs = options.dedupWindowMs ?? 10 * 60_000;
@@ -228,11 +260,10 @@ export class EventRecorder {
       this.cache.delete(key);
       this.cache.set(key, entry);
     } else {
-      const event: EventsV1Event = {
-        apiVersion: 'events.k8s.io/v1',
-        kind: 'Event',
+      const event: EventObject = {
+        ...EVENT_TYPE,
         metadata: { name: this.eventName(regarding.name!, now), namespace },
-        eventTime: new V1MicroTime(now),
+        eventTime: microTime(now),
         reportingController: this.reportingController,
         reportingInstance: this.identity,
         action: spec.action,
@@ -266,7 +297,7 @@ export class EventRecorder {
             // Expired or deleted: start over with a fresh Event.
             entry.name = undefined;
             entry.count = 1;
-            entry.event = { ...entry.event, metadata: { ...entry.event.metadata, name: this.eventName(entry.event.regarding!.name!, entry.lastObservedAt) }, eventTime: new V1MicroTime(entry.lastObservedAt) };
+            entry.event = { ...entry.event, metadata: { ...entry.event.metadata, name: this.eventName(entry.event.regarding.name!, entry.lastObservedAt) }, eventTime: microTime(entry.lastObservedAt) };
             entry.dirty = true;
           }
         }

@@ -167,18 +167,78 @@ test('stop() during a backoff wait ends the loop without another attempt', async
   assert.equal(clock.pendingTimers(), 0);
 });
 
-test('retryNow() ends a backoff wait at once (the kind\'s CRD was just installed)', async () => {
+const notServed = () => {
+  throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+};
+
+test('a kind that is not served counts as an empty, complete cache: start() resolves, and the informer keeps trying', async () => {
+  const client = new ScriptedClient();
+  client.lists.push(notServed, notServed);
+  const { informer, clock, errors, events } = informerWith(client);
+  await informer.start();
+  assert.equal(informer.isNotServed(), true);
+  assert.equal(informer.hasSynced(), false, 'nothing was listed');
+  assert.deepEqual(informer.list(), []);
+  assert.equal(informer.lastError(), undefined, 'not served is not a failure');
+  await informer.start(); // a second caller is not kept waiting either
+  clock.advance(500);
+  await settle();
+  assert.equal(client.listCalls, 2, 'still asking, with backoff');
+  assert.deepEqual(errors.map((e) => e.retryInMs), [500, 1000]);
+
+  // The kind appears (someone installed its CRD): the next attempt lists and watches it.
+  client.lists.push(() => ({ items: [configMap('a', '1')], resourceVersion: '1' }));
+  clock.advance(1000);
+  await client.watchOpened(1);
+  assert.equal(informer.isNotServed(), false);
+  assert.equal(informer.hasSynced(), true);
+  assert.deepEqual(events, [['add', 'a']]);
+  await informer.stop();
+});
+
+test('a kind that stops being served (its CRD deleted) empties the cache and reports the objects deleted', async () => {
+  const client = new ScriptedClient();
+  client.lists.push(() => ({ items: [configMap('a', '1'), configMap('b', '1')], resourceVersion: '1' }));
+  client.lists.push(notServed);
+  const { informer, events } = informerWith(client);
+  await informer.start();
+  const watch = await client.watchOpened(1);
+  watch.fail(new KubeApiError(404, 'NotFound', 'the server could not find the requested resource'));
+  await settle();
+  assert.equal(informer.isNotServed(), true);
+  assert.deepEqual(informer.list(), []);
+  assert.deepEqual(events, [['add', 'a'], ['add', 'b'], ['delete', 'a'], ['delete', 'b']]);
+  await informer.stop();
+});
+
+test('a list that fails for another reason is remembered, to say why the cache has not synced', async () => {
   const client = new ScriptedClient();
   client.lists.push(() => {
-    throw new KubeApiError(404, 'NotFound', 'the server could not find the requested resource');
+    throw new KubeApiError(403, 'Forbidden', 'configmaps is forbidden');
   });
-  client.lists.push(() => ({ items: [configMap('a', '1')], resourceVersion: '1' }));
-  const { informer, errors } = informerWith(client);
+  client.lists.push(() => ({ items: [], resourceVersion: '1' }));
+  const { informer, clock } = informerWith(client);
   const started = informer.start();
   await settle();
-  assert.deepEqual(errors.map((e) => e.retryInMs), [500]);
-  informer.retryNow();
+  assert.equal(informer.lastError(), 'configmaps is forbidden');
+  assert.equal(informer.isNotServed(), false);
+  clock.advance(500);
   await started;
+  assert.equal(informer.lastError(), undefined, 'cleared by the next successful list');
+  await informer.stop();
+});
+
+test('retryNow() ends a backoff wait at once (the kind\'s CRD was just installed)', async () => {
+  const client = new ScriptedClient();
+  client.lists.push(notServed);
+  client.lists.push(() => ({ items: [configMap('a', '1')], resourceVersion: '1' }));
+  const { informer, errors } = informerWith(client);
+  await informer.start();
+  assert.deepEqual(errors.map((e) => e.retryInMs), [500]);
+  assert.equal(informer.hasSynced(), false);
+  informer.retryNow();
+  await client.watchOpened(1);
   assert.ok(informer.hasSynced(), 'synced without the clock moving');
+  assert.equal(informer.get('a', 'ns')?.metadata.resourceVersion, '1');
   await informer.stop();
 });

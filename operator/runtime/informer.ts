@@ -6,10 +6,16 @@
  * A failed watch or list is retried with exponential backoff; `410 Gone` (our resourceVersion was
  * compacted away) relists, and the relist's differences are delivered as events so that nothing
  * deleted meanwhile goes unnoticed.
+ *
+ * A kind the API server does not serve (404: a CRD not installed yet, e.g. a mesh's own kinds
+ * before that mesh is installed) is not a failure to wait for: there are no such objects, so the
+ * cache is complete as it is, empty. The informer says so ({@link Informer.isNotServed}), lets
+ * start() resolve, and keeps retrying with backoff until the kind appears
+ * ({@link Informer.retryNow} ends the wait when we install the CRD ourselves).
  */
 import { ExponentialBackoff } from './backoff.ts';
 import { systemClock, type Clock, type Timer } from './clock.ts';
-import { KubeApiError, namespacedName, type KubeClient, type KubeObject, type TypeRef } from './kube.ts';
+import { isNotFound, KubeApiError, namespacedName, type KubeClient, type KubeObject, type TypeRef } from './kube.ts';
 
 /** What happened to an object. */
 export type InformerEventType = 'add' | 'update' | 'delete';
@@ -58,6 +64,8 @@ export class Informer {
   private retry?: { timer: Timer; wake: () => void };
   private stopped = true;
   private synced = false;
+  private notServed = false;
+  private failure: string | undefined;
   private syncWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private loop?: Promise<void>;
 
@@ -84,14 +92,30 @@ export class Informer {
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
   }
 
-  /** Whether the first list has completed. */
+  /** Whether a list has completed: the cache holds what the API server had (then keeps it current). */
   hasSynced(): boolean {
     return this.synced;
   }
 
-  /** Starts listing and watching; resolves once the cache holds the first complete list. */
+  /**
+   * True while the API server does not serve this kind (the last list attempt got 404). The cache
+   * is then empty, and rightly so; the informer keeps retrying until the kind is served.
+   */
+  isNotServed(): boolean {
+    return this.notServed;
+  }
+
+  /** The last list or watch failure since the last successful list, to tell why a cache has not synced. */
+  lastError(): string | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Starts listing and watching; resolves once the cache holds the first complete list, or once
+   * the kind turns out not to be served (an empty cache is then complete).
+   */
   start(): Promise<void> {
-    if (!this.stopped) return this.synced ? Promise.resolve() : new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+    if (!this.stopped) return this.synced || this.notServed ? Promise.resolve() : new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
     this.stopped = false;
     const synced = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
     this.loop = this.run();
@@ -142,10 +166,24 @@ export class Informer {
       }
     }
     this.resourceVersion = resourceVersion;
-    if (!this.synced) {
-      this.synced = true;
-      for (const waiter of this.syncWaiters.splice(0)) waiter.resolve();
+    this.notServed = false;
+    this.failure = undefined;
+    this.synced = true;
+    for (const waiter of this.syncWaiters.splice(0)) waiter.resolve();
+  }
+
+  /**
+   * The API server answered 404 for this kind: nothing of it exists. Whatever the cache held is
+   * gone (its CRD was deleted) and is reported as deleted; the next attempt lists afresh.
+   */
+  private markNotServed(): void {
+    this.resourceVersion = '';
+    this.notServed = true;
+    for (const [key, old] of this.cache) {
+      this.cache.delete(key);
+      this.emit('delete', old);
     }
+    for (const waiter of this.syncWaiters.splice(0)) waiter.resolve();
   }
 
   private apply(event: WatchEvent): void {
@@ -208,6 +246,8 @@ export class Informer {
           this.resourceVersion = ''; // compacted: relist at once
           continue;
         }
+        if (isNotFound(error)) this.markNotServed();
+        else this.failure = error instanceof Error ? error.message : String(error);
         const delay = this.backoff.next('watch');
         this.options.onError?.(error, delay);
         await new Promise<void>((resolve) => {

@@ -247,6 +247,14 @@ export class KubeClient {
   }
 }
 
+/**
+ * A Kubernetes `MicroTime` (Lease and Event times) for epoch milliseconds: RFC 3339 with exactly
+ * six fractional digits, the layout the API server parses these fields with (`RFC3339Micro`).
+ */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
 /** `namespace/name` or `name` for cluster-scoped objects: the cache and queue key of an object. */
 export function namespacedName(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Lease } from '@kubernetes/client-node';
 import pino from 'pino';
 import { FakeClock } from './clock.ts';
-import { decideLeaseAction, LeaderElector, LeaseConflictError, nextLeaseSpec, observeLease, releasedLeaseSpec, type LeaderElectionOptions, type LeaseClient } from './leader-election.ts';
+import { KubeApiError, microTime } from './kube.ts';
+import { decideLeaseAction, kubernetesLeaseClient, LeaderElector, LeaseConflictError, leaseProblem, LeaseProblemError, nextLeaseSpec, observeLease, releasedLeaseSpec, type Lease, type LeaderElectionOptions, type LeaseClient } from './leader-election.ts';
 import { OperatorMetrics } from './metrics.ts';
 
 const silent = pino({ level: 'silent' });
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-function lease(spec: V1Lease['spec'], resourceVersion = '1'): V1Lease {
-  return { metadata: { name: 'l', namespace: 'ns', resourceVersion }, spec };
+function lease(spec: Lease['spec'], resourceVersion = '1'): Lease {
+  return { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: 'ns', resourceVersion }, spec };
 }
 
 // ---- the pure decision ----------------------------------------------------------------------
@@ -33,19 +33,19 @@ test('decideLeaseAction: a held lease expires leaseDuration after it was last ob
 });
 
 test('decideLeaseAction ignores renewTime: the holder’s clock may be skewed either way', () => {
-  const renewedInTheFuture = lease({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: new Date(T0 + 3_600_000) });
+  const renewedInTheFuture = lease({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(T0 + 3_600_000) });
   assert.equal(decideLeaseAction(renewedInTheFuture, 'me', T0 + 20_000, T0).action, 'acquire');
-  const renewedLongAgo = lease({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: new Date(T0 - 3_600_000) });
+  const renewedLongAgo = lease({ holderIdentity: 'other', leaseDurationSeconds: 15, renewTime: microTime(T0 - 3_600_000) });
   assert.equal(decideLeaseAction(renewedLongAgo, 'me', T0 + 1_000, T0).action, 'wait');
 });
 
 test('observeLease: only a change of the election record resets the observation time', () => {
-  const first = observeLease(undefined, lease({ holderIdentity: 'a', renewTime: '2026-01-01T00:00:00.000000Z' as unknown as Date }), T0);
+  const first = observeLease(undefined, lease({ holderIdentity: 'a', renewTime: '2026-01-01T00:00:00.000000Z' }), T0);
   assert.equal(first.observedAt, T0);
   // The same record read again (even with another resourceVersion, e.g. a label edit): unchanged.
-  const same = observeLease(first, lease({ holderIdentity: 'a', renewTime: new Date('2026-01-01T00:00:00Z') }, '2'), T0 + 5_000);
+  const same = observeLease(first, lease({ holderIdentity: 'a', renewTime: '2026-01-01T00:00:00Z' }, '2'), T0 + 5_000);
   assert.equal(same.observedAt, T0);
-  const renewed = observeLease(same, lease({ holderIdentity: 'a', renewTime: new Date('2026-01-01T00:00:02Z') }, '3'), T0 + 7_000);
+  const renewed = observeLease(same, lease({ holderIdentity: 'a', renewTime: '2026-01-01T00:00:02Z' }, '3'), T0 + 7_000);
   assert.equal(renewed.observedAt, T0 + 7_000);
   const gone = observeLease(renewed, undefined, T0 + 8_000);
   assert.equal(gone.observedAt, T0 + 8_000);
@@ -59,7 +59,7 @@ test('nextLeaseSpec: renewal keeps acquireTime and transitions, takeover counts 
   assert.equal(new Date(created.renewTime!).getTime(), T0);
   assert.equal(JSON.stringify(created.renewTime), '"2026-01-01T00:00:00.000000Z"', 'MicroTime has six fractional digits on the wire');
 
-  const current = { holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: new Date(T0), renewTime: new Date(T0), leaseTransitions: 3 };
+  const current = { holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(T0), leaseTransitions: 3 };
   const renewed = nextLeaseSpec({ action: 'renew' }, current, 'me', T0 + 2_000, 15_000);
   assert.equal(new Date(renewed.acquireTime!).getTime(), T0);
   assert.equal(new Date(renewed.renewTime!).getTime(), T0 + 2_000);
@@ -81,13 +81,13 @@ test('nextLeaseSpec: renewal keeps acquireTime and transitions, takeover counts 
 
 /** A lease store with the API server's optimistic concurrency; objects cross it as JSON, as on the wire. */
 class MemoryLeases {
-  private stored: V1Lease | undefined;
+  private stored: Lease | undefined;
   private version = 0;
   writes = 0;
   history: Array<string | undefined> = [];
 
-  current(): V1Lease | undefined {
-    return this.stored && (JSON.parse(JSON.stringify(this.stored)) as V1Lease);
+  current(): Lease | undefined {
+    return this.stored && (JSON.parse(JSON.stringify(this.stored)) as Lease);
   }
 
   /** A client for one candidate; `mode` lets a test cut that candidate off. */
@@ -103,12 +103,12 @@ class MemoryLeases {
         await gate();
         return this.current();
       },
-      create: async (_ns: string, body: V1Lease) => {
+      create: async (_ns: string, body: Lease) => {
         await gate();
         if (this.stored) throw new LeaseConflictError('exists');
         return this.write(body);
       },
-      replace: async (_ns: string, body: V1Lease) => {
+      replace: async (_ns: string, body: Lease) => {
         await gate();
         if (!this.stored) throw new Error('not found');
         // Like the API server: a replace without resourceVersion is unconditional.
@@ -120,9 +120,9 @@ class MemoryLeases {
   }
 
   /** Overwrites the lease as another writer would (e.g. kubectl). */
-  write(body: V1Lease): V1Lease {
+  write(body: Lease): Lease {
     this.writes++;
-    this.stored = JSON.parse(JSON.stringify({ ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } })) as V1Lease;
+    this.stored = JSON.parse(JSON.stringify({ ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } })) as Lease;
     if (this.history.length === 0 || this.history.at(-1) !== this.stored.spec?.holderIdentity) this.history.push(this.stored.spec?.holderIdentity);
     return this.current()!;
   }
@@ -292,7 +292,7 @@ test('a leader whose lease another writer took steps down at its next renewal', 
   const a = elector(store, 'a', clock);
   const run = a.e.run(a.callbacks);
   await settle();
-  store.write({ ...store.current()!, spec: { ...store.current()!.spec, holderIdentity: 'intruder', renewTime: new Date(clock.now()) } });
+  store.write({ ...store.current()!, spec: { ...store.current()!.spec, holderIdentity: 'intruder', renewTime: microTime(clock.now()) } });
   await tick([clock], 600);
   assert.equal(a.e.isLeader(), false);
   assert.equal(await run, 'lost');
@@ -380,7 +380,7 @@ test('inconsistent timing is refused', () => {
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }), /leaseDurationMs \(10000\) must be greater than renewDeadlineMs/);
   assert.throws(() => new LeaderElector({ ...base, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }), /renewDeadlineMs \(2000\) must be greater than 1.2 × retryPeriodMs/);
   assert.throws(() => new LeaderElector({ ...base, identity: '' }), /identity must not be empty/);
-  assert.throws(() => new LeaderElector({ namespace: 'ns', name: 'l', identity: 'a' }), /either kc or leases/);
+  assert.throws(() => new LeaderElector({ namespace: 'ns', name: 'l', identity: 'a' }), /either client or leases/);
 });
 
 test('a leader renews the lease it last wrote without reading it; a foreign write sends it back to reading', async () => {
@@ -408,4 +408,68 @@ test('a leader renews the lease it last wrote without reading it; a foreign writ
   assert.equal(a.e.isLeader(), true);
   assert.equal(store.current()!.metadata!.annotations?.touched, 'yes', 'the renewal kept the other writer\'s change');
   await a.e.release();
+});
+
+// ---- problems that need a person: said once, shown in health() ---------------------------------
+
+test('leaseProblem: a create answered 404 is a missing namespace, a 403 is missing RBAC; other failures are not problems', () => {
+  const missing = leaseProblem(new KubeApiError(404, 'NotFound', 'namespaces "mw" not found'), 'create', 'mw', 'meshwright-operator');
+  assert.equal(missing?.reason, 'NamespaceNotFound');
+  assert.match(missing!.message, /namespace "mw" does not exist/);
+  assert.match(missing!.message, /kubectl create namespace mw/);
+  assert.match(missing!.message, /--leader-election-namespace/);
+  const forbidden = leaseProblem(new KubeApiError(403, 'Forbidden', 'leases is forbidden'), 'update', 'mw', 'l');
+  assert.equal(forbidden?.reason, 'Forbidden');
+  assert.match(forbidden!.message, /not allowed to update the leader-election Lease mw\/l/);
+  assert.equal(leaseProblem(new KubeApiError(404, 'NotFound', 'x'), 'update', 'mw', 'l'), undefined, 'a lease deleted under us is retried, not a problem');
+  assert.equal(leaseProblem(new KubeApiError(500, 'InternalError', 'x'), 'create', 'mw', 'l'), undefined);
+  assert.equal(leaseProblem(new Error('socket hang up'), 'create', 'mw', 'l'), undefined);
+});
+
+test('kubernetesLeaseClient: 404 on get is no lease, 409 a lost race, 404 on create the missing namespace', async () => {
+  const fail = (status: number) => async () => {
+    throw new KubeApiError(status, 'x', `status ${status}`);
+  };
+  const client = kubernetesLeaseClient({ get: fail(404), create: fail(404), replace: fail(409) } as never);
+  assert.equal(await client.get('mw', 'l'), undefined);
+  await assert.rejects(client.create('mw', lease({})), (e: unknown) => e instanceof LeaseProblemError && e.problem.reason === 'NamespaceNotFound');
+  await assert.rejects(client.replace('mw', lease({})), LeaseConflictError);
+  const sent: Lease[] = [];
+  const ok = kubernetesLeaseClient({ create: async (l: Lease) => (sent.push(l), l), replace: async (l: Lease) => (sent.push(l), l) } as never);
+  await ok.create('mw', { ...lease({}), apiVersion: '', kind: '' });
+  assert.deepEqual([sent[0]!.apiVersion, sent[0]!.kind, sent[0]!.metadata.namespace], ['coordination.k8s.io/v1', 'Lease', 'mw'], 'self-describing, in the namespace asked for');
+});
+
+test('a missing lease namespace is logged once, shown by health() until it exists, then the candidate leads', async () => {
+  const clock = new FakeClock(T0);
+  const store = new MemoryLeases();
+  const leases = store.client();
+  let namespaceExists = false;
+  const create = leases.create;
+  leases.create = async (namespace, body) => {
+    if (!namespaceExists) throw new LeaseProblemError(leaseProblem(new KubeApiError(404, 'NotFound', `namespaces "${namespace}" not found`), 'create', namespace, 'l')!);
+    return create(namespace, body);
+  };
+  const lines: Array<{ level: number; msg: string }> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const e = new LeaderElector({ leases, namespace: 'ns', name: 'l', identity: 'a', clock, log, random: () => 0, ...timing });
+  assert.deepEqual(e.health(), { checked: false }, 'not checked before the first round is answered');
+  const run = e.run({ onStartedLeading: () => {}, onStoppedLeading: () => {} });
+  await settle();
+  assert.equal(e.health().checked, true);
+  assert.equal(e.health().problem?.reason, 'NamespaceNotFound');
+  await tick([clock], 20 * timing.retryPeriodMs);
+  assert.equal(e.isLeader(), false);
+  const errors = lines.filter((l) => l.level >= 50);
+  assert.equal(errors.length, 1, `said once, not every retry: ${JSON.stringify(errors)}`);
+  assert.match(errors[0]!.msg, /leader-election namespace "ns" does not exist/);
+  assert.equal(lines.filter((l) => l.level === 40).length, 0, 'and no warning per retry either');
+
+  namespaceExists = true;
+  await tick([clock], timing.retryPeriodMs * 2);
+  assert.equal(e.isLeader(), true, 'the fix takes effect without a restart');
+  assert.deepEqual(e.health(), { checked: true });
+  assert.equal(lines.filter((l) => /no longer blocked/.test(l.msg)).length, 1);
+  await e.release();
+  assert.equal(await run, 'released');
 });

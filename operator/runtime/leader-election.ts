@@ -13,11 +13,30 @@
  *   received that renewal no earlier, and a standby observed it no earlier still, so the leader
  *   stops at least `leaseDuration - renewDeadline` before any standby can consider the lease expired.
  */
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Timer } from './clock.ts';
+import { isConflict, isNotFound, KubeApiError, microTime, type KubeClient, type KubeObject } from './kube.ts';
 import { createLogger } from './logger.ts';
 import type { OperatorMetrics } from './metrics.ts';
+
+/** A Lease's election record as the API server stores it; times are MicroTime strings ({@link microTime}). */
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+  /** Fields we do not set (e.g. `strategy`, `preferredHolder`) are kept as read. */
+  [field: string]: unknown;
+}
+
+/** A `coordination.k8s.io/v1` Lease as plain JSON. */
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+/** The Lease type, for {@link KubeClient} calls. */
+const LEASE_TYPE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' } as const;
 
 /** What a candidate should do with the lease it just read; see {@link decideLeaseAction}. */
 export type LeaseDecision =
@@ -38,10 +57,10 @@ export interface LeaseObservation {
   observedAt: number;
 }
 
-/** Converts a Kubernetes (Micro)Time as client-node returns it (a string at runtime, despite the type) to epoch milliseconds. */
-function toMillis(time: Date | string | undefined): number | undefined {
+/** A Kubernetes (Micro)Time string as epoch milliseconds. */
+function toMillis(time: string | undefined): number | undefined {
   if (time === undefined || time === null) return undefined;
-  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
+  const ms = Date.parse(time);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
@@ -49,7 +68,7 @@ function toMillis(time: Date | string | undefined): number | undefined {
  * The canonical form of a lease's election record (holder, times, duration, transitions): two
  * reads of an unchanged lease give the same string, any renewal gives a different one.
  */
-export function leaseRecord(lease: V1Lease | undefined): string {
+export function leaseRecord(lease: Lease | undefined): string {
   const spec = lease?.spec ?? {};
   return JSON.stringify([
     spec.holderIdentity ?? '',
@@ -64,7 +83,7 @@ export function leaseRecord(lease: V1Lease | undefined): string {
  * Updates what we know of the lease after a read at local time `now`: the observation time moves
  * only when the record changed, so a lease nobody renews ages on our clock alone.
  */
-export function observeLease(previous: LeaseObservation | undefined, lease: V1Lease | undefined, now: number): LeaseObservation {
+export function observeLease(previous: LeaseObservation | undefined, lease: Lease | undefined, now: number): LeaseObservation {
   const record = leaseRecord(lease);
   return previous && previous.record === record ? previous : { record, observedAt: now };
 }
@@ -75,7 +94,7 @@ export function observeLease(previous: LeaseObservation | undefined, lease: V1Le
  * while `observedAt + leaseDurationSeconds > now`. `defaultLeaseDurationMs` applies when the lease
  * does not say its duration.
  */
-export function decideLeaseAction(lease: V1Lease | undefined, identity: string, now: number, observedAt: number, defaultLeaseDurationMs = 15_000): LeaseDecision {
+export function decideLeaseAction(lease: Lease | undefined, identity: string, now: number, observedAt: number, defaultLeaseDurationMs = 15_000): LeaseDecision {
   if (!lease) return { action: 'create' };
   const holder = lease.spec?.holderIdentity ?? '';
   if (holder === identity) return { action: 'renew' };
@@ -91,9 +110,9 @@ export function decideLeaseAction(lease: V1Lease | undefined, identity: string, 
  * The lease spec to write for a `create`, `renew` or `acquire` decision at local time `now`.
  * A renewal keeps acquireTime and leaseTransitions; a takeover counts one more transition.
  */
-export function nextLeaseSpec(decision: Exclude<LeaseDecision, { action: 'wait' }>, current: V1LeaseSpec | undefined, identity: string, now: number, leaseDurationMs: number): V1LeaseSpec {
+export function nextLeaseSpec(decision: Exclude<LeaseDecision, { action: 'wait' }>, current: LeaseSpec | undefined, identity: string, now: number, leaseDurationMs: number): LeaseSpec {
   const leaseDurationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
-  const stamp = new V1MicroTime(now);
+  const stamp = microTime(now);
   switch (decision.action) {
     case 'create':
       return { holderIdentity: identity, leaseDurationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 };
@@ -119,8 +138,8 @@ export function nextLeaseSpec(decision: Exclude<LeaseDecision, { action: 'wait' 
 }
 
 /** The lease spec a leader writes when it steps down: no holder, so a standby may take over at once. */
-export function releasedLeaseSpec(current: V1LeaseSpec | undefined, now: number): V1LeaseSpec {
-  const stamp = new V1MicroTime(now);
+export function releasedLeaseSpec(current: LeaseSpec | undefined, now: number): LeaseSpec {
+  const stamp = microTime(now);
   // client-go writes a 1 s duration on release too, for candidates that only look at the duration.
   return { ...current, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: stamp, acquireTime: stamp, leaseTransitions: current?.leaseTransitions ?? 0 };
 }
@@ -133,42 +152,95 @@ export class LeaseConflictError extends Error {
   }
 }
 
+/**
+ * Why leader election cannot work as configured. Retrying alone will not fix it: a person must
+ * act, and the message says how. The elector keeps retrying meanwhile, so the fix takes effect
+ * without a restart.
+ */
+export interface LeaseProblem {
+  reason: 'NamespaceNotFound' | 'Forbidden';
+  message: string;
+}
+
+/** Raised by a {@link LeaseClient} for a failure that is a {@link LeaseProblem}. */
+export class LeaseProblemError extends Error {
+  constructor(readonly problem: LeaseProblem) {
+    super(problem.message);
+    this.name = 'LeaseProblemError';
+  }
+}
+
+/**
+ * The {@link LeaseProblem} behind a failed lease request, or undefined for a failure that retrying
+ * may fix (a timeout, an API server restarting, a lost race).
+ */
+export function leaseProblem(error: unknown, operation: 'get' | 'create' | 'update', namespace: string, name: string): LeaseProblem | undefined {
+  if (!(error instanceof KubeApiError)) return undefined;
+  // A 404 on a create cannot mean the Lease is missing: it is the namespace we create it in.
+  if (error.status === 404 && operation === 'create') {
+    return {
+      reason: 'NamespaceNotFound',
+      message: `the leader-election namespace "${namespace}" does not exist, so the Lease "${name}" cannot be created and this operator will not reconcile: create the namespace (kubectl create namespace ${namespace}) or pass --leader-election-namespace=<an existing namespace>`,
+    };
+  }
+  if (error.status === 403) {
+    return {
+      reason: 'Forbidden',
+      message: `not allowed to ${operation} the leader-election Lease ${namespace}/${name}, so this operator will not reconcile: grant get, create and update on leases (coordination.k8s.io) in namespace ${namespace} (${error.message})`,
+    };
+  }
+  return undefined;
+}
+
 /** The three lease operations leader election needs; {@link kubernetesLeaseClient} is the real one. */
 export interface LeaseClient {
   /** The lease, or undefined when it does not exist. */
-  get(namespace: string, name: string): Promise<V1Lease | undefined>;
+  get(namespace: string, name: string): Promise<Lease | undefined>;
   /** Creates the lease; {@link LeaseConflictError} when it already exists. */
-  create(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  create(namespace: string, lease: Lease): Promise<Lease>;
   /** Replaces the lease, guarded by `lease.metadata.resourceVersion`; {@link LeaseConflictError} when it changed meanwhile. */
-  replace(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  replace(namespace: string, lease: Lease): Promise<Lease>;
 }
 
-/** A {@link LeaseClient} on the Kubernetes API. */
-export function kubernetesLeaseClient(kc: KubeConfig): LeaseClient {
-  const api = kc.makeApiClient(CoordinationV1Api);
-  const conflict = (error: unknown, what: string): never => {
-    if (error instanceof ApiException && error.code === 409) throw new LeaseConflictError(`${what}: ${error.message.split('\n')[0]}`);
-    throw error;
+/**
+ * A {@link LeaseClient} on our {@link KubeClient}: renewals share the operator's connection pool and
+ * user agent. Failures become {@link LeaseConflictError} (409: someone else wrote first) or
+ * {@link LeaseProblemError} (see {@link leaseProblem}); anything else is thrown as it is.
+ */
+export function kubernetesLeaseClient(client: KubeClient): LeaseClient {
+  const failed = (operation: 'get' | 'create' | 'update', namespace: string, name: string) => (error: unknown): never => {
+    if (isConflict(error)) throw new LeaseConflictError(`${operation} lease ${namespace}/${name}: ${(error as Error).message}`);
+    const problem = leaseProblem(error, operation, namespace, name);
+    throw problem ? new LeaseProblemError(problem) : error;
   };
   return {
     async get(namespace, name) {
       try {
-        return await api.readNamespacedLease({ namespace, name });
+        return await client.get<Lease>(LEASE_TYPE, name, namespace);
       } catch (error) {
-        if (error instanceof ApiException && error.code === 404) return undefined;
-        throw error;
+        if (isNotFound(error)) return undefined;
+        return failed('get', namespace, name)(error);
       }
     },
-    create: (namespace, lease) => api.createNamespacedLease({ namespace, body: lease }).catch((e: unknown) => conflict(e, 'lease already exists')),
+    create: (namespace, lease) =>
+      client.create<Lease>({ ...lease, ...LEASE_TYPE, metadata: { ...lease.metadata, namespace } }).catch(failed('create', namespace, lease.metadata.name)),
     replace: (namespace, lease) =>
-      api.replaceNamespacedLease({ namespace, name: lease.metadata!.name!, body: lease }).catch((e: unknown) => conflict(e, 'lease changed meanwhile')),
+      client.replace<Lease>({ ...lease, ...LEASE_TYPE, metadata: { ...lease.metadata, namespace } }).catch(failed('update', namespace, lease.metadata.name)),
   };
+}
+
+/** Whether leader election can proceed; see {@link LeaderElector.health}. */
+export interface ElectionHealth {
+  /** A round has reached the API server and been answered (whatever the answer). */
+  checked: boolean;
+  /** What keeps election from working, while it lasts. */
+  problem?: LeaseProblem;
 }
 
 /** Settings of {@link LeaderElector}. */
 export interface LeaderElectionOptions {
   /** Cluster access; ignored when `leases` is given. One of the two is required. */
-  kc?: KubeConfig;
+  client?: KubeClient;
   /** The lease operations (tests pass an in-memory one). */
   leases?: LeaseClient;
   namespace: string;
@@ -235,7 +307,9 @@ export class LeaderElector {
   private wakers = new Set<() => void>();
   private writes: Promise<unknown> = Promise.resolve();
   /** The lease as our last successful write returned it, while we lead: what the next renewal is based on. */
-  private ownLease: V1Lease | undefined;
+  private ownLease: Lease | undefined;
+  private checked = false;
+  private problem: LeaseProblem | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.identity = options.identity;
@@ -249,8 +323,8 @@ export class LeaderElector {
     if (!(this.renewDeadlineMs > this.retryPeriodMs * (1 + ACQUIRE_JITTER))) {
       throw new Error(`leader election: renewDeadlineMs (${this.renewDeadlineMs}) must be greater than ${1 + ACQUIRE_JITTER} × retryPeriodMs (${this.retryPeriodMs})`);
     }
-    if (!options.leases && !options.kc) throw new Error('leader election: either kc or leases is required');
-    this.leases = options.leases ?? kubernetesLeaseClient(options.kc!);
+    if (!options.leases && !options.client) throw new Error('leader election: either client or leases is required');
+    this.leases = options.leases ?? kubernetesLeaseClient(options.client!);
     this.clock = options.clock ?? systemClock;
     this.log = (options.log ?? createLogger({ name: 'leader-election' })).child({ lease: `${this.namespace}/${this.name}`, identity: this.identity });
     this.metrics = options.metrics;
@@ -261,6 +335,15 @@ export class LeaderElector {
   /** True while this process holds the lease and has not stepped down. */
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Whether election can proceed, for readiness: unchecked until the first round has been answered,
+   * then the {@link LeaseProblem} that blocks it, if any (e.g. the lease's namespace does not exist).
+   * A standby waiting for a valid lease held by another candidate is healthy.
+   */
+  health(): ElectionHealth {
+    return { checked: this.checked, ...(this.problem ? { problem: this.problem } : {}) };
   }
 
   /**
@@ -357,36 +440,67 @@ export class LeaderElector {
         if (renewed !== undefined) return renewed;
       }
       try {
-        const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
-        const readAt = this.clock.now();
-        this.observe(lease, readAt, callbacks);
-        const decision = decideLeaseAction(lease, this.identity, readAt, this.observation!.observedAt, this.leaseDurationMs);
-        if (decision.action === 'wait') {
-          if (this.leading) {
-            // Someone else holds a valid lease while we think we lead: we lost it, stop now.
-            this.log.warn({ holder: decision.holder }, 'lease taken over by another candidate');
-            this.loseLeadership();
-          } else {
-            this.log.debug({ holder: decision.holder, expiresInMs: decision.expiresAt - readAt }, 'lease held by another candidate');
-          }
-          return false;
-        }
-        if (this.lost) return false;
-        const sentAt = this.clock.now();
-        const spec = nextLeaseSpec(decision, lease?.spec, this.identity, sentAt, this.leaseDurationMs);
-        const written =
-          decision.action === 'create'
-            ? await this.withTimeout(this.leases.create(this.namespace, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec }), 'create lease')
-            : await this.withTimeout(this.leases.replace(this.namespace, { ...lease!, spec }), 'update lease');
-        const held = this.accept(written, sentAt, callbacks);
-        if (held && decision.action === 'acquire') this.log.info({ reason: decision.reason, previousHolder: decision.previousHolder, transitions: spec.leaseTransitions }, 'acquired lease');
+        const held = await this.readDecideWrite(callbacks);
+        this.noteAnswered(undefined);
         return held;
       } catch (error) {
-        if (error instanceof LeaseConflictError) this.log.debug({ err: error }, 'lost a race for the lease');
-        else this.log.warn({ err: error }, 'lease request failed');
+        if (error instanceof LeaseProblemError) {
+          this.noteAnswered(error.problem);
+        } else if (error instanceof LeaseConflictError) {
+          this.noteAnswered(undefined);
+          this.log.debug({ err: error }, 'lost a race for the lease');
+        } else {
+          this.log.warn({ err: error }, 'lease request failed');
+        }
         return false;
       }
     });
+  }
+
+  /**
+   * Records that a round was answered, and whether a {@link LeaseProblem} blocks election. A problem
+   * is logged once when it appears (it repeats every retry period until someone acts) and once
+   * when it is gone.
+   */
+  private noteAnswered(problem: LeaseProblem | undefined): void {
+    this.checked = true;
+    const before = this.problem;
+    this.problem = problem;
+    if (problem && (before?.reason !== problem.reason || before.message !== problem.message)) {
+      this.log.error({ reason: problem.reason }, problem.message);
+    } else if (problem) {
+      this.log.debug({ reason: problem.reason }, 'leader election still blocked');
+    } else if (before) {
+      this.log.info({ reason: before.reason }, 'leader election is no longer blocked: campaigning');
+    }
+  }
+
+  /** Reads the lease, decides, and writes when the decision says so; true when we hold the lease afterwards. */
+  private async readDecideWrite(callbacks: LeaderCallbacks): Promise<boolean> {
+    const lease = await this.withTimeout(this.leases.get(this.namespace, this.name), 'read lease');
+    const readAt = this.clock.now();
+    this.observe(lease, readAt, callbacks);
+    const decision = decideLeaseAction(lease, this.identity, readAt, this.observation!.observedAt, this.leaseDurationMs);
+    if (decision.action === 'wait') {
+      if (this.leading) {
+        // Someone else holds a valid lease while we think we lead: we lost it, stop now.
+        this.log.warn({ holder: decision.holder }, 'lease taken over by another candidate');
+        this.loseLeadership();
+      } else {
+        this.log.debug({ holder: decision.holder, expiresInMs: decision.expiresAt - readAt }, 'lease held by another candidate');
+      }
+      return false;
+    }
+    if (this.lost) return false;
+    const sentAt = this.clock.now();
+    const spec = nextLeaseSpec(decision, lease?.spec, this.identity, sentAt, this.leaseDurationMs);
+    const written =
+      decision.action === 'create'
+        ? await this.withTimeout(this.leases.create(this.namespace, { ...LEASE_TYPE, metadata: { name: this.name, namespace: this.namespace }, spec }), 'create lease')
+        : await this.withTimeout(this.leases.replace(this.namespace, { ...lease!, spec }), 'update lease');
+    const held = this.accept(written, sentAt, callbacks);
+    if (held && decision.action === 'acquire') this.log.info({ reason: decision.reason, previousHolder: decision.previousHolder, transitions: spec.leaseTransitions }, 'acquired lease');
+    return held;
   }
 
   /**
@@ -410,7 +524,7 @@ export class LeaderElector {
   }
 
   /** After a successful write of the lease sent at `sentAt`: we hold it, unless the answer came too late to count. */
-  private accept(written: V1Lease, sentAt: number, callbacks: LeaderCallbacks): boolean {
+  private accept(written: Lease, sentAt: number, callbacks: LeaderCallbacks): boolean {
     if (this.lost || (this.stopping && !this.leading)) return false; // told to stop while the write was in flight
     if (sentAt + this.renewDeadlineMs <= this.clock.now()) {
       // The answer came so late that the renewal no longer protects us: a standby may be about to take over.
@@ -440,7 +554,7 @@ export class LeaderElector {
     });
   }
 
-  private observe(lease: V1Lease | undefined, now: number, callbacks: LeaderCallbacks): void {
+  private observe(lease: Lease | undefined, now: number, callbacks: LeaderCallbacks): void {
     this.observation = observeLease(this.observation, lease, now);
     this.noticeHolder(lease?.spec?.holderIdentity || undefined, callbacks);
   }
