@@ -14,12 +14,6 @@ export interface ReadinessStatus {
   reasons: string[];
 }
 
-/** The answer of a liveness check: alive, or not with the reasons why. */
-export interface LivenessStatus {
-  alive: boolean;
-  reasons: string[];
-}
-
 /** Settings of {@link startOperatorHttpServer}. */
 export interface OperatorHttpServerOptions {
   /** `host:port`, `:port` (all interfaces) or `[v6]:port`; port 0 picks a free port. */
@@ -27,12 +21,6 @@ export interface OperatorHttpServerOptions {
   metrics: OperatorMetrics;
   /** Asked on every `/readyz`; ready e.g. once the caches have synced. A throw counts as not ready. */
   readiness: () => ReadinessStatus | Promise<ReadinessStatus>;
-  /**
-   * Asked on every `/healthz`, for conditions that only a restart fixes (e.g. a watch that never
-   * recovers). Without it the process is alive whenever it answers at all — which is the event
-   * loop check: a blocked loop cannot answer and the kubelet's probe times out.
-   */
-  liveness?: () => LivenessStatus | Promise<LivenessStatus>;
   log?: Logger;
 }
 
@@ -68,7 +56,7 @@ function reasonsText(reasons: string[], fallback: string): string {
 /** Starts the server and resolves once it listens. */
 export async function startOperatorHttpServer(options: OperatorHttpServerOptions): Promise<OperatorHttpServer> {
   const { host, port } = parseListenAddress(options.address);
-  const { metrics, readiness, liveness, log } = options;
+  const { metrics, readiness, log } = options;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -78,15 +66,11 @@ export async function startOperatorHttpServer(options: OperatorHttpServerOptions
     switch (path) {
       case '/metrics':
         return send(res, 200, await metrics.render(), metrics.contentType);
-      case '/healthz': {
-        let status: LivenessStatus = { alive: true, reasons: [] };
-        try {
-          if (liveness) status = await liveness();
-        } catch (error) {
-          status = { alive: false, reasons: [`liveness check failed: ${error instanceof Error ? error.message : String(error)}`] };
-        }
-        return status.alive ? send(res, 200, 'ok\n') : send(res, 503, reasonsText(status.reasons, 'not alive'));
-      }
+      case '/healthz':
+        // Alive whenever it answers at all: that is the event-loop check (a blocked loop cannot
+        // answer, and the kubelet's probe times out). What else can go wrong (a cache that cannot
+        // list, a blocked election) is for /readyz: a restart would not fix it.
+        return send(res, 200, 'ok\n');
       case '/readyz': {
         let status: ReadinessStatus;
         try {
