@@ -1,4 +1,17 @@
-/** examples/istio-minimal.yaml end to end on the local cluster (see mesh-install.ts). */
+/**
+ * Istio on the local cluster, one scenario after another (they share cluster-scoped objects):
+ * examples/istio-minimal.yaml end to end (see mesh-install.ts), then every other Istio example and
+ * every spec behind an Istio golden render reconciled to Ready with a pass that writes nothing
+ * (see no-op.ts).
+ */
 import { describeMeshExample } from './mesh-install.ts';
+import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 
 describeMeshExample({ file: 'istio-minimal.yaml', drift: { deployment: 'istiod', service: 'istiod' } });
+
+const cases: NoOpCase[] = [
+  { title: 'examples/istio-ha-gateways.yaml', spec: exampleSpec('istio-ha-gateways.yaml') },
+  { title: 'examples/istio-canary-upgrade.yaml', spec: exampleSpec('istio-canary-upgrade.yaml') },
+];
+
+describeNoOpPasses('Istio: every example and golden spec is Ready and then at rest', cases);
