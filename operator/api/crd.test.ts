@@ -187,6 +187,12 @@ test('CEL rules cover what the API server can judge', () => {
   assert.ok(rules('spec.upgrade.progressDeadline').some((r) => r.rule.includes("duration('10s')")));
   assert.ok(rules('spec.gateways.[]').some((r) => r.fieldPath === '.replicas'));
   assert.ok(rules('spec.gateways.[].service.ports').some((r) => r.rule.includes('exists_one')));
+  assert.deepEqual(node('spec.gateways.[].service.externalTrafficPolicy').enum, ['Cluster', 'Local']);
+  // The Service type defaults by gateway kind, so the rule sits on the gateway, where kind is known.
+  assert.ok(rules('spec.gateways.[]').some((r) => r.fieldPath === '.service.externalTrafficPolicy' && r.rule.includes("self.kind == 'Ingress'")));
+  assert.deepEqual(node('spec.gateways.[].securityContext.sysctls')['x-kubernetes-list-map-keys'], ['name']);
+  assert.ok(rules('spec.gateways.[].securityContext').some((r) => r.fieldPath === '.runAsNonRoot' && r.rule.includes('self.runAsUser != 0')));
+  for (const profile of ['seccompProfile', 'appArmorProfile']) assert.ok(rules(`spec.gateways.[].securityContext.${profile}`).some((r) => r.fieldPath === '.localhostProfile'), profile);
   assert.deepEqual([node('spec.gateways.[].service.ports.[].port').minimum, node('spec.gateways.[].service.ports.[].port').maximum], [1, 65535]);
   assert.deepEqual([node('spec.meshConfig.tracing.samplingPercent').minimum, node('spec.meshConfig.tracing.samplingPercent').maximum], [0, 100]);
   assert.deepEqual([node('spec.controlPlane.replicas').minimum, node('spec.controlPlane.replicas').maximum], [1, 100]);

@@ -270,6 +270,9 @@ const gatewayService = Type.Object({
     Type.String({ description: 'Annotation value.', maxLength: 4096 }),
     { description: 'Annotations on the Service, e.g. for the cloud load balancer.', maxProperties: 32 },
   )),
+  externalTrafficPolicy: Type.Optional(StringEnum(['Cluster', 'Local'], {
+    description: 'How traffic from outside the cluster reaches the gateway pods (NodePort and LoadBalancer Services only). Local: only to gateway pods on the node that received it, which keeps the client\'s source IP and saves a hop; nodes without a gateway pod fail the load balancer\'s health check and get no traffic. Cluster: to any gateway pod. Unset: Kubernetes\' default, Cluster.',
+  })),
 }, {
   description: 'The gateway\'s Service.',
   ...celRules({
@@ -305,6 +308,64 @@ const availabilityBound = (what: string) => IntOrString({
   ...celRules({ rule: POSITIVE_COUNT_OR_PERCENT, message: 'must be a count of at least 1 or a percentage from 1% to 100%' }),
 });
 
+/** UID and GID the gateway proxy runs as unless `securityContext` says otherwise (Istio's proxy user). */
+export const GATEWAY_PROXY_UID = 1337;
+
+/** Kubernetes' sysctl name syntax: dot- or slash-separated segments of lowercase letters, digits, "-" and "_". */
+const SYSCTL_NAME_PATTERN = '^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$';
+
+const linuxId = (what: string) => Type.Integer({ description: what, format: 'int64', minimum: 0, maximum: 2147483647 });
+
+/** A seccomp or AppArmor profile reference, as on a Pod. */
+const securityProfile = (what: string, example: string) => Type.Object({
+  type: StringEnum(['RuntimeDefault', 'Unconfined', 'Localhost'], { description: `Which ${what} profile: the container runtime's default, none, or one loaded on the node (Localhost).` }),
+  localhostProfile: Type.Optional(Type.String({ description: `With type Localhost: the profile on the node, e.g. ${example}.`, minLength: 1, maxLength: 253 })),
+}, {
+  description: `The ${what} profile of the gateway pods.`,
+  ...celRules({
+    rule: "self.type == 'Localhost' ? has(self.localhostProfile) : !has(self.localhostProfile)",
+    messageExpression: "self.type == 'Localhost' ? 'localhostProfile is required with type Localhost' : 'localhostProfile is allowed only with type Localhost, not ' + self.type",
+    fieldPath: '.localhostProfile',
+  }),
+});
+
+const podSecurityContext = Type.Object({
+  runAsUser: Type.Optional(linuxId(`UID the gateway containers run as. Unset: ${GATEWAY_PROXY_UID}.`)),
+  runAsGroup: Type.Optional(linuxId(`GID the gateway containers run as. Unset: ${GATEWAY_PROXY_UID}.`)),
+  runAsNonRoot: Type.Optional(Type.Boolean({ description: 'Refuse to start a container that would run as root (UID 0). Unset: true.' })),
+  fsGroup: Type.Optional(linuxId('GID that owns the pod\'s volumes and is added to the containers\' groups.')),
+  fsGroupChangePolicy: Type.Optional(StringEnum(['OnRootMismatch', 'Always'], {
+    description: 'When the kubelet changes volume ownership to fsGroup: always, or only when the volume root does not match already.',
+  })),
+  supplementalGroups: Type.Optional(Type.Array(linuxId('A supplemental GID.'), { description: 'Further GIDs added to the containers\' groups.', maxItems: 32 })),
+  sysctls: Type.Optional(Type.Array(Type.Object({
+    name: Type.String({
+      description: 'Name of the sysctl, e.g. net.ipv4.ip_unprivileged_port_start.',
+      minLength: 1, maxLength: 253,
+      ...celRules({ rule: `self.matches('${SYSCTL_NAME_PATTERN}')`, message: 'must be a sysctl name such as net.ipv4.ip_unprivileged_port_start: lowercase segments separated by "." or "/"' }),
+    }),
+    value: Type.String({ description: 'Value of the sysctl.', maxLength: 1024 }),
+  }, { description: 'A namespaced kernel parameter set for the pod.' }), {
+    description: 'Namespaced kernel parameters set for the pod, e.g. net.ipv4.ip_unprivileged_port_start=0 so the proxy may listen on ports below 1024. Sysctls outside Kubernetes\' safe set must also be allowed on the kubelets (--allowed-unsafe-sysctls), or the pods will not start.',
+    maxItems: 32, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
+  })),
+  seccompProfile: Type.Optional(securityProfile('seccomp', 'profiles/gateway.json')),
+  appArmorProfile: Type.Optional(securityProfile('AppArmor', 'k8s-gateway')),
+  seLinuxOptions: Type.Optional(Type.Object({
+    user: Type.Optional(Type.String({ description: 'SELinux user label.', maxLength: 253 })),
+    role: Type.Optional(Type.String({ description: 'SELinux role label.', maxLength: 253 })),
+    type: Type.Optional(Type.String({ description: 'SELinux type label.', maxLength: 253 })),
+    level: Type.Optional(Type.String({ description: 'SELinux level label.', maxLength: 253 })),
+  }, { description: 'SELinux context of the gateway containers.' })),
+}, {
+  description: `Security context of the gateway pods (a Pod's spec.securityContext, Linux fields), merged field by field over the gateway's own: runAsUser and runAsGroup ${GATEWAY_PROXY_UID}, runAsNonRoot true. The proxy container keeps its own context (no privileges, every capability dropped, read-only root).`,
+  ...celRules({
+    rule: '!has(self.runAsUser) || self.runAsUser != 0 || (has(self.runAsNonRoot) && !self.runAsNonRoot)',
+    message: 'runAsUser 0 (root) requires runAsNonRoot: false; gateways refuse to run as root unless told so',
+    fieldPath: '.runAsNonRoot',
+  }),
+});
+
 const gateway = Type.Object({
   name: DnsLabel({ description: 'Name of the gateway, unique in the list; its Deployment, Service and related objects are named after it.' }),
   kind: StringEnum(['Ingress', 'Egress'], { description: 'Ingress gateways receive traffic from outside the mesh; Egress gateways carry traffic leaving it.' }),
@@ -316,6 +377,7 @@ const gateway = Type.Object({
   autoscaling: Type.Optional(autoscaling),
   service: Type.Optional(gatewayService),
   resources: Type.Optional(ResourceRequirements('CPU and memory requests and limits of the gateway proxy. Unset: the profile\'s values.')),
+  securityContext: Type.Optional(podSecurityContext),
   podDisruptionBudget: Type.Optional(Type.Object({
     minAvailable: Type.Optional(availabilityBound('Pods that must stay available during voluntary disruptions')),
     maxUnavailable: Type.Optional(availabilityBound('Pods that may be unavailable during voluntary disruptions')),
@@ -325,11 +387,19 @@ const gateway = Type.Object({
   })),
 }, {
   description: 'An ingress or egress gateway run by the operator.',
-  ...celRules({
-    rule: '!has(self.replicas) || !has(self.autoscaling) || !self.autoscaling.enabled',
-    message: 'replicas cannot be set when autoscaling is enabled: set autoscaling.minReplicas and maxReplicas instead',
-    fieldPath: '.replicas', reason: 'FieldValueForbidden',
-  }),
+  ...celRules(
+    {
+      rule: '!has(self.replicas) || !has(self.autoscaling) || !self.autoscaling.enabled',
+      message: 'replicas cannot be set when autoscaling is enabled: set autoscaling.minReplicas and maxReplicas instead',
+      fieldPath: '.replicas', reason: 'FieldValueForbidden',
+    },
+    {
+      // The Service type defaults by kind, so the rule sits here, where the kind is known.
+      rule: "!has(self.service) || !has(self.service.externalTrafficPolicy) || (has(self.service.type) ? self.service.type != 'ClusterIP' : self.kind == 'Ingress')",
+      messageExpression: "'externalTrafficPolicy requires service type NodePort or LoadBalancer; the Service of this gateway is ClusterIP' + (has(self.service.type) ? '' : ' (the default for Egress gateways)')",
+      fieldPath: '.service.externalTrafficPolicy', reason: 'FieldValueForbidden',
+    },
+  ),
 });
 
 const canaryStep = Type.Object({

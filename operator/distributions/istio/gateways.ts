@@ -2,7 +2,8 @@
  * Ingress and egress gateways from `spec.gateways`: standalone Envoy deployments in the shape of
  * Istio's `istioctl` gateways (the proxy container is rendered in full, so they need no injector),
  * each with a Service, a ServiceAccount, a Role to read TLS Secrets over SDS, and an autoscaler and
- * a disruption budget where they apply.
+ * a disruption budget where they apply. The spec may add the Service's externalTrafficPolicy and
+ * pod-level security settings (sysctls, fsGroup, ...), as Istio's gateway chart values allow.
  *
  * Naming: the objects carry the gateway's name; its `istio` label is the name without an `istio-`
  * prefix (so `istio-ingressgateway` is selected by `istio: ingressgateway`, Istio's convention).
@@ -11,6 +12,7 @@
  * while the Service, ServiceAccount and SDS Role are shared: the Service selects the pods of every
  * revision, so traffic shifts as the revisions scale, Istio's documented gateway canary.
  */
+import { GATEWAY_PROXY_UID } from '../../api/spec.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { computeMeshConfig } from './mesh-config.ts';
 import { spreadAffinity, type Autoscale } from './profiles.ts';
@@ -204,7 +206,8 @@ function computeGatewayDeployment(scope: IstioScope, g: GatewayScope): KubeObjec
         spec: {
           ...(scope.profile.gateway.spread ? { affinity: spreadAffinity(podSelector) } : {}),
           containers: [proxyContainer(scope, g)],
-          securityContext: { runAsGroup: 1337, runAsNonRoot: true, runAsUser: 1337 },
+          // The spec's pod security context (sysctls, fsGroup, ...) is merged over the proxy user's.
+          securityContext: { runAsGroup: GATEWAY_PROXY_UID, runAsNonRoot: true, runAsUser: GATEWAY_PROXY_UID, ...g.spec.securityContext },
           serviceAccountName: g.serviceAccount,
           volumes: gatewayVolumes(scope, g),
         },
@@ -223,6 +226,7 @@ function computeGatewayService(g: GatewayScope): KubeObject {
       ports: g.ports.map(({ name, port, protocol, targetPort, nodePort }) => ({ name, ...(nodePort ? { nodePort } : {}), port, protocol, targetPort })),
       selector: g.selector,
       type: g.spec.service?.type ?? (g.spec.kind === 'Ingress' ? 'LoadBalancer' : 'ClusterIP'),
+      ...(g.spec.service?.externalTrafficPolicy ? { externalTrafficPolicy: g.spec.service.externalTrafficPolicy } : {}),
     },
   };
 }

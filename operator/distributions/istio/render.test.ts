@@ -65,8 +65,9 @@ const everything: Partial<MeshInstallationSpec> = {
     {
       name: 'ingress', kind: 'Ingress',
       autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 12, targetCPUUtilizationPercent: 70 },
-      service: { type: 'LoadBalancer', ports: [{ name: 'http2', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443, nodePort: 30443 }], annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } },
+      service: { type: 'LoadBalancer', ports: [{ name: 'http2', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443, nodePort: 30443 }], annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' }, externalTrafficPolicy: 'Local' },
       resources: { requests: { cpu: '1', memory: '512Mi' }, limits: { memory: '1Gi' } },
+      securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }], fsGroup: 1337, seccompProfile: { type: 'RuntimeDefault' } },
       podDisruptionBudget: { minAvailable: 2 },
     },
     { name: 'egress', kind: 'Egress', namespace: 'istio-egress', replicas: 2, podDisruptionBudget: { maxUnavailable: 1 } },
@@ -164,6 +165,23 @@ test('gateway autoscaling renders an HPA and leaves spec.replicas to it', () => 
   const off = render({ gateways: [{ name: 'egress', kind: 'Egress', autoscaling: { enabled: false } }] });
   assert.equal(find(off, 'HorizontalPodAutoscaler', 'egress'), undefined);
   assert.equal(get(off, 'Deployment', 'egress').spec.replicas, 1);
+});
+
+test('gateway Service externalTrafficPolicy and pod securityContext reach the objects; unset, neither is declared', () => {
+  const objects = render({ gateways: [
+    { name: 'ingress', kind: 'Ingress', service: { externalTrafficPolicy: 'Local' }, securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] } },
+    { name: 'egress', kind: 'Egress', service: { type: 'NodePort', externalTrafficPolicy: 'Cluster' }, securityContext: { runAsUser: 0, runAsNonRoot: false, fsGroup: 2000 } },
+    { name: 'plain', kind: 'Ingress' },
+  ] });
+  assert.equal(get(objects, 'Service', 'ingress').spec.externalTrafficPolicy, 'Local');
+  assert.equal(get(objects, 'Service', 'egress').spec.externalTrafficPolicy, 'Cluster');
+  assert.equal('externalTrafficPolicy' in get(objects, 'Service', 'plain').spec, false, 'left to Kubernetes\' default');
+  const podSecurity = (name: string) => get(objects, 'Deployment', name).spec.template.spec.securityContext;
+  assert.deepEqual(podSecurity('ingress'), { runAsGroup: 1337, runAsNonRoot: true, runAsUser: 1337, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }] }, 'merged over the proxy user');
+  assert.deepEqual(podSecurity('egress'), { runAsGroup: 1337, runAsNonRoot: false, runAsUser: 0, fsGroup: 2000 }, 'the spec overrides field by field');
+  assert.deepEqual(podSecurity('plain'), { runAsGroup: 1337, runAsNonRoot: true, runAsUser: 1337 });
+  const container = get(objects, 'Deployment', 'egress').spec.template.spec.containers[0];
+  assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: true }, 'the proxy container keeps its own');
 });
 
 test('controlPlane.replicas sets the Deployment replicas and renders no HPA (one owner of the field)', () => {
