@@ -25,7 +25,7 @@ function sources(): string[] {
 function reasonsInCode(): Set<string> {
   const found = new Set<string>();
   const patterns = [
-    /new (?:UnsupportedSpecError|CertificateAuthorityError|ReconcileError|TerminalError)\(\s*'([A-Za-z]+)'/g,
+    /new (?:UnsupportedSpecError|CertificateAuthorityError|ReconcileError)\(\s*'([A-Za-z]+)'/g,
     /CertificateAuthorityError\([^)]*?\? '([A-Za-z]+)' : '([A-Za-z]+)'/g,
     /onEvent\?\.\([^,]+,\s*'(?:Normal|Warning)',\s*'([A-Za-z]+)'/g,
   ];

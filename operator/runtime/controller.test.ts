@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { ExponentialBackoff } from './backoff.ts';
 import { FakeClock } from './clock.ts';
-import { Controller, TerminalError, type ReconcileResult } from './controller.ts';
+import { Controller, type ReconcileResult } from './controller.ts';
+import { ReconcileError } from './errors.ts';
 
 function controllerWith(reconcile: (key: string) => Promise<ReconcileResult | void>) {
   const clock = new FakeClock();
@@ -44,7 +45,7 @@ test('a transient error is retried with growing backoff; success forgets the fai
 
 test('a terminal error is not retried', async () => {
   const { controller, clock } = controllerWith(async () => {
-    throw new TerminalError('VersionNotInCatalog', 'version 9.9.9 is not supported');
+    throw new ReconcileError('VersionNotInCatalog', 'version 9.9.9 is not supported', { terminal: true });
   });
   assert.equal(await controller.processKey('k'), 'terminal_error');
   clock.advance(3_600_000);

@@ -19,14 +19,6 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-/** A terminal {@link ReconcileError}: retrying will not fix it; the key is dropped until the next change. */
-export class TerminalError extends ReconcileError {
-  constructor(reason: string, message: string) {
-    super(reason, message, { terminal: true });
-    this.name = 'TerminalError';
-  }
-}
-
 /** Reconciles one key to its desired state. */
 export interface Reconciler {
   reconcile(key: string): Promise<ReconcileResult | void>;
