@@ -93,6 +93,8 @@ after(async () => {
     await foreign.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }, `test-mesh-${name}`).catch(() => undefined);
   }
   for (const namespace of Object.values(namespaces)) await foreign.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(() => undefined);
+  // The user's CA Secret the External test creates (also when that test failed half-way).
+  await foreign.delete(secretType, `corp-ca-${run}`, 'default').catch(() => undefined);
   await operatorClient.close();
   await foreign.close();
 });
@@ -163,9 +165,7 @@ describe('the mesh CA on the real cluster', () => {
   test('External: missing, then broken, then valid material, each noticed without a spec change; nothing is applied until it is usable', async () => {
     const extName = names.external;
     const extNamespace = namespaces.external;
-    const secretRef = { name: 'corp-ca', namespace: 'default' };
-    await foreign.delete(secretType, `corp-ca`, 'default').catch(() => undefined);
-    await createInstallation(extName, extNamespace, { type: 'External', secretRef: { ...secretRef, name: `corp-ca-${run}` } });
+    await createInstallation(extName, extNamespace, { type: 'External', secretRef: { name: `corp-ca-${run}`, namespace: 'default' } });
     const missing = await eventually('SecretNotFound', async () => {
       const c = await condition(extName, 'CertificateAuthorityReady');
       return c?.reason === 'SecretNotFound' ? c : undefined;
