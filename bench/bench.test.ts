@@ -3,7 +3,9 @@
  * throw-away cluster of its own. Not the shared test cluster: Istio's CRDs are cluster-scoped and
  * shared by every Istio installation, so installing meshes there would relabel the objects that
  * e2e/meshes/istio.e2e.test.ts checks, at the same time. Asserts that every figure is produced
- * and sane (present, positive, no writes while idle), not the targets: those are for `npm run bench`.
+ * and sane (present, positive, ordered), and the idle figures that hold at any scale (no writes
+ * while idle, one lease renewal per retry period without reads, fewer other reads than renewals);
+ * the other targets are for `npm run bench`.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,9 +46,14 @@ test('every benchmark runs in smoke mode and produces sane figures', async () =>
   }
 
   assert.equal(idle.perMinute.writes, 0, 'the idle operator writes nothing but its lease');
-  positive(idle.perMinute.leaseWrites, 'lease renewals per minute');
-  positive(idle.expectedLeaseRenewalsPerMinute, 'the expected lease renewals');
-  assert.ok(idle.perMinute.reads >= 0 && idle.perMinute.leaseReads >= 0);
+  if (idle.auditPerMinute) assert.equal(idle.auditPerMinute.writes, 0, 'nor does the audit log show a write');
+  // One renewal per retry period: fewer means renewals stall, more means something renews twice.
+  const expected = idle.expectedLeaseRenewalsPerMinute;
+  positive(expected, 'the expected lease renewals');
+  assert.ok(idle.perMinute.leaseWrites >= 0.75 * expected && idle.perMinute.leaseWrites <= 1.2 * expected,
+    `lease renewals ${idle.perMinute.leaseWrites}/min, expected about ${expected}/min`);
+  assert.equal(idle.perMinute.leaseReads, 0, 'a leader renews the lease it last wrote without reading it first');
+  assert.ok(idle.perMinute.reads <= idle.perMinute.leaseWrites, `idle reads ${idle.perMinute.reads}/min exceed lease renewals ${idle.perMinute.leaseWrites}/min (caches, not polling)`);
 
   positive(memory.idle.rssMb, 'the idle RSS');
   positive(memory.loaded.rssMb, 'the loaded RSS');
