@@ -287,9 +287,12 @@ export async function startLocalCluster(opts: StartOptions): Promise<ClusterStat
       metadata: {
         name: `kwok-node-${i}`,
         annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-        // `node-role.example.com/infra` is what the production-shaped examples pin their control plane
-        // to (examples/istio-ha-gateways.yaml): every fake node is one, so those examples become Ready here.
-        labels: { type: 'kwok', 'kubernetes.io/hostname': `kwok-node-${i}`, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'topology.kubernetes.io/zone': `zone-${i % 3}`, 'node-role.example.com/infra': 'true' },
+        // The node roles production-shaped specs pin their control plane to (examples/istio-ha-gateways.yaml,
+        // the golden specs): every fake node has them, so those specs become Ready here.
+        labels: {
+          type: 'kwok', 'kubernetes.io/hostname': `kwok-node-${i}`, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'topology.kubernetes.io/zone': `zone-${i % 3}`,
+          'node-role.example.com/infra': 'true', 'node-role.example.org/mesh': 'true',
+        },
       },
     }));
     const created = kubectl(['apply', '-f', '-'], nodes.map((n) => JSON.stringify(n)).join('\n'));

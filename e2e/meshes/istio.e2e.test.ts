@@ -4,6 +4,7 @@
  * every spec behind an Istio golden render reconciled to Ready with a pass that writes nothing
  * (see no-op.ts).
  */
+import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 
@@ -12,6 +13,7 @@ describeMeshExample({ file: 'istio-minimal.yaml', drift: { deployment: 'istiod',
 const cases: NoOpCase[] = [
   { title: 'examples/istio-ha-gateways.yaml', spec: exampleSpec('istio-ha-gateways.yaml') },
   { title: 'examples/istio-canary-upgrade.yaml', spec: exampleSpec('istio-canary-upgrade.yaml') },
+  ...Object.entries(ISTIO_GOLDEN_SPECS).map(([name, spec]) => ({ title: `golden ${name}`, spec: { mesh: 'istio' as const, version: '1.31.1', namespace: 'istio-system', ...spec } })),
 ];
 
 describeNoOpPasses('Istio: every example and golden spec is Ready and then at rest', cases);

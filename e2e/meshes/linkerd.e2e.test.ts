@@ -6,6 +6,7 @@
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+import { LINKERD_GOLDEN_SPECS } from '../../operator/distributions/linkerd/testdata/golden-specs.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 
@@ -28,6 +29,7 @@ async function externalIssuerSecret(admin: KubeClient): Promise<KubeObject[]> {
 
 const cases: NoOpCase[] = [
   { title: 'examples/external-ca.yaml', spec: exampleSpec('external-ca.yaml'), prepare: externalIssuerSecret },
+  ...Object.entries(LINKERD_GOLDEN_SPECS).map(([name, spec]) => ({ title: `golden ${name}`, spec: { mesh: 'linkerd' as const, version: 'edge-26.8.3', namespace: 'linkerd', ...spec } })),
 ];
 
 describeNoOpPasses('Linkerd: every example and golden spec is Ready and then at rest', cases);

@@ -71,10 +71,24 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
     });
 
     for (const [i, noOpCase] of cases.entries()) {
-      test(`${noOpCase.title}: Ready, then a pass sends no write`, async () => {
+      test(`${noOpCase.title}: Ready, then a pass sends no write`, async (t) => {
         const name = `noop-${run}-${i}`;
         if (noOpCase.prepare) leftovers.push(...await noOpCase.prepare(admin));
         await admin.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: { 'meshwright.dev/e2e-no-op': run } }, spec: noOpCase.spec });
+        // Deleted whatever the outcome: the next spec of this mesh renders the same objects. Its
+        // workloads' ReplicaSets and pods must be gone too, or the next install's Deployments of the
+        // same names would adopt them before the garbage collector removes them.
+        t.after(async () => {
+          await admin.delete(miType, name).catch(() => undefined);
+          await eventually(`${name} to be deleted`, async () => !(await getIfExists(admin, miType, name)), 120_000, 250);
+          await eventually(`the workloads of ${name} to be gone`, async () => {
+            for (const kind of ['ReplicaSet', 'Pod']) {
+              const type = { apiVersion: kind === 'Pod' ? 'v1' : 'apps/v1', kind };
+              if ((await admin.list(type, { namespace: noOpCase.spec.namespace })).items.length > 0) return false;
+            }
+            return true;
+          }, 120_000, 250);
+        });
         await eventually(`${name} Ready`, async () => {
           const mi = await admin.get<Installation>(miType, name);
           const ready = mi.status?.conditions?.find((c) => c.type === 'Ready');
@@ -84,6 +98,12 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
           throw new Error(`${(error as Error).message}\nconditions: ${JSON.stringify(mi.status?.conditions)}\noperator log: ${operator.logFile}`);
         });
 
+        // The Ready Event is sent after the status write that said so: wait for it, so the pass below is alone.
+        await eventually(`the Ready Event of ${name}`, async () => {
+          const events = await admin.list<KubeObject & { reason?: string; regarding?: { name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: 'default' });
+          return events.items.some((e) => e.reason === 'Ready' && e.regarding?.name === name);
+        }, 15_000, 50);
+
         // A metadata-only change enqueues a pass that has nothing to do.
         const since = new Date();
         const passes = await operator.reconciles();
@@ -91,9 +111,6 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
         await eventually('the nudged pass to end', async () => (await operator.reconciles()) > passes, 15_000, 50);
         const writes = auditEvents(since, (e) => e.user?.username === operatorUser && writeVerbs.has(e.verb));
         assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), [], 'a pass over a Ready installation writes nothing');
-
-        await admin.delete(miType, name);
-        await eventually(`${name} to be deleted`, async () => !(await getIfExists(admin, miType, name)), 120_000, 250);
       });
     }
   });

@@ -107,11 +107,14 @@ export class LiveObjects {
     return [...found.values()];
   }
 
-  /** Informers of kinds in an API group whose CRD we just applied stop waiting out their backoff. */
+  /**
+   * Informers of kinds in an API group whose CRD we just applied stop waiting out their backoff:
+   * those that never listed, and those whose kind went away (a CRD deleted and installed again).
+   */
   wakeInformersOf(group: string | undefined): void {
     if (!group) return;
     for (const informer of this.owned.values()) {
-      if (!informer.hasSynced() && informer.type.apiVersion.startsWith(`${group}/`)) informer.retryNow();
+      if ((!informer.hasSynced() || informer.isNotServed()) && informer.type.apiVersion.startsWith(`${group}/`)) informer.retryNow();
     }
   }
 }

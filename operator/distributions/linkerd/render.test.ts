@@ -12,6 +12,7 @@ import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, UnsupportedSpecError, type Certifica
 import { assertGolden } from '../golden.ts';
 import { LINKERD_CATALOG } from './catalog.ts';
 import { linkerdDistribution } from './index.ts';
+import { LINKERD_GOLDEN_SPECS } from './testdata/golden-specs.ts';
 import { sha256Hex } from './scope.ts';
 import { installation, renderInput, testCertificateAuthority, testdataPath } from './test-support.ts';
 
@@ -23,29 +24,10 @@ const ca = testCertificateAuthority();
 const render = (spec: Partial<MeshInstallationSpec> = {}, material: CertificateAuthorityMaterial | null = ca) =>
   linkerdDistribution.render(renderInput(spec, material ?? undefined));
 
-/** Specs rendered to golden files, by file name. */
+/** Specs rendered to golden files, by file name; `default-offline` is `default` without CA material. */
 const GOLDEN_CASES: ReadonlyArray<[string, Partial<MeshInstallationSpec>, CertificateAuthorityMaterial | null]> = [
-  ['default', {}, ca],
+  ...Object.entries(LINKERD_GOLDEN_SPECS).map(([name, spec]): [string, Partial<MeshInstallationSpec>, CertificateAuthorityMaterial] => [name, spec, ca]),
   ['default-offline', {}, null],
-  ['ha', { profile: 'ha' }, ca],
-  ['demo', { profile: 'demo' }, ca],
-  ['mesh-config', {
-    meshConfig: {
-      mtls: { mode: 'STRICT' },
-      trustDomain: 'mesh.example.org',
-      accessLog: { enabled: true, encoding: 'JSON' },
-      tracing: { enabled: true, collector: { protocol: 'OpenTelemetry', address: 'otel-collector.observability.svc:4317' } },
-      proxy: { logLevel: 'debug', resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '1500m', memory: '128Mi' } }, holdApplicationUntilProxyStarts: false },
-    },
-    controlPlane: {
-      replicas: 2,
-      resources: { requests: { cpu: '200m', memory: '128Mi' } },
-      nodeSelector: { 'node-role.example.org/mesh': 'true' },
-      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'mesh', effect: 'NoSchedule' }],
-      priorityClassName: 'system-cluster-critical',
-    },
-  }, ca],
-  ['registry-mirror', { version: '2.20', registry: 'mirror.example.com/linkerd' }, ca],
 ];
 
 function toYaml(objects: readonly KubeObject[]): string {
