@@ -22,8 +22,8 @@ import { describeCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { ensureToolchain } from '../cluster/local-cluster.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
-import { operatorServiceAccountKubeconfig, startOperatorProcess, type OperatorProcess } from '../support/operator-account.ts';
+import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
+import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
 type Installation = KubeObject & {
   spec: Record<string, unknown>;
@@ -67,13 +67,9 @@ export function describeMeshExample(example: MeshExample): void {
   const exists = (ref: { apiVersion: string; kind: string; namespace?: string; name: string }) => getIfExists(admin, ref, ref.name, ref.namespace);
 
   before(async () => {
-    await installMeshInstallationCrd(admin);
-    const account = await operatorServiceAccountKubeconfig(admin, kc, run, builtInDistributions);
-    cleanupAccount = account.cleanup;
-    operatorUser = account.username;
-    operator = startOperatorProcess(account.kubeconfig, [
+    ({ operator, username: operatorUser, cleanup: cleanupAccount } = await startOperatorWithOwnAccount(admin, kc, run, (account) => [
       `--installation-selector=${selector}`, '--leader-elect=true', `--leader-election-namespace=${account.namespace}`, `--identity=e2e-${run}`, '--metrics-address=127.0.0.1:0', '--log-level=info',
-    ]);
+    ]));
   });
 
   after(async () => {

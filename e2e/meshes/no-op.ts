@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import type { MeshInstallationSpec } from '../../operator/api/spec.ts';
-import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
-import { operatorServiceAccountKubeconfig, startOperatorProcess, type OperatorProcess } from '../support/operator-account.ts';
+import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
+import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
 /** One spec to check. */
 export interface NoOpCase {
@@ -50,13 +49,9 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
 
   describe(title, () => {
     before(async () => {
-      await installMeshInstallationCrd(admin);
-      const account = await operatorServiceAccountKubeconfig(admin, kc, run, builtInDistributions);
-      cleanupAccount = account.cleanup;
-      operatorUser = account.username;
-      operator = startOperatorProcess(account.kubeconfig, [
+      ({ operator, username: operatorUser, cleanup: cleanupAccount } = await startOperatorWithOwnAccount(admin, kc, run, () => [
         `--installation-selector=${selector}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0', '--log-level=info',
-      ]);
+      ]));
     });
 
     after(async () => {

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
 import { computeOperatorManifests } from '../../operator/deploy/manifests.ts';
+import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import type { MeshDistribution } from '../../operator/distributions/distribution.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+import { installMeshInstallationCrd } from './kube.ts';
 
 /** A running operator process and how to stop it. */
 export interface OperatorProcess {
@@ -90,4 +92,23 @@ export function startOperatorProcess(kubeconfig: string, args: string[]): Operat
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+/** A running operator process authenticated as its own ServiceAccount, and how to remove that account. */
+export interface OperatorWithAccount {
+  operator: OperatorProcess;
+  /** The ServiceAccount's user name, as the audit log records it. */
+  username: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Installs the MeshInstallation CRD and the operator's own ServiceAccount with the RBAC generated
+ * for the built-in distributions, then starts `meshwright run` as that account with the flags
+ * `args` gives for it (so tests exercise the least-privilege RBAC the operator ships).
+ */
+export async function startOperatorWithOwnAccount(admin: KubeClient, kc: KubeConfig, run: string, args: (account: { namespace: string }) => string[]): Promise<OperatorWithAccount> {
+  await installMeshInstallationCrd(admin);
+  const account = await operatorServiceAccountKubeconfig(admin, kc, run, builtInDistributions);
+  return { operator: startOperatorProcess(account.kubeconfig, args(account)), username: account.username, cleanup: account.cleanup };
 }
