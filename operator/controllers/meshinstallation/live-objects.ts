@@ -47,10 +47,13 @@ export function staleObjects(desired: readonly ObjectRef[], inventory: readonly 
 /** The caches of MeshInstallations and of every owned kind, with our own newer writes on top. */
 export class LiveObjects {
   /**
-   * Objects as our own last write returned them, with the resourceVersion the cache held before
-   * that write: while the cache still holds that version, our write is the fresher truth.
+   * Objects as our own last write returned them, with every resourceVersion known to be older than
+   * that write: the version each write replaced, and our own earlier writes. While the cache holds
+   * one of those (or nothing, for an object we created, written as ''), our write is the fresher
+   * truth; once it holds anything else — our write, or a version we never saw, which can only be
+   * newer than what we replaced — the cache is trusted again.
    */
-  private readonly written = new Map<string, { staleVersion: string | undefined; object: KubeObject }>();
+  private readonly written = new Map<string, { older: ReadonlySet<string>; object: KubeObject }>();
 
   constructor(
     readonly installations: Informer,
@@ -80,14 +83,23 @@ export class LiveObjects {
   get(ref: ObjectRef): KubeObject | undefined {
     const cached = this.informerFor(ref).get(ref.name, ref.namespace);
     const written = this.written.get(refKey(ref));
-    if (written && cached?.metadata.resourceVersion === written.staleVersion) return written.object;
+    if (written && written.older.has(cached?.metadata.resourceVersion ?? '')) return written.object;
     if (written) this.written.delete(refKey(ref));
     return cached;
   }
 
-  /** Records what our write of an object returned, ahead of the watch event. */
+  /**
+   * Records what our write of an object returned, ahead of the watch event. `before` is what the
+   * write replaced as we knew it (undefined for a create): it may itself be an earlier write of ours.
+   */
   remember(before: KubeObject | undefined, after: KubeObject | undefined): void {
-    if (after) this.written.set(refKey(refOf(after)), { staleVersion: before?.metadata.resourceVersion, object: after });
+    if (!after) return;
+    const key = refKey(refOf(after));
+    const previous = this.written.get(key);
+    const older = new Set(previous ? [...previous.older, previous.object.metadata.resourceVersion ?? ''] : []);
+    older.add(before?.metadata.resourceVersion ?? '');
+    older.delete(after.metadata.resourceVersion ?? '');
+    this.written.set(key, { older, object: after });
   }
 
   /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */
