@@ -11,15 +11,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { CA_STATE_SECRET } from '../../operator/controllers/certificate-authority.ts';
-import { Operator } from '../../operator/operator.ts';
 import { createSelfSigned, describeCertificate, issueCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
+import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
 import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { testDistributionWithCa } from '../support/test-distribution.ts';
+import { testOperator } from '../support/test-operator.ts';
 
 const kc = testKubeConfig();
 const run = randomBytes(3).toString('hex');
@@ -29,22 +29,14 @@ const miType = { apiVersion: API_VERSION, kind: KIND };
 const secretType = { apiVersion: 'v1', kind: 'Secret' };
 const names = { selfSigned: `ca-${run}`, external: `ext-${run}` };
 const namespaces = { selfSigned: `test-ca-${run}`, external: `test-ext-${run}` };
-let operator: Operator;
-/** Passes the operator finished, by installation, across restarts. */
-const passes = new Map<string, number>();
-const passesOf = (name: string) => passes.get(name) ?? 0;
+const operator = testOperator({ client: operatorClient, distributions: [testDistributionWithCa], installationSelector: `meshwright.dev/test-run=${run}` });
+const passesOf = (name: string) => operator.passes(name);
+/** Private keys the scenarios used, to look for where they must never be. */
+const knownKeys: string[] = [];
 
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }>; certificateAuthority?: { rootFingerprint?: string; rootNotAfter?: string; intermediateNotAfter?: string; trustBundleHash?: string } } };
 type Secret = KubeObject & { data: Record<string, string> };
 const decode = (secret: Secret, key: string) => Buffer.from(secret.data[key] ?? '', 'base64').toString('utf8');
-
-function startOperator(): Promise<void> {
-  operator = new Operator({
-    client: operatorClient, distributions: [testDistributionWithCa], log: pino({ level: 'warn' }), installationSelector: `meshwright.dev/test-run=${run}`,
-    hooks: { onPassCompleted: (name) => void passes.set(name, passesOf(name) + 1) },
-  });
-  return operator.start();
-}
 
 async function createInstallation(name: string, namespace: string, certificateAuthority?: Record<string, unknown>): Promise<void> {
   await foreign.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: { 'meshwright.dev/test-run': run } }, spec: { mesh: 'istio', version: '1.0.0', namespace, ...(certificateAuthority ? { certificateAuthority } : {}) } });
@@ -80,7 +72,7 @@ function opensslVerify(rootPem: string, chainPem: string): string {
 
 before(async () => {
   await installMeshInstallationCrd(operatorClient);
-  await startOperator();
+  await operator.start();
 });
 
 after(async () => {
@@ -120,6 +112,7 @@ describe('the mesh CA on the real cluster', () => {
     assert.match(mi.status?.certificateAuthority?.intermediateNotAfter ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.equal((await condition(name, 'CertificateAuthorityReady'))?.reason, 'Issued');
     assert.doesNotMatch(JSON.stringify(mi.status), /PRIVATE KEY|BEGIN CERTIFICATE/, 'no key material in status');
+    knownKeys.push(...await privateKeysIn(foreign, [{ namespace, name: CA_STATE_SECRET }, { namespace, name: 'cacerts' }]));
 
     // Order, as the API server saw it: the CA state exists before the Deployment that would use it.
     const writes = auditEvents(since, (e) => e.userAgent === userAgent && writeVerbs.has(e.verb) && e.objectRef?.namespace === namespace);
@@ -136,10 +129,10 @@ describe('the mesh CA on the real cluster', () => {
     await operator.stop();
     const since = new Date();
     const passesBefore = passesOf(name);
-    await startOperator();
+    await operator.start();
     // The restarted operator's first pass, from empty memory and fresh caches, plus one more on demand.
     await eventually('the restarted operator to reconcile', async () => passesOf(name) > passesBefore, 10_000, 20);
-    operator.controller.enqueue(name);
+    operator.current!.controller.enqueue(name);
     await eventually('a second pass', async () => passesOf(name) > passesBefore + 1, 10_000, 20);
     const stateAfter = await foreign.get<Secret>(secretType, CA_STATE_SECRET, namespace);
     assert.equal(stateAfter.metadata.resourceVersion, stateBefore.metadata.resourceVersion);
@@ -180,6 +173,7 @@ describe('the mesh CA on the real cluster', () => {
     const expired = await issueCertificate({ subject: 'CN=corp issuer', notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 60_000), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0 }, root);
     const b64 = (text: string) => Buffer.from(text).toString('base64');
     await foreign.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `corp-ca-${run}`, namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'ca.crt': b64(root.certificatePem), 'tls.crt': b64(expired.certificatePem), 'tls.key': b64(expired.privateKeyPem) } } as KubeObject);
+    knownKeys.push(root.privateKeyPem, expired.privateKeyPem);
     const broken = await eventually('CertificateExpired', async () => {
       const c = await condition(extName, 'Stalled');
       return c?.status === 'True' && c.reason === 'CertificateExpired' ? c : undefined;
@@ -189,6 +183,7 @@ describe('the mesh CA on the real cluster', () => {
 
     const issuer = await issueCertificate({ subject: 'CN=corp issuer', notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 50 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0 }, root);
     await foreign.patch(secretType, `corp-ca-${run}`, 'default', { data: { 'tls.crt': b64(issuer.certificatePem), 'tls.key': b64(issuer.privateKeyPem) } }, 'merge');
+    knownKeys.push(issuer.privateKeyPem);
     const mi = await ready(extName);
     const caReady = await condition(extName, 'CertificateAuthorityReady');
     assert.equal(caReady?.status, 'True');
@@ -198,6 +193,12 @@ describe('the mesh CA on the real cluster', () => {
     const cacerts = await foreign.get<Secret>(secretType, 'cacerts', extNamespace);
     assert.equal(decode(cacerts, 'ca-cert.pem'), issuer.certificatePem);
     assert.equal(decode(cacerts, 'root-cert.pem'), root.certificatePem);
+    knownKeys.push(...await privateKeysIn(foreign, [{ namespace: extNamespace, name: CA_STATE_SECRET }]));
     await foreign.delete(secretType, `corp-ca-${run}`, 'default');
+  });
+
+  test('no private key reached status, Events or the operator log', async () => {
+    assert.ok(knownKeys.length >= 6, `the scenarios' keys were collected (${knownKeys.length})`);
+    await assertNoKeyMaterial({ client: foreign, installations: Object.values(names), log: operator.log(), knownKeys });
   });
 });

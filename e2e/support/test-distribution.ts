@@ -102,6 +102,7 @@ export const testDistributionWithCa: MeshDistribution = {
     root: { organization: 'meshwright test', commonName: `root.${installation.spec.meshConfig.trustDomain}` },
     issuer: { organization: 'meshwright test', commonName: `issuer.${installation.spec.meshConfig.trustDomain}` },
     defaultKeyAlgorithm: 'ECDSAP256',
+    published: { trustAnchors: [{ kind: 'Secret', name: 'cacerts', key: 'root-cert.pem' }] },
   }),
   render(input: RenderInput): KubeObject[] {
     const objects = testDistribution.render(input);

@@ -163,7 +163,13 @@ const rootRotation = Type.Object({
 
 const certificateAuthority = Type.Object({
   type: withDefault(StringEnum(['SelfSigned', 'External'], {
-    description: 'SelfSigned: the operator creates, renews and rotates the root and intermediate. External: the root and intermediate come from the Secret in secretRef and are renewed by you (e.g. with cert-manager).',
+    description: 'SelfSigned: the operator creates, renews and rotates the root and intermediate. External: the root and intermediate come from the Secret in secretRef and are renewed by you (e.g. with cert-manager). Fixed once the installation exists: switching would replace the root every workload trusts at once.',
+    // Until root rotation with an overlap exists, a switch has no safe path: SelfSigned to External
+    // drops the root every proxy trusts, External to SelfSigned has no root key to continue with.
+    ...celRules({
+      rule: 'self == oldSelf',
+      message: 'type cannot change on an existing installation: switching between SelfSigned and External would cut every workload\'s trust at once (root rotation with an overlap is not supported yet); keep the type, or delete this MeshInstallation and create it again with the other type, then restart every meshed workload',
+    }),
   }), 'SelfSigned'),
   keyAlgorithm: Type.Optional(StringEnum(KEY_ALGORITHMS, {
     description: 'Key algorithm of the CA certificates the operator issues. Unset: the mesh\'s default (Istio: RSA2048, as Istio\'s own CA; Linkerd: ECDSAP256, the only one it supports). With External, the key in the Secret must use it when set.',

@@ -6,6 +6,9 @@
  * - A CA that exists is never regenerated. It is created once, with `create` (never an apply that
  *   could overwrite), after a live GET confirmed there is none; a state Secret that cannot be read
  *   is reported, not replaced.
+ * - A root the cluster still trusts is never replaced unasked (see pki/continuity.ts): with the
+ *   state Secret gone, what the mesh publishes (its distribution says where) is read before a new
+ *   root is made; a change of CA type on a running mesh stalls.
  * - The state Secret (`meshwright-ca`) is then an owned object like any other: renewals reach it
  *   by server-side apply, and a foreign edit or deletion is repaired from the state this process
  *   last held, not adopted.
@@ -13,16 +16,28 @@
 import { createHash } from 'node:crypto';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import { parseDuration } from '../api/duration.ts';
-import type { CertificateAuthorityMaterial, CertificateAuthorityProfile } from '../distributions/distribution.ts';
+import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, TrustAnchorLocation } from '../distributions/distribution.ts';
 import {
   CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
   issueServing, materialOf, planAuthority, renewIssuer, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
 } from '../pki/authority.ts';
+import { ACCEPT_NEW_ROOT_ANNOTATION, planContinuity, type ContinuityFacts, type PublishedRoots } from '../pki/continuity.ts';
+import { certificateFingerprints } from '../pki/x509.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../runtime/kube.ts';
 
 /** Name of the Secret holding an installation's CA state, in the control-plane namespace. */
 export const CA_STATE_SECRET = 'meshwright-ca';
+
+export { ACCEPT_NEW_ROOT_ANNOTATION };
+
+/** A root this pass started using (a person should hear of it). */
+export interface RootChange {
+  /** Fingerprints of the new trust anchors. */
+  roots: string[];
+  /** The roots it replaces, as the user accepted; empty on a first install. */
+  replaced: string[];
+}
 
 /** What the PKI step gives the rest of the reconcile. */
 export interface CertificateAuthorityOutcome {
@@ -34,6 +49,8 @@ export interface CertificateAuthorityOutcome {
   nextCheckAt: number;
   /** The issuer is within renewBefore of expiry and is not ours to renew (External). */
   expiringSoon: boolean;
+  /** Set when this pass started using a new root. */
+  change?: RootChange;
 }
 
 /** What the PKI step needs from the reconciler. */
@@ -107,7 +124,14 @@ export class CertificateAuthorities {
     const ca = installation.spec.certificateAuthority;
     const where = `${namespace}/${CA_STATE_SECRET}`;
 
-    let state = this.lastKnown.get(uid) ?? await this.readState(namespace, where);
+    const previous = this.lastKnown.get(uid) ?? await this.readState(namespace, where);
+    const facts: ContinuityFacts = {
+      installation: installation.metadata.name!, type: ca.type, stateWhere: where, published: [],
+      accepted: installation.metadata.annotations?.[ACCEPT_NEW_ROOT_ANNOTATION],
+      state: previous && { hasRootKey: previous.root !== undefined, rootFingerprints: certificateFingerprints(previous.trustAnchorsPem) },
+    };
+    let state: AuthorityState;
+    let change: RootChange | undefined;
     if (ca.type === 'External') {
       const ref = ca.secretRef!;
       let secret: KubeObject & { data?: Record<string, string> };
@@ -120,11 +144,22 @@ export class CertificateAuthorities {
       }
       // Checked below with the rest of the state, against spec.certificateAuthority.keyAlgorithm.
       const material = externalMaterial(secret.data, `${ref.namespace}/${ref.name}`);
-      state = { ...(state ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
-    } else if (!state) {
-      state = await this.createState(installation.metadata.name!, namespace, where, await createSelfSignedAuthority(settings, now));
-    } else if (!state.root) {
-      throw new CertificateAuthorityError('RootKeyMissing', `the CA state Secret ${where} holds no root key (it came from an External CA); set spec.certificateAuthority back to External, or delete the Secret to have a new self-signed CA created (all workloads then need a restart)`);
+      const decision = planContinuity({ ...facts, externalWhere: `${ref.namespace}/${ref.name}` });
+      state = { ...(previous ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
+      if (decision.use === 'external' && decision.replaces.length > 0) change = { roots: certificateFingerprints(material.trustAnchorsPem), replaced: decision.replaces };
+    } else {
+      // Only without a state is a new root possible: then what the cluster still trusts decides.
+      const published = previous ? [] : await this.publishedRoots(namespace, profile.published.trustAnchors);
+      const decision = planContinuity({ ...facts, published });
+      if (decision.use === 'state') {
+        state = previous!;
+      } else {
+        const fresh = await createSelfSignedAuthority(settings, now);
+        // The webhook CA and serving certificates have nothing to do with the mesh root: they stay.
+        const created = previous ? { state: { ...fresh, webhookCa: previous.webhookCa, serving: previous.serving }, ours: true } : await this.createState(installation.metadata.name!, namespace, where, fresh);
+        state = created.state;
+        if (created.ours) change = { roots: certificateFingerprints(state.trustAnchorsPem), replaced: decision.replaces };
+      }
     }
 
     // Checking certificates costs tens of milliseconds of CPU: a state already checked is not checked
@@ -149,7 +184,7 @@ export class CertificateAuthorities {
     this.lastKnown.set(uid, state);
     return {
       material: materialOf(state), summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
-      expiringSoon: ca.type === 'External' && nextCheckAt <= now,
+      expiringSoon: ca.type === 'External' && nextCheckAt <= now, ...(change ? { change } : {}),
     };
   }
 
@@ -183,18 +218,38 @@ export class CertificateAuthorities {
     return decodeAuthorityState((live as { data?: Record<string, string> }).data, where);
   }
 
-  /** Creates the state Secret; if someone created one meanwhile, theirs wins and is used. */
-  private async createState(installation: string, namespace: string, where: string, state: AuthorityState): Promise<AuthorityState> {
+  /**
+   * The roots the cluster publishes where the mesh's distribution says it does. Live reads: these
+   * objects need not be ours (a mesh's control plane publishes some itself), so no cache has them.
+   */
+  private async publishedRoots(namespace: string, locations: readonly TrustAnchorLocation[]): Promise<PublishedRoots[]> {
+    const found = await Promise.all(locations.map(async (location): Promise<PublishedRoots | undefined> => {
+      let object: KubeObject & { data?: Record<string, string> };
+      try {
+        object = await this.context.client.get({ apiVersion: 'v1', kind: location.kind }, location.name, namespace);
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+      const value = object.data?.[location.key] ?? '';
+      const pem = location.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value;
+      return { where: `${location.kind} ${namespace}/${location.name}`, fingerprints: certificateFingerprints(pem) };
+    }));
+    return found.filter((roots): roots is PublishedRoots => roots !== undefined);
+  }
+
+  /** Creates the state Secret; if someone created one meanwhile, theirs wins and is used (`ours` false). */
+  private async createState(installation: string, namespace: string, where: string, state: AuthorityState): Promise<{ state: AuthorityState; ours: boolean }> {
     const object = this.context.owned(stateSecret(namespace, state), installation);
     try {
       const created = await this.context.client.create(object);
       this.context.remember(undefined, created);
-      return state;
+      return { state, ours: true };
     } catch (error) {
       if (!isConflict(error)) throw error;
       const existing = await this.readState(namespace, where);
       if (!existing) throw error;
-      return existing;
+      return { state: existing, ours: false };
     }
   }
 }

@@ -80,9 +80,30 @@ export interface CertificateSubject {
 }
 
 /**
+ * A Secret or ConfigMap in the control-plane namespace where a mesh publishes its trust anchors:
+ * PEM certificates under `key` (base64 in a Secret's data, as the API stores it).
+ */
+export interface TrustAnchorLocation {
+  kind: 'Secret' | 'ConfigMap';
+  name: string;
+  key: string;
+  /** Who writes it: unset, the mesh's renderer (a test checks it does); `controlPlane`, the mesh's own components. */
+  writtenBy?: 'controlPlane';
+}
+
+/**
+ * Where a mesh's CA can be seen in the cluster: what its renderer writes from
+ * {@link RenderInput.ca}, and what its control plane publishes from that in turn. While any of
+ * these holds a root, workloads trust it, so the operator makes no new root (see pki/continuity.ts).
+ */
+export interface PublishedCertificateAuthority {
+  trustAnchors: readonly TrustAnchorLocation[];
+}
+
+/**
  * What a mesh asks of the CA the operator creates for it: subject names, the key algorithm when the
- * spec leaves it unset, and names the issuer must carry. Where the material then lives is the
- * renderer's business (it receives it in {@link RenderInput.ca}).
+ * spec leaves it unset, and names the issuer must carry; and where the mesh publishes it. How the
+ * material is laid out is the renderer's business (it receives it in {@link RenderInput.ca}).
  */
 export interface CertificateAuthorityProfile {
   root: CertificateSubject;
@@ -96,6 +117,8 @@ export interface CertificateAuthorityProfile {
    * webhooks); issued by a separate webhook CA, never by the mesh root.
    */
   servingCertificates?: Array<{ name: string; dnsNames: string[] }>;
+  /** Where the mesh publishes its CA (in the control-plane namespace). */
+  published: PublishedCertificateAuthority;
 }
 
 /** A mesh, as the operator sees it. */

@@ -19,6 +19,7 @@ const settings = (keyAlgorithm: AuthoritySettings['keyAlgorithm'] = 'RSA2048'): 
     issuer: { organization: 'Istio', commonName: 'Intermediate CA' },
     defaultKeyAlgorithm: 'RSA2048',
     servingCertificates: [{ name: 'sp-validator', dnsNames: ['linkerd-sp-validator.linkerd.svc'] }],
+    published: { trustAnchors: [] },
   },
   keyAlgorithm,
   rootTtlMs: 87_600 * HOUR,

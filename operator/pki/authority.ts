@@ -254,7 +254,7 @@ export function decodeAuthorityState(data: Record<string, string> | undefined, w
   const required = [KEYS.anchors, KEYS.issuerChain, KEYS.issuerKey];
   const missing = required.filter((key) => !get(key));
   if (missing.length > 0) {
-    throw new CertificateAuthorityError('StateSecretInvalid', `the CA state Secret ${where} lacks ${missing.join(', ')}; the operator will not replace a CA that may be in use: restore the Secret from a backup, or delete it to have a new CA created (all workloads then need a restart)`);
+    throw new CertificateAuthorityError('StateSecretInvalid', `the CA state Secret ${where} lacks ${missing.join(', ')}; the operator will not replace a CA that may be in use: restore the Secret from a backup (the root key is nowhere else); to start a new CA instead, delete the Secret and follow what the installation's status then says`);
   }
   const pair = (cert: string, key: string) => (get(cert) && get(key) ? { certificatePem: get(cert)!, privateKeyPem: get(key)! } : undefined);
   const serving: Record<string, CertificateWithKey> = {};

@@ -262,6 +262,22 @@ export function splitCertificates(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)?.map((block) => `${block}\n`) ?? [];
 }
 
+/**
+ * SHA-256 fingerprints (as {@link CertificateInfo.sha256Fingerprint}) of every certificate in
+ * `pem` that parses; anything else is skipped. Synchronous and cheap, for deciding without I/O.
+ */
+export function certificateFingerprints(pem: string): string[] {
+  const fingerprints: string[] = [];
+  for (const block of splitCertificates(pem)) {
+    try {
+      fingerprints.push(new NodeX509Certificate(block).fingerprint256.toLowerCase());
+    } catch {
+      // Not a certificate after all: it cannot be a root anyone trusts.
+    }
+  }
+  return fingerprints;
+}
+
 /** Whether `privateKeyPem` is the private half of the key in `certificatePem`. */
 export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
   let key;

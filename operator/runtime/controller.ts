@@ -108,7 +108,7 @@ export class Controller {
       } else {
         const retryInMs = this.queue.addRateLimited(key);
         outcome = 'transient_error';
-        this.options.log.error({ key, err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed; retrying with backoff');
+        this.options.log.error({ key, ...(error instanceof ReconcileError ? { reason: error.reason } : {}), err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed; retrying with backoff');
       }
     }
     this.options.onReconciled?.(outcome, (performance.now() - started) / 1000, failure);

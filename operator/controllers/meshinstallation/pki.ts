@@ -7,7 +7,7 @@
  * already (nothing runs yet that a failure could break). Paused: nothing is created; the render
  * then leaves out what carries CA material.
  */
-import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
+import { ACCEPT_NEW_ROOT_ANNOTATION, type CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import { renderOwned } from '../ownership.ts';
 import type { PassContext } from './context.ts';
 import type { PassScope, Target } from './scope.ts';
@@ -19,16 +19,32 @@ export async function ensureCertificateAuthority(scope: PassScope, context: Pass
   const profile = distribution.certificateAuthority?.(scope.mi);
   if (!profile) return undefined;
   if (scope.paused) return context.authorities.observe(scope.mi);
-  if (!context.authorities.willCreate(scope.mi)) return context.authorities.ensure(scope.mi, profile);
+  const ensure = async () => reportRootChange(scope, context, await context.authorities.ensure(scope.mi, profile));
+  if (!context.authorities.willCreate(scope.mi)) return ensure();
 
   const withoutCa = renderOwned(distribution, { installation: scope.mi, resolved });
   await applyObjects(scope, context, withoutCa.filter((o) => o.kind === 'Namespace'));
   const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
   const [authority, applied] = await Promise.allSettled([
-    context.authorities.ensure(scope.mi, profile),
+    ensure(),
     applyObjects(scope, context, withoutCa.filter((o) => independent.has(o.kind))),
   ]);
   if (authority.status === 'rejected') throw authority.reason;
   if (applied.status === 'rejected') throw applied.reason;
   return authority.value;
+}
+
+/** A new root is something a person must hear of: an Event and a log line, once, when it is made. */
+function reportRootChange(scope: PassScope, context: PassContext, outcome: CertificateAuthorityOutcome): CertificateAuthorityOutcome {
+  const { change } = outcome;
+  if (!change) return outcome;
+  const roots = change.roots.join(', ');
+  if (change.replaced.length === 0) {
+    scope.log.info({ roots: change.roots }, 'created the mesh CA');
+    context.hooks.onEvent?.(scope.installation, 'Normal', 'CertificateAuthorityCreated', `created the mesh CA with root ${roots}`);
+  } else {
+    scope.log.warn({ roots: change.roots, replaced: change.replaced }, `the mesh CA's root was replaced, as annotation ${ACCEPT_NEW_ROOT_ANNOTATION} allowed`);
+    context.hooks.onEvent?.(scope.installation, 'Warning', 'RootReplaced', `root ${change.replaced.join(', ')} was replaced by ${roots}, as annotation ${ACCEPT_NEW_ROOT_ANNOTATION} allowed: every workload must restart to trust the new root`);
+  }
+  return outcome;
 }

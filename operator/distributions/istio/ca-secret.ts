@@ -9,7 +9,7 @@
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { findIssuer, splitCertificates } from '../../pki/x509.ts';
-import type { CertificateAuthorityMaterial, CertificateAuthorityProfile } from '../distribution.ts';
+import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, PublishedCertificateAuthority } from '../distribution.ts';
 import { meta, type IstioScope } from './scope.ts';
 
 /** Name of istiod's plug-in CA Secret. */
@@ -55,6 +55,17 @@ export function computeCaSecret(scope: IstioScope): KubeObject[] {
 }
 
 /**
+ * Where Istio's CA can be seen: the plug-in Secret rendered here, and the ConfigMap istiod writes
+ * the root into in every namespace (its own included), which outlives istiod.
+ */
+export const ISTIO_PUBLISHED_CA: PublishedCertificateAuthority = {
+  trustAnchors: [
+    { kind: 'Secret', name: CA_SECRET_NAME, key: 'root-cert.pem' },
+    { kind: 'ConfigMap', name: 'istio-ca-root-cert', key: 'root-cert.pem', writtenBy: 'controlPlane' },
+  ],
+};
+
+/**
  * The CA Istio needs: subjects as Istio's certificate tooling names them (`Root CA` and
  * `Intermediate CA`), with the trust domain as organization as istiod's own self-signed root has
  * it; RSA 2048 keys like Istio's CA. The issuer carries istiod's DNS name as Istio's tooling puts
@@ -67,5 +78,6 @@ export function istioCertificateAuthority(installation: DefaultedMeshInstallatio
     issuer: { commonName: 'Intermediate CA', organization: trustDomain },
     issuerDnsNames: [`istiod.${installation.spec.namespace}.svc`],
     defaultKeyAlgorithm: 'RSA2048',
+    published: ISTIO_PUBLISHED_CA,
   };
 }

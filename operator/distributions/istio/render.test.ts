@@ -12,7 +12,7 @@ import { createSelfSignedAuthority, materialOf } from '../../pki/authority.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { UnsupportedSpecError, type CertificateAuthorityMaterial } from '../distribution.ts';
 import { assertGolden } from '../golden.ts';
-import { CA_SECRET_NAME } from './ca-secret.ts';
+import { CA_SECRET_NAME, ISTIO_PUBLISHED_CA } from './ca-secret.ts';
 import { ISTIO_CATALOG, ISTIO_RELEASES } from './catalog.ts';
 import { istioDistribution } from './index.ts';
 import { ISTIO_ALL_OPTIONS, ISTIO_GOLDEN_SPECS } from './testdata/golden-specs.ts';
@@ -270,6 +270,7 @@ test('CA profile: Istio\'s subjects with the trust domain, RSA 2048 by default, 
     issuer: { commonName: 'Intermediate CA', organization: 'example.org' },
     issuerDnsNames: ['istiod.istio-system.svc'],
     defaultKeyAlgorithm: 'RSA2048',
+    published: ISTIO_PUBLISHED_CA,
   });
 });
 

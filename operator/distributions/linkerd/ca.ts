@@ -4,8 +4,17 @@
  * certificates for the two validating webhooks.
  */
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
-import type { CertificateAuthorityProfile } from '../distribution.ts';
+import type { CertificateAuthorityProfile, PublishedCertificateAuthority } from '../distribution.ts';
+import { ISSUER_SECRET, TRUST_ROOTS } from './config.ts';
 import { servingCertificateRequests } from './webhooks.ts';
+
+/** Where Linkerd's CA can be seen: the trust-roots ConfigMap every proxy mounts, and the issuer Secret's `ca.crt`. */
+export const LINKERD_PUBLISHED_CA: PublishedCertificateAuthority = {
+  trustAnchors: [
+    { kind: 'ConfigMap', name: TRUST_ROOTS.name, key: TRUST_ROOTS.key },
+    { kind: 'Secret', name: ISSUER_SECRET, key: 'ca.crt' },
+  ],
+};
 
 /**
  * The CA profile of a Linkerd installation. Identity checks that its issuer certificate is valid
@@ -22,5 +31,6 @@ export function linkerdCertificateAuthority(installation: DefaultedMeshInstallat
     issuerDnsNames: [issuerName],
     defaultKeyAlgorithm: 'ECDSAP256',
     servingCertificates: servingCertificateRequests(namespace),
+    published: LINKERD_PUBLISHED_CA,
   };
 }

@@ -10,6 +10,7 @@ import type { MeshInstallationSpec } from '../../api/spec.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, UnsupportedSpecError, type CertificateAuthorityMaterial } from '../distribution.ts';
 import { assertGolden } from '../golden.ts';
+import { LINKERD_PUBLISHED_CA } from './ca.ts';
 import { LINKERD_CATALOG } from './catalog.ts';
 import { linkerdDistribution } from './index.ts';
 import { LINKERD_GOLDEN_SPECS } from './testdata/golden-specs.ts';
@@ -304,6 +305,7 @@ test('certificate authority: ECDSA P-256, root and issuer named for the control-
       { name: 'linkerd-sp-validator', dnsNames: ['linkerd-sp-validator.linkerd.svc'] },
       { name: 'linkerd-policy-validator', dnsNames: ['linkerd-policy-validator.linkerd.svc'] },
     ],
+    published: LINKERD_PUBLISHED_CA,
   });
   const other = linkerdDistribution.certificateAuthority!(installation({ namespace: 'mesh', meshConfig: { trustDomain: 'example.org' } }));
   assert.equal(other.issuer.commonName, 'identity.mesh.example.org');

@@ -1,0 +1,81 @@
+/**
+ * The operator in the test process, assembled as `meshwright run` assembles it minus HTTP and leader
+ * election: its JSON log goes through the real logger into memory (so a test can read every line it
+ * wrote), its Events go to the cluster through the real recorder, and the passes it finished are
+ * counted per installation, across restarts, so tests wait on them instead of sleeping.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MeshDistribution } from '../../operator/distributions/distribution.ts';
+import { Operator } from '../../operator/operator.ts';
+import type { ReconcileError } from '../../operator/runtime/errors.ts';
+import { EventRecorder } from '../../operator/runtime/events.ts';
+import type { KubeClient } from '../../operator/runtime/kube.ts';
+import { createLogger } from '../../operator/runtime/logger.ts';
+import { eventually } from './kube.ts';
+
+/** An operator a test starts, stops and starts again. */
+export interface TestOperator {
+  /** The running operator (replaced by each start). */
+  readonly current: Operator | undefined;
+  /** `reportingInstance` of its Events. */
+  readonly identity: string;
+  /** Every line the operator logged since this harness was made, across restarts. */
+  log(): string;
+  /** Passes over `name` that ended, across restarts. */
+  passes(name: string): number;
+  /** The failure the last pass over `name` ended with (undefined: it succeeded, or none ran). */
+  lastFailure(name: string): ReconcileError | undefined;
+  /** Resolves once a pass over `name` beyond the first `count` has ended. */
+  passAfter(name: string, count: number, timeoutMs?: number): Promise<void>;
+  start(): Promise<void>;
+  /** Stops reconciling and watching, and waits until every Event recorded so far is written. */
+  stop(): Promise<void>;
+}
+
+/** Settings of {@link testOperator}. */
+export interface TestOperatorOptions {
+  client: KubeClient;
+  distributions: readonly MeshDistribution[];
+  /** Label selector of the installations this operator manages (keeps parallel tests apart). */
+  installationSelector: string;
+}
+
+/** A {@link TestOperator}, not started. */
+export function testOperator(options: TestOperatorOptions): TestOperator {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'debug', name: 'meshwright', destination: { write: (line: string) => void lines.push(line) } });
+  const identity = `e2e-${randomBytes(3).toString('hex')}`;
+  const events = new EventRecorder({ client: options.client, identity, log });
+  const passes = new Map<string, number>();
+  const failures = new Map<string, ReconcileError | undefined>();
+  let current: Operator | undefined;
+  return {
+    get current() {
+      return current;
+    },
+    identity,
+    log: () => lines.join(''),
+    passes: (name) => passes.get(name) ?? 0,
+    lastFailure: (name) => failures.get(name),
+    async passAfter(name, count, timeoutMs = 30_000) {
+      await eventually(`a pass over ${name} beyond ${count}`, async () => (passes.get(name) ?? 0) > count, timeoutMs, 20);
+    },
+    async start() {
+      current = new Operator({
+        client: options.client, distributions: options.distributions, log, installationSelector: options.installationSelector,
+        hooks: {
+          onPassCompleted: (name, failure) => {
+            failures.set(name, failure);
+            passes.set(name, (passes.get(name) ?? 0) + 1);
+          },
+          onEvent: (installation, type, reason, note) => void events.record({ regarding: installation, type, reason, action: 'Reconcile', note }),
+        },
+      });
+      await current.start();
+    },
+    async stop() {
+      await current?.stop();
+      await events.drain();
+    },
+  };
+}
