@@ -2,11 +2,12 @@
  * Linkerd on the local cluster, one scenario after another (they share cluster-scoped objects):
  * examples/linkerd-minimal.yaml end to end (see mesh-install.ts), then every other Linkerd example
  * and every spec behind a Linkerd golden render reconciled to Ready with a pass that writes nothing
- * (see no-op.ts).
+ * (see no-op.ts), then an issuer Secret the user keeps (see external-issuer.ts).
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 import { LINKERD_GOLDEN_SPECS } from '../../operator/distributions/linkerd/testdata/golden-specs.ts';
+import { describeExternalIssuerScenarios } from './external-issuer.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 
@@ -33,3 +34,5 @@ const cases: NoOpCase[] = [
 ];
 
 describeNoOpPasses('Linkerd: every example and golden spec is Ready and then at rest', cases);
+
+describeExternalIssuerScenarios();

@@ -15,7 +15,7 @@ import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/k
 import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
 import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
-import { testDistributionWithCa } from '../support/test-distribution.ts';
+import { removeTestMesh, testDistributionWithCa } from '../support/test-distribution.ts';
 import { testOperator } from '../support/test-operator.ts';
 
 const kc = testKubeConfig();
@@ -55,12 +55,7 @@ before(async () => {
 
 after(async () => {
   await operator.stop();
-  await admin.patch(miType, name, undefined, { metadata: { finalizers: null } }, 'merge').catch(() => undefined);
-  await admin.delete(miType, name).catch(() => undefined);
-  for (const suffix of ['', '-demo']) await admin.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' }, `test-mesh-${name}${suffix}`).catch(() => undefined);
-  await admin.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `test-mesh-${name}`).catch(() => undefined);
-  await admin.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }, `test-mesh-${name}`).catch(() => undefined);
-  await admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(() => undefined);
+  await removeTestMesh(admin, name, namespace);
   await client.close();
   await admin.close();
 });

@@ -5,7 +5,8 @@
  */
 import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
 import { deploymentsHealth, UnsupportedSpecError, type MeshDistribution, type RenderInput, type ResolvedVersion } from '../../operator/distributions/distribution.ts';
-import type { KubeObject } from '../../operator/runtime/kube.ts';
+import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
+import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 
 const catalog = ['1.1.0', '1.0.0'] as const;
 
@@ -119,3 +120,17 @@ export const testDistributionWithCa: MeshDistribution = {
     return objects;
   },
 };
+
+/**
+ * Removes a test-mesh installation whatever state a test left it in: the installation without
+ * waiting for its finalizer, the cluster-scoped objects the test mesh renders, and its namespace.
+ */
+export async function removeTestMesh(client: KubeClient, name: string, namespace: string): Promise<void> {
+  const ignore = () => undefined;
+  await client.patch({ apiVersion: API_VERSION, kind: KIND }, name, undefined, { metadata: { finalizers: null } }, 'merge').catch(ignore);
+  await client.delete({ apiVersion: API_VERSION, kind: KIND }, name).catch(ignore);
+  for (const suffix of ['', '-demo']) await client.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' }, `test-mesh-${name}${suffix}`).catch(ignore);
+  await client.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, `test-mesh-${name}`).catch(ignore);
+  await client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }, `test-mesh-${name}`).catch(ignore);
+  await client.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(ignore);
+}

@@ -25,6 +25,7 @@ import { ACCEPT_NEW_ROOT_ANNOTATION, planContinuity, type ContinuityFacts, type 
 import { certificateFingerprints } from '../pki/x509.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../runtime/kube.ts';
+import { INSTALLATION_LABEL } from './ownership.ts';
 
 /** Name of the Secret holding an installation's CA state, in the control-plane namespace. */
 export const CA_STATE_SECRET = 'meshwright-ca';
@@ -88,6 +89,61 @@ export function authoritySettings(installation: DefaultedMeshInstallation, profi
   };
 }
 
+/** Reasons about the user's External Secret itself. */
+export const UserSecretReason = {
+  /** The user's Secret has a name the operator writes (the mesh's own Secret, or the CA state) but not that layout. */
+  SecretNameTaken: 'SecretNameTaken',
+  /** secretRef names a Secret the operator itself writes. */
+  SecretRefIsOurs: 'SecretRefIsOurs',
+} as const;
+
+const secretRefWhere = (ref: { namespace: string; name: string }) => `Secret ${ref.namespace}/${ref.name}, named in spec.certificateAuthority.secretRef,`;
+const NOT_OURS = 'is yours, and the operator never writes over a Secret it did not create, so nothing is written';
+const RENAME = 'give the Secret you keep the CA in another name (or keep it in another namespace) and point secretRef at it';
+
+const pemBlocks = (text: string) => (text.match(/-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----/g) ?? []).map((block) => block.replace(/\s/g, ''));
+
+/**
+ * Whether `theirs` holds what `ours` does: the same PEM blocks in the same order (line breaks
+ * aside), where a chain may end with trust anchors (cert-manager's CA issuer appends its CA);
+ * other values compare as text.
+ */
+function sameContent(ours: string, theirs: string, anchors: ReadonlySet<string>): boolean {
+  const [a, b] = [pemBlocks(ours), pemBlocks(theirs)];
+  if (a.length === 0) return ours.trim() === theirs.trim();
+  return a.length <= b.length && a.every((block, i) => block === b[i]) && b.slice(a.length).every((block) => anchors.has(block));
+}
+
+/**
+ * How the user's External Secret may be used, given the objects the mesh renders from it. The operator never writes a Secret it did not create, so when its own
+ * would have the same namespace and name, it either reads the user's in place — when that already
+ * holds, under every key the mesh reads, what the operator would write (returns `true`: the render
+ * leaves its own out) — or writes nothing and stalls. Returns `false` when nothing clashes (the
+ * operator writes its copy under its own name). Never puts a value in a message.
+ */
+export function userSecretUse(secret: KubeObject & { data?: Record<string, string> }, rendered: readonly KubeObject[], material: CertificateAuthorityMaterial): boolean {
+  const { namespace, name } = secret.metadata;
+  const where = secretRefWhere({ namespace: namespace!, name });
+  const owner = secret.metadata.labels?.[INSTALLATION_LABEL];
+  if (owner !== undefined) {
+    throw new CertificateAuthorityError(UserSecretReason.SecretRefIsOurs, `${where} is one meshwright writes itself (label ${INSTALLATION_LABEL}=${owner}), so it cannot be the source of the CA: point secretRef at the Secret your CA tooling (e.g. cert-manager) writes`);
+  }
+  const ours = rendered.find((o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === namespace) as (KubeObject & { data?: Record<string, string> }) | undefined;
+  if (!ours) return false;
+  const anchors = new Set(pemBlocks(material.trustAnchorsPem));
+  const text = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('utf8');
+  const keys = Object.keys(ours.data ?? {}).sort();
+  const differing = keys.filter((key) => secret.data?.[key] === undefined || !sameContent(text(ours.data![key]), text(secret.data[key]), anchors));
+  if (differing.length === 0) return true;
+  throw new CertificateAuthorityError(UserSecretReason.SecretNameTaken, `${where} ${NOT_OURS}: the mesh reads ${keys.join(', ')} from a Secret of that name, and yours does not hold them as the mesh needs them (${differing.join(', ')} missing or different). To fix it, ${RENAME}; the operator then writes what the mesh needs under ${namespace}/${name} itself`);
+}
+
+/** Refuses a secretRef that names the CA state Secret: reading it would mistake the user's Secret for the state, writing the state would overwrite it. */
+function refuseStateSecretRef(ref: { namespace: string; name: string }, stateNamespace: string): void {
+  if (ref.namespace !== stateNamespace || ref.name !== CA_STATE_SECRET) return;
+  throw new CertificateAuthorityError(UserSecretReason.SecretNameTaken, `${secretRefWhere(ref)} ${NOT_OURS}: the operator keeps its CA state under that name. To fix it, ${RENAME}`);
+}
+
 /** Keeps each installation's CA; one instance per reconciler (it remembers the last good state). */
 export class CertificateAuthorities {
   /** The state this process last held, by installation uid: the truth a foreign edit is repaired from. */
@@ -114,8 +170,12 @@ export class CertificateAuthorities {
     return !this.context.live({ apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace } });
   }
 
-  /** Runs the PKI step. Throws {@link CertificateAuthorityError} when the CA cannot be used. */
-  async ensure(installation: DefaultedMeshInstallation, profile: CertificateAuthorityProfile): Promise<CertificateAuthorityOutcome> {
+  /**
+   * Runs the PKI step. Throws {@link CertificateAuthorityError} when the CA cannot be used.
+   * `renderWith` is the mesh's render from given material: a user's External Secret is judged
+   * against it ({@link userSecretUse}).
+   */
+  async ensure(installation: DefaultedMeshInstallation, profile: CertificateAuthorityProfile, renderWith?: (material: CertificateAuthorityMaterial) => readonly KubeObject[]): Promise<CertificateAuthorityOutcome> {
     const { client, clock } = this.context;
     const now = clock.now();
     const uid = installation.metadata.uid ?? installation.metadata.name!;
@@ -124,6 +184,7 @@ export class CertificateAuthorities {
     const ca = installation.spec.certificateAuthority;
     const where = `${namespace}/${CA_STATE_SECRET}`;
 
+    if (ca.type === 'External') refuseStateSecretRef(ca.secretRef!, namespace);
     const previous = this.lastKnown.get(uid) ?? await this.readState(namespace, where);
     const facts: ContinuityFacts = {
       installation: installation.metadata.name!, type: ca.type, stateWhere: where, published: [],
@@ -132,11 +193,12 @@ export class CertificateAuthorities {
     };
     let state: AuthorityState;
     let change: RootChange | undefined;
+    let external: KubeObject | undefined;
     if (ca.type === 'External') {
       const ref = ca.secretRef!;
       let secret: KubeObject & { data?: Record<string, string> };
       try {
-        secret = await client.get({ apiVersion: 'v1', kind: 'Secret' }, ref.name, ref.namespace);
+        external = secret = await client.get({ apiVersion: 'v1', kind: 'Secret' }, ref.name, ref.namespace);
       } catch (error) {
         if (!isNotFound(error)) throw error;
         // Not terminal: the Secret may be on its way (cert-manager, a GitOps sync).
@@ -181,9 +243,13 @@ export class CertificateAuthorities {
       nextCheckAt = changed ? (await planAuthority(state, settings, now)).nextCheckAt : plan.nextCheckAt;
       this.verified.set(uid, { key: stateKey(state, settings, requiredAlgorithm), summary, nextCheckAt });
     }
+    let material = materialOf(state);
+    if (external && renderWith && userSecretUse(external, renderWith(material), material)) {
+      material = { ...material, usedInPlace: { namespace: external.metadata.namespace!, name: external.metadata.name } };
+    }
     this.lastKnown.set(uid, state);
     return {
-      material: materialOf(state), summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
+      material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
       expiringSoon: ca.type === 'External' && nextCheckAt <= now, ...(change ? { change } : {}),
     };
   }

@@ -38,6 +38,12 @@ export interface CertificateAuthorityMaterial {
   issuerKeyPem: string;
   /** Serving certificates for the mesh's own webhooks, by the names in {@link CertificateAuthorityProfile.servingCertificates}. */
   serving?: Record<string, ServingCertificate>;
+  /**
+   * A Secret of the user's (External) that already holds this material in the very layout the mesh
+   * reads, under the name the mesh reads it from: the mesh reads it as it is, and the render path
+   * leaves out its own Secret of that name, since the operator never writes a Secret it did not create.
+   */
+  usedInPlace?: { namespace: string; name: string };
 }
 
 /** A TLS serving certificate the operator issued for a mesh component (e.g. a validating webhook). */

@@ -47,7 +47,12 @@ export function applyOverlays(objects: readonly KubeObject[], overlays: readonly
   return result;
 }
 
-/** The objects the operator applies for `input`: the distribution's render with overlays applied last. */
+/**
+ * The objects the operator applies for `input`: the distribution's render, without the Secret the
+ * user's own Secret stands in for (`usedInPlace` of {@link RenderInput.ca}), with overlays applied last.
+ */
 export function renderInstallation(distribution: MeshDistribution, input: RenderInput): KubeObject[] {
-  return applyOverlays(distribution.render(input), input.installation.spec.overlays as Overlay[] | undefined);
+  const inPlace = input.ca?.usedInPlace;
+  const rendered = distribution.render(input).filter((o) => !(inPlace && o.kind === 'Secret' && o.metadata.name === inPlace.name && o.metadata.namespace === inPlace.namespace));
+  return applyOverlays(rendered, input.installation.spec.overlays as Overlay[] | undefined);
 }

@@ -7,6 +7,7 @@
  * already (nothing runs yet that a failure could break). Paused: nothing is created; the render
  * then leaves out what carries CA material.
  */
+import type { CertificateAuthorityMaterial } from '../../distributions/distribution.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, type CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import { renderOwned } from '../ownership.ts';
 import type { PassContext } from './context.ts';
@@ -19,7 +20,9 @@ export async function ensureCertificateAuthority(scope: PassScope, context: Pass
   const profile = distribution.certificateAuthority?.(scope.mi);
   if (!profile) return undefined;
   if (scope.paused) return context.authorities.observe(scope.mi);
-  const ensure = async () => reportRootChange(scope, context, await context.authorities.ensure(scope.mi, profile));
+  // A user's External Secret is judged against what the mesh would render from it.
+  const renderWith = (ca: CertificateAuthorityMaterial) => distribution.render({ installation: scope.mi, resolved, ca });
+  const ensure = async () => reportRootChange(scope, context, await context.authorities.ensure(scope.mi, profile, renderWith));
   if (!context.authorities.willCreate(scope.mi)) return ensure();
 
   const withoutCa = renderOwned(distribution, { installation: scope.mi, resolved });
