@@ -2,6 +2,8 @@
  * Assembles the operator: an informer for MeshInstallations, a label-selected informer for every
  * kind any distribution may create, and the MeshInstallation controller fed by all of them.
  * Watch events only enqueue the owning installation's key; the reconcile reads the caches.
+ * The schemas of the owned kinds (how each list merges) are loaded from the API server with the
+ * caches, so drift is judged by them from the first pass.
  */
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from './api/meshinstallation.ts';
@@ -12,6 +14,7 @@ import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { Informer } from './runtime/informer.ts';
 import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
 import type { CacheState } from './runtime/readiness.ts';
+import { activateSchemas, openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
 
 /** Settings of {@link Operator}. */
 export interface OperatorOptions {
@@ -36,6 +39,9 @@ export class Operator {
   readonly installations: Informer;
   readonly owned = new Map<string, Informer>();
   readonly controller: Controller;
+  /** How the owned kinds' fields merge, from the API server's OpenAPI and our CRDs (see runtime/apply.ts). */
+  readonly schemas: SchemaRegistry;
+  private deactivateSchemas?: () => void;
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
@@ -61,6 +67,10 @@ export class Operator {
         if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type) }));
       }
     }
+    this.schemas = new SchemaRegistry({ read: openApiReader(client), log, clock: options.clock });
+    // A CRD we apply defines its kind's schema at once (registered before the controller's own
+    // handler, so a pass its event triggers already compares by it).
+    this.owned.get('apiextensions.k8s.io/v1/CustomResourceDefinition')?.on((type, crd) => (type === 'delete' ? this.schemas.forgetCrd(crd) : this.schemas.learnCrd(crd)));
     const reconciler = new MeshInstallationReconciler({
       client,
       installations: this.installations,
@@ -93,9 +103,13 @@ export class Operator {
    * is complete: listed, or empty because its kind is not served (a mesh's CRDs before that mesh
    * is installed). A cache that cannot list (e.g. RBAC) keeps this pending: reconciling from an
    * empty cache would mistake "not listed" for "nothing exists"; readiness says which one waits.
+   * The owned kinds' schemas load alongside; one that fails to load does not hold this back (its
+   * lists compare as atomic until a later load succeeds).
    */
   async startCaches(): Promise<void> {
-    await Promise.all([this.installations, ...this.owned.values()].map((informer) => informer.start()));
+    this.deactivateSchemas ??= activateSchemas(this.schemas);
+    const owned = [...this.owned.values()];
+    await Promise.all([...[this.installations, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
   }
 
   /** What each cache reports, for readiness (see runtime/readiness.ts). */
@@ -120,5 +134,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.controller.stop();
     await Promise.all([this.installations, ...this.owned.values()].map((informer) => informer.stop()));
+    this.deactivateSchemas?.();
+    this.deactivateSchemas = undefined;
   }
 }

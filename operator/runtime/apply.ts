@@ -3,64 +3,74 @@
  * applied and deleted.
  *
  * A pass that changes nothing must send nothing, so before applying we ask whether everything we
- * declare is already true of the live object. Fields we do not declare (defaults, status, fields
- * another controller owns such as an HPA's replicas or an injected caBundle) are not compared,
- * which is also how we avoid fighting over them.
+ * declare is already true of the live object, comparing each field as server-side apply merges it
+ * (the API server's list and map types, list-semantics.ts): an element someone added to a list we
+ * own whole (a subject on our ClusterRoleBinding) is drift, and the apply that follows replaces
+ * the list. Fields we do not declare (defaults, status, fields another controller owns such as an
+ * HPA's replicas or an injected caBundle) are not compared, which is how we avoid fighting over them.
  */
 import type { KubeObject, TypeRef } from './kube.ts';
+import { fieldSchema, isFreeFormMap, itemSchema, listTypeOf, UNKNOWN_SCHEMA, type SchemaNode } from './list-semantics.ts';
 import { isQuantityField, sameQuantity } from './quantity.ts';
+import { knownSchemaOf } from './schema-registry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Keys that identify an element of a Kubernetes associative list, in order of preference. */
-const listMapKeys = ['name', 'containerPort', 'port', 'mountPath', 'devicePath', 'type', 'key', 'ip', 'topologyKey'];
 
 function isObject(value: unknown): value is Record<string, Json> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-
 /**
- * Identity of a list element under `key`. Ports are told apart by protocol too, and a port that
- * declares none is TCP, as the API server defaults it.
+ * Whether `desired` is semantically contained in `live`, judged by the schema of the field
+ * (`schema`, see list-semantics.ts; unknown when not given, which makes every list atomic).
+ * Objects compare field by field: fields we do not declare are defaults or another writer's, not
+ * ours to compare. Lists compare as server-side apply merges them:
+ * - an atomic list is ours whole once we declare it: the same number of elements, in order, each
+ *   containing ours (an element another writer added, such as a subject on our ClusterRoleBinding,
+ *   is drift; fields the API server defaults inside an element, such as a webhook rule's `scope`
+ *   or a container's `terminationMessagePath`, are still not ours to compare);
+ * - a map list compares element by element under the schema's keys (a key field we leave out
+ *   counts as its default, e.g. a port's protocol TCP): elements with other keys are other fields,
+ *   possibly another writer's; a key declared twice in the live list is drift (apply removes the
+ *   copy that would hide ours, e.g. a second env var of the same name);
+ * - a set contains each of our values, in any order.
+ * Inside an atomic list or map (`x-kubernetes-map-type: atomic`, e.g. a Service's selector) the
+ * whole value is ours: nested lists are atomic and maps with free keys hold exactly our keys.
+ * `path` is where `desired` sits in its object (keys from the root, list indexes left out): fields
+ * that hold quantities compare by amount, every other string by spelling.
  */
-function elementId(item: Record<string, Json>, key: string): string {
-  const isPort = item.port !== undefined || item.containerPort !== undefined;
-  return JSON.stringify([item[key], item.protocol ?? (isPort ? 'TCP' : null)]);
+export function isSubset(desired: unknown, live: unknown, schema: SchemaNode = UNKNOWN_SCHEMA, path: readonly string[] = []): boolean {
+  return contains(desired, live, schema, path, false);
 }
 
-/** The key field shared by every element of `list` and unique among them, if the list is associative. */
-function associativeKey(list: Json[]): string | undefined {
-  if (list.length === 0 || !list.every(isObject)) return undefined;
-  const items = list as Array<Record<string, Json>>;
-  return listMapKeys.find((key) => items.every((item) => item[key] !== undefined) && new Set(items.map((item) => elementId(item, key))).size === items.length);
-}
-
-/**
- * Whether `desired` is semantically contained in `live`: every field of `desired` is present in
- * `live` with an equal value. Objects compare field by field (extra live fields are fine); lists
- * whose elements share a key field (name, port, ...) compare by key, so elements another writer
- * added are not our concern; other lists must match element for element, since server-side apply
- * owns them atomically. `path` is where `desired` sits in its object (keys from the root, list
- * indexes left out): fields that hold quantities compare by amount, every other string by spelling.
- */
-export function isSubset(desired: unknown, live: unknown, path: readonly string[] = []): boolean {
+/** {@link isSubset}, knowing whether the value lies inside an atomic list or map (`whole`). */
+function contains(desired: unknown, live: unknown, schema: SchemaNode, path: readonly string[], whole: boolean): boolean {
   if (isObject(desired)) {
     if (!isObject(live)) return false;
+    const inWhole = whole || schema.mapType === 'atomic';
+    // A map with free keys that is one value: a key someone else added is a change to it.
+    if (inWhole && isFreeFormMap(schema) && Object.keys(live).some((key) => desired[key] === undefined || desired[key] === null)) return false;
     return Object.entries(desired).every(([key, value]) => {
       // An explicit null in an apply means "absent".
       if (value === null) return live[key] === undefined || live[key] === null;
-      return isSubset(value, live[key], [...path, key]);
+      return contains(value, live[key], fieldSchema(schema, key), [...path, key], inWhole);
     });
   }
   if (Array.isArray(desired)) {
     if (!Array.isArray(live)) return desired.length === 0 && live === undefined;
-    const key = associativeKey(desired as Json[]);
-    if (key && associativeKey(live as Json[]) === key) {
-      const byKey = new Map((live as Array<Record<string, Json>>).map((item) => [elementId(item, key), item]));
-      return (desired as Array<Record<string, Json>>).every((item) => isSubset(item, byKey.get(elementId(item, key)), path));
+    const items = itemSchema(schema);
+    const list = whole ? { type: 'atomic' as const } : listTypeOf(schema);
+    if (list.type === 'map' && desired.every(isObject) && live.every(isObject)) {
+      const id = (item: Record<string, Json>) => JSON.stringify(list.keys.map((key) => item[key] ?? fieldSchema(items, key).default ?? null));
+      const byKey = new Map<string, Array<Record<string, Json>>>();
+      for (const item of live as Array<Record<string, Json>>) byKey.set(id(item), [...(byKey.get(id(item)) ?? []), item]);
+      return (desired as Array<Record<string, Json>>).every((item) => {
+        const matches = byKey.get(id(item)) ?? [];
+        return matches.length === 1 && contains(item, matches[0], items, path, false);
+      });
     }
-    return desired.length === live.length && desired.every((item, i) => isSubset(item, live[i], path));
+    if (list.type === 'set') return desired.every((item) => live.some((candidate) => contains(item, candidate, items, path, false)));
+    return desired.length === live.length && desired.every((item, i) => contains(item, live[i], items, path, true));
   }
   // Go's omitempty: the API server drops empty strings, false and 0 of non-pointer fields, so a
   // declared zero value reads back as absent (e.g. an env var with value "").
@@ -74,14 +84,16 @@ export function isSubset(desired: unknown, live: unknown, path: readonly string[
 
 /**
  * Whether `desired` must be applied over `live`: it does not exist yet, or something we declare
- * differs. Only `metadata.labels`/`annotations` of metadata are ours to compare.
+ * differs, judged by the kind's schema (`schema`; by default the one the operator loaded from the
+ * API server, see schema-registry.ts, or unknown). Only `metadata.labels`/`annotations` of
+ * metadata are ours to compare.
  */
-export function needsApply(desired: KubeObject, live: KubeObject | undefined): boolean {
+export function needsApply(desired: KubeObject, live: KubeObject | undefined, schema: SchemaNode = knownSchemaOf(desired) ?? UNKNOWN_SCHEMA): boolean {
   if (!live) return true;
   const { metadata, apiVersion: _apiVersion, kind: _kind, ...body } = desired;
   if (!isSubset({ labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} }, { labels: live.metadata.labels ?? {}, annotations: live.metadata.annotations ?? {} })) return true;
   const { metadata: _liveMetadata, apiVersion: _a, kind: _k, ...liveBody } = live;
-  return !isSubset(body, liveBody);
+  return !isSubset(body, liveBody, schema);
 }
 
 /**
