@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from './api/meshinstallation.ts';
 import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation/index.ts';
+import { ReferencedSecrets } from './controllers/referenced-secrets.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
 import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
@@ -39,6 +40,8 @@ export class Operator {
   readonly installations: Informer;
   readonly owned = new Map<string, Informer>();
   readonly controller: Controller;
+  /** Watches of the user's External CA Secrets, which no owned cache sees (see controllers/referenced-secrets.ts). */
+  readonly referencedSecrets: ReferencedSecrets;
   /** How the owned kinds' fields merge, from the API server's OpenAPI and our CRDs (see runtime/apply.ts). */
   readonly schemas: SchemaRegistry;
   private deactivateSchemas?: () => void;
@@ -90,6 +93,9 @@ export class Operator {
       onQueueDepth: options.hooks?.onQueueDepth,
     });
     this.controller.watch(this.installations, (object) => [object.metadata.name]);
+    this.referencedSecrets = new ReferencedSecrets({
+      client, installations: this.installations, enqueue: (name) => this.controller.enqueue(name), clock: options.clock, onError: onError({ apiVersion: 'v1', kind: 'Secret' }),
+    });
     for (const informer of this.owned.values()) {
       this.controller.watch(informer, (object) => {
         const owner = object.metadata.labels?.[INSTALLATION_LABEL];
@@ -133,7 +139,7 @@ export class Operator {
   /** Stops reconciling (waiting for passes in flight) and watching. */
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.installations, ...this.owned.values()].map((informer) => informer.stop()));
+    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, ...this.owned.values()].map((informer) => informer.stop())]);
     this.deactivateSchemas?.();
     this.deactivateSchemas = undefined;
   }

@@ -3,11 +3,13 @@
  * operator running as its own ServiceAccount: the user's Secret is never labelled, owned, changed
  * or deleted. cert-manager writing `linkerd-identity-issuer` in the `linkerd` namespace itself
  * (Linkerd's own documented set-up) is the layout identity reads, so the operator reads it in place
- * and writes nothing over it, and deleting the installation leaves it there.
+ * and writes nothing over it, and deleting the installation leaves it there. And Linkerd's key
+ * algorithm holds whatever the spec leaves unset: an RSA issuer is refused.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { INSTALLATION_LABEL } from '../../operator/controllers/ownership.ts';
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
@@ -16,7 +18,7 @@ import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { assertNoKeyMaterial } from '../support/key-material.ts';
 import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
-import { readFileSync } from 'node:fs';
+import { exampleSpec } from './no-op.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Condition[]; inventory?: Array<{ kind: string; namespace?: string; name: string }> } };
@@ -109,6 +111,34 @@ export function describeExternalIssuerScenarios(): void {
       assert.equal(survivor?.metadata.uid, user.metadata.uid, 'the user\'s Secret survives the installation\'s deletion');
       assert.equal(survivor?.metadata.resourceVersion, user.metadata.resourceVersion);
       await admin.delete(secretType, 'linkerd-identity-issuer', 'linkerd');
+    });
+
+    test('examples/external-ca.yaml with an RSA issuer is refused for Linkerd (ECDSA P-256 only) though the spec leaves keyAlgorithm unset: Stalled, nothing applied', async () => {
+      const name = `rsa-${run}`;
+      installations.push(name);
+      const spec = exampleSpec('external-ca.yaml');
+      const ref = spec.certificateAuthority!.secretRef!;
+      assert.equal(spec.certificateAuthority!.keyAlgorithm, undefined, 'the example leaves the algorithm to the mesh');
+      await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ref.namespace } }, { force: true, manager: 'meshwright-e2e' });
+      const { secret, keys } = await linkerdIssuerSecret(ref.namespace, ref.name, 'RSA2048');
+      knownKeys.push(...keys);
+      await admin.apply(secret, { force: true, manager: 'meshwright-e2e' });
+      const since = new Date();
+      await admin.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: { 'meshwright.dev/e2e-issuer': run } }, spec });
+      const stalled = await eventually('Stalled KeyAlgorithmMismatch', async () => {
+        const mi = await admin.get<Installation>(miType, name);
+        const condition = mi.status?.conditions?.find((c) => c.type === 'Stalled');
+        return condition?.status === 'True' && condition.reason === 'KeyAlgorithmMismatch' ? { mi, condition } : undefined;
+      }, 30_000, 100).catch(async (error) => {
+        throw new Error(`${(error as Error).message}\nconditions: ${JSON.stringify((await admin.get<Installation>(miType, name)).status?.conditions)}`);
+      });
+      assert.match(stalled.condition.message, /the issuer key is RSA2048, but mesh linkerd accepts only ECDSAP256/);
+      assert.equal(stalled.mi.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady')?.reason, 'KeyAlgorithmMismatch');
+      assert.equal(stalled.mi.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
+      const writes = auditEvents(since, (e) => e.user?.username === operatorUser && writeVerbs.has(e.verb) && e.objectRef?.namespace === 'linkerd');
+      assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), [], 'nothing of the mesh was applied');
+      await remove(name, 'linkerd');
+      await admin.delete(secretType, ref.name, ref.namespace);
     });
 
     test('no private key reached status, Events or the operator log', async () => {

@@ -8,25 +8,20 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, CA_STATE_SECRET } from '../../operator/controllers/certificate-authority.ts';
-import { KubeClient, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
-import { eventually, getIfExists, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
+import { eventually, getIfExists } from '../support/kube.ts';
 import { removeTestMesh, testDistributionWithCa } from '../support/test-distribution.ts';
-import { testOperator } from '../support/test-operator.ts';
+import { operatorScenario } from '../support/test-operator.ts';
 
-const kc = testKubeConfig();
-const run = randomBytes(3).toString('hex');
-const client = new KubeClient(kc);
-const admin = new KubeClient(kc, 'meshwright-e2e-admin');
+const { run, label, admin, operator, start, close } = operatorScenario([testDistributionWithCa]);
 const miType = { apiVersion: API_VERSION, kind: KIND };
 const secretType = { apiVersion: 'v1', kind: 'Secret' };
 const name = `cont-${run}`;
 const namespace = `test-cont-${run}`;
-const operator = testOperator({ client, distributions: [testDistributionWithCa], installationSelector: `meshwright.dev/test-run=${run}` });
 const knownKeys: string[] = [];
 
 type Condition = { type: string; status: string; reason: string; message: string };
@@ -48,16 +43,12 @@ async function eventReasons(): Promise<string[]> {
   return events.items.filter((e) => e.regarding?.name === name).map((e) => e.reason ?? '');
 }
 
-before(async () => {
-  await installMeshInstallationCrd(admin);
-  await operator.start();
-});
+before(start);
 
 after(async () => {
   await operator.stop();
   await removeTestMesh(admin, name, namespace);
-  await client.close();
-  await admin.close();
+  await close();
 });
 
 describe('the CA is never replaced without a word', () => {
@@ -65,7 +56,7 @@ describe('the CA is never replaced without a word', () => {
   let fingerprint = '';
 
   test('CA state lost while the operator was down: stalled with what was lost and how to restore it; cacerts untouched, no new root', async () => {
-    await admin.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: { 'meshwright.dev/test-run': run } }, spec: { mesh: 'istio', version: '1.0.0', namespace } });
+    await admin.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: label }, spec: { mesh: 'istio', version: '1.0.0', namespace } });
     const mi = await ready();
     fingerprint = mi.status!.certificateAuthority!.rootFingerprint!;
     const cacerts = await admin.get<Secret>(secretType, 'cacerts', namespace);

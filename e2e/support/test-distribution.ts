@@ -103,6 +103,7 @@ export const testDistributionWithCa: MeshDistribution = {
     root: { organization: 'meshwright test', commonName: `root.${installation.spec.meshConfig.trustDomain}` },
     issuer: { organization: 'meshwright test', commonName: `issuer.${installation.spec.meshConfig.trustDomain}` },
     defaultKeyAlgorithm: 'ECDSAP256',
+    keyAlgorithms: ['ECDSAP256', 'RSA2048'],
     published: { trustAnchors: [{ kind: 'Secret', name: 'cacerts', key: 'root-cert.pem' }] },
   }),
   render(input: RenderInput): KubeObject[] {

@@ -9,13 +9,13 @@ import type { MeshDistribution } from '../../operator/distributions/distribution
 import { Operator } from '../../operator/operator.ts';
 import type { ReconcileError } from '../../operator/runtime/errors.ts';
 import { EventRecorder } from '../../operator/runtime/events.ts';
-import type { KubeClient } from '../../operator/runtime/kube.ts';
+import { KubeClient } from '../../operator/runtime/kube.ts';
 import { createLogger } from '../../operator/runtime/logger.ts';
-import { eventually } from './kube.ts';
+import { eventually, installMeshInstallationCrd, testKubeConfig } from './kube.ts';
 
 /** An operator a test starts, stops and starts again. */
 export interface TestOperator {
-  /** The running operator (replaced by each start). */
+  /** The running operator (replaced by each start; undefined once stopped). */
   readonly current: Operator | undefined;
   /** `reportingInstance` of its Events. */
   readonly identity: string;
@@ -74,8 +74,48 @@ export function testOperator(options: TestOperatorOptions): TestOperator {
       await current.start();
     },
     async stop() {
-      await current?.stop();
+      const stopping = current;
+      current = undefined;
+      await stopping?.stop();
       await events.drain();
+    },
+  };
+}
+
+/** What an e2e file with an operator of its own starts from: see {@link operatorScenario}. */
+export interface OperatorScenario {
+  /** Unique per file run: name objects after it. */
+  run: string;
+  /** The label that puts an installation under this operator. */
+  label: Record<string, string>;
+  /** The operator's client (its user agent is the operator's). */
+  client: KubeClient;
+  /** Everyone else's writes. */
+  admin: KubeClient;
+  operator: TestOperator;
+  /** Installs the CRD and starts the operator (for `before`). */
+  start(): Promise<void>;
+  /** Stops the operator (if still running) and closes both clients (for `after`, once cleanup is done). */
+  close(): Promise<void>;
+}
+
+/** An operator over `distributions`, managing only the installations labelled {@link OperatorScenario.label}. */
+export function operatorScenario(distributions: readonly MeshDistribution[]): OperatorScenario {
+  const kc = testKubeConfig();
+  const run = randomBytes(3).toString('hex');
+  const client = new KubeClient(kc);
+  const admin = new KubeClient(kc, 'meshwright-e2e-admin');
+  const operator = testOperator({ client, distributions, installationSelector: `meshwright.dev/test-run=${run}` });
+  return {
+    run, label: { 'meshwright.dev/test-run': run }, client, admin, operator,
+    async start() {
+      await installMeshInstallationCrd(admin);
+      await operator.start();
+    },
+    async close() {
+      await operator.stop();
+      await client.close();
+      await admin.close();
     },
   };
 }

@@ -19,7 +19,8 @@ import { parseDuration } from '../api/duration.ts';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, TrustAnchorLocation } from '../distributions/distribution.ts';
 import {
   CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
-  issueServing, materialOf, planAuthority, renewIssuer, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
+  issueServing, issuingAlgorithm, materialOf, planAuthority, renewIssuer, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
+  type KeyRequirement, type MaterialOrigin,
 } from '../pki/authority.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, planContinuity, type ContinuityFacts, type PublishedRoots } from '../pki/continuity.ts';
 import { certificateFingerprints } from '../pki/x509.ts';
@@ -67,8 +68,8 @@ export interface CertificateAuthorityContext {
 }
 
 /** Identity of a state and the settings it was checked against (what a check's result depends on, apart from time). */
-function stateKey(state: AuthorityState, settings: AuthoritySettings, requiredAlgorithm: string | undefined): string {
-  return createHash('sha256').update(JSON.stringify([encodeAuthorityState(state), settings, requiredAlgorithm ?? null])).digest('hex');
+function stateKey(state: AuthorityState, settings: AuthoritySettings, requirement: KeyRequirement): string {
+  return createHash('sha256').update(JSON.stringify([encodeAuthorityState(state), settings, requirement])).digest('hex');
 }
 
 function stateSecret(namespace: string, state: AuthorityState): KubeObject {
@@ -82,7 +83,7 @@ export function authoritySettings(installation: DefaultedMeshInstallation, profi
   const ca = installation.spec.certificateAuthority;
   return {
     profile,
-    keyAlgorithm: ca.keyAlgorithm ?? profile.defaultKeyAlgorithm,
+    keyAlgorithm: issuingAlgorithm(ca.keyAlgorithm, profile, installation.spec.mesh),
     rootTtlMs: parseDuration(ca.rootTTL),
     issuerTtlMs: parseDuration(ca.intermediateTTL),
     renewBeforeMs: parseDuration(ca.renewBefore),
@@ -224,24 +225,33 @@ export class CertificateAuthorities {
       }
     }
 
+    // The mesh's algorithms bind whatever the spec leaves unset; the spec's own choice binds a
+    // CA the user brings (one the operator made keeps its algorithm until a rotation).
+    const requirement: KeyRequirement = { mesh: installation.spec.mesh, accepted: profile.keyAlgorithms, ...(ca.type === 'External' && ca.keyAlgorithm ? { asked: ca.keyAlgorithm } : {}) };
+    const origin: MaterialOrigin = ca.type === 'External'
+      ? { source: `Secret ${ca.secretRef!.namespace}/${ca.secretRef!.name}`, trustAnchors: 'ca.crt', issuer: 'tls.crt', key: 'tls.key' }
+      : { source: `the CA state Secret ${where}`, trustAnchors: 'trust-anchors.crt', issuer: 'issuer.crt', key: 'issuer.key' };
     // Checking certificates costs tens of milliseconds of CPU: a state already checked is not checked
-    // again until something in it is due (or it changes), which keeps drift-repair passes fast.
+    // again until something in it is due (or it changes), which keeps drift-repair passes fast. A
+    // check that failed is not remembered: the next pass looks at the material as it is then.
     const checked = this.verified.get(uid);
-    const requiredAlgorithm = ca.type === 'External' ? ca.keyAlgorithm : undefined;
-    const key = stateKey(state, settings, requiredAlgorithm);
-    let summary: AuthoritySummary;
+    const key = stateKey(state, settings, requirement);
+    let summary: AuthoritySummary | undefined;
     let nextCheckAt: number;
     if (checked && checked.key === key && now < checked.nextCheckAt) {
       ({ summary, nextCheckAt } = checked);
     } else {
+      // The user's material is judged before anything is planned from it, so that whatever is
+      // wrong with it is what status says; ours is renewed first (an expired issuer is renewed,
+      // not reported), then checked too: an edited Secret must not reach the mesh.
+      if (ca.type === 'External') summary = await checkMaterial(materialOf(state), now, requirement, origin);
       const plan = await planAuthority(state, settings, now);
       if (plan.renewIssuer) state = await renewIssuer(state, settings, now);
       if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
       const changed = plan.renewIssuer || plan.issueServing.length > 0;
-      // Our own state is checked too: an edited Secret must not reach the mesh.
-      summary = await checkMaterial(materialOf(state), now, requiredAlgorithm);
+      summary ??= await checkMaterial(materialOf(state), now, requirement, origin);
       nextCheckAt = changed ? (await planAuthority(state, settings, now)).nextCheckAt : plan.nextCheckAt;
-      this.verified.set(uid, { key: stateKey(state, settings, requiredAlgorithm), summary, nextCheckAt });
+      this.verified.set(uid, { key: stateKey(state, settings, requirement), summary, nextCheckAt });
     }
     let material = materialOf(state);
     if (external && renderWith && userSecretUse(external, renderWith(material), material)) {

@@ -119,6 +119,11 @@ export interface CertificateAuthorityProfile {
   /** Key algorithm used when spec.certificateAuthority.keyAlgorithm is unset. */
   defaultKeyAlgorithm: 'ECDSAP256' | 'RSA2048';
   /**
+   * Every key algorithm the mesh can work with: what it requires of a CA the user brings
+   * (External) and of one the operator makes, whatever the spec leaves unset.
+   */
+  keyAlgorithms: ReadonlyArray<'ECDSAP256' | 'RSA2048'>;
+  /**
    * Serving certificates the mesh's components need but do not create themselves (Linkerd's
    * webhooks); issued by a separate webhook CA, never by the mesh root.
    */

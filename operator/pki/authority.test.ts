@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
-  issueServing, materialOf, planAuthority, renewIssuer, type AuthoritySettings,
+  issueServing, issuingAlgorithm, materialOf, planAuthority, renewIssuer, type AuthoritySettings,
 } from './authority.ts';
 import { createSelfSigned, describeCertificate, issueCertificate } from './x509.ts';
 
@@ -19,6 +19,7 @@ const settings = (keyAlgorithm: AuthoritySettings['keyAlgorithm'] = 'RSA2048'): 
     issuer: { organization: 'Istio', commonName: 'Intermediate CA' },
     defaultKeyAlgorithm: 'RSA2048',
     servingCertificates: [{ name: 'sp-validator', dnsNames: ['linkerd-sp-validator.linkerd.svc'] }],
+    keyAlgorithms: ['RSA2048', 'ECDSAP256'],
     published: { trustAnchors: [] },
   },
   keyAlgorithm,
@@ -48,7 +49,7 @@ for (const keyAlgorithm of ['RSA2048', 'ECDSAP256'] as const) {
     assert.match(text, /CA:TRUE, pathlen:0/);
     assert.match(text, /Subject: O\s?=\s?Istio, CN\s?=\s?Intermediate CA/);
     assert.match(text, keyAlgorithm === 'RSA2048' ? /Public-Key: \(2048 bit\)/ : /ASN1 OID: prime256v1/);
-    const summary = await checkMaterial(material, NOW, keyAlgorithm);
+    const summary = await checkMaterial(material, NOW, { mesh: 'istio', accepted: [keyAlgorithm], asked: keyAlgorithm });
     const fingerprint = openssl({ 'root.pem': material.trustAnchorsPem }, (dir) => ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(dir, 'root.pem')]);
     assert.equal(summary.rootFingerprint, fingerprint.split('=')[1]!.trim().toLowerCase());
     assert.equal(summary.rootNotAfter, '2036-11-19T12:00:00Z');
@@ -110,7 +111,7 @@ test('External: a good Secret passes, with the root that tls.crt may carry dropp
   const { root, intermediate } = await userCa();
   const material = externalMaterial({ 'ca.crt': b64(root.certificatePem), 'tls.crt': b64(intermediate.certificatePem + root.certificatePem), 'tls.key': b64(intermediate.privateKeyPem) }, 'istio-system/corp-ca');
   assert.equal(material.issuerChainPem, intermediate.certificatePem);
-  const summary = await checkMaterial(material, NOW, 'ECDSAP256');
+  const summary = await checkMaterial(material, NOW, { mesh: 'linkerd', accepted: ['ECDSAP256'] });
   assert.equal(summary.rootFingerprint, (await describeCertificate(root.certificatePem)).sha256Fingerprint);
 });
 
@@ -118,13 +119,20 @@ test('External: broken, expired, mismatched or incomplete material fails with a 
   const good = await userCa();
   const other = await userCa();
   const expired = await userCa({ intermediateNotAfter: new Date(NOW - 1000) });
+  const rsa = await userCa({ keyAlgorithm: 'RSA2048' });
+  const ecdsaUnderRsa = await issueCertificate({ subject: 'CN=corp mesh issuer', notBefore: new Date(NOW - HOUR), notAfter: new Date(NOW + HOUR), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0 }, rsa.root);
+  const origin = { source: 'Secret linkerd/corp-ca', trustAnchors: 'ca.crt', issuer: 'tls.crt', key: 'tls.key' };
   const leafNotCa = await issueCertificate({ subject: 'CN=not a ca', notBefore: new Date(NOW - HOUR), notAfter: new Date(NOW + HOUR), keyAlgorithm: 'ECDSAP256' }, good.root);
   const cases: Array<[string, () => Promise<unknown>, string, RegExp]> = [
     ['chain to another root', () => checkMaterial({ trustAnchorsPem: other.root.certificatePem, issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: good.intermediate.privateKeyPem }, NOW), 'ChainBroken', /does not lead to a trust anchor: CN=corp mesh issuer/],
     ['expired issuer', () => checkMaterial({ trustAnchorsPem: expired.root.certificatePem, issuerChainPem: expired.intermediate.certificatePem, issuerKeyPem: expired.intermediate.privateKeyPem }, NOW), 'CertificateExpired', /CN=corp mesh issuer expired at 2026-11-22T11:59:59Z/],
     ['key of another certificate', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: other.intermediate.privateKeyPem }, NOW), 'KeyMismatch', /does not belong/],
     ['issuer is no CA', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: leafNotCa.certificatePem, issuerKeyPem: leafNotCa.privateKeyPem }, NOW), 'NotACertificateAuthority', /CN=not a ca is not a CA/],
-    ['wrong algorithm', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: good.intermediate.privateKeyPem }, NOW, 'RSA2048'), 'KeyAlgorithmMismatch', /is ECDSAP256, but .* asks for RSA2048/],
+    ['not the algorithm the spec asks for', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: good.intermediate.privateKeyPem }, NOW, { mesh: 'istio', accepted: ['RSA2048', 'ECDSAP256'], asked: 'RSA2048' }), 'KeyAlgorithmMismatch', /is ECDSAP256, but spec.certificateAuthority.keyAlgorithm asks for RSA2048/],
+    ['an issuer the mesh cannot use, whatever the spec leaves unset', () => checkMaterial({ trustAnchorsPem: rsa.root.certificatePem, issuerChainPem: rsa.intermediate.certificatePem, issuerKeyPem: rsa.intermediate.privateKeyPem }, NOW, { mesh: 'linkerd', accepted: ['ECDSAP256'] }, origin), 'KeyAlgorithmMismatch', /^the issuer key is RSA2048, but mesh linkerd accepts only ECDSAP256 \(tls.crt of Secret linkerd\/corp-ca\)/],
+    ['a root the mesh cannot use under an accepted issuer', () => checkMaterial({ trustAnchorsPem: rsa.root.certificatePem, issuerChainPem: ecdsaUnderRsa.certificatePem, issuerKeyPem: ecdsaUnderRsa.privateKeyPem }, NOW, { mesh: 'linkerd', accepted: ['ECDSAP256'] }), 'KeyAlgorithmMismatch', /the trust anchor CN=corp root has a key of RSA2048, but mesh linkerd accepts only ECDSAP256/],
+    ['a garbage issuer certificate, said where', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: 'garbage', issuerKeyPem: good.intermediate.privateKeyPem }, NOW, undefined, origin), 'IssuerInvalid', /^the issuer certificate \(tls.crt of Secret linkerd\/corp-ca\) is missing or not PEM$/],
+    ['a garbage key, said where', () => checkMaterial({ trustAnchorsPem: good.root.certificatePem, issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n' }, NOW, undefined, origin), 'KeyInvalid', /^the private key \(tls.key of Secret linkerd\/corp-ca\) cannot be read as a PEM private key$/],
     ['garbage', () => checkMaterial({ trustAnchorsPem: 'hello', issuerChainPem: good.intermediate.certificatePem, issuerKeyPem: good.intermediate.privateKeyPem }, NOW), 'TrustAnchorsInvalid', /no PEM certificate/],
     ['missing keys', async () => externalMaterial({ 'ca.crt': b64(good.root.certificatePem) }, 'istio-system/corp-ca'), 'SecretIncomplete', /Secret istio-system\/corp-ca lacks tls\.crt, tls\.key/],
   ];
@@ -137,4 +145,18 @@ test('the summary and errors never carry key material', async () => {
   const { root, intermediate } = await userCa();
   const summary = await checkMaterial({ trustAnchorsPem: root.certificatePem, issuerChainPem: intermediate.certificatePem, issuerKeyPem: intermediate.privateKeyPem }, NOW);
   assert.doesNotMatch(JSON.stringify(summary), /PRIVATE KEY|BEGIN/);
+});
+
+test('what the operator issues with: the spec\'s algorithm or the mesh\'s default, never one the mesh does not accept', () => {
+  const profile = { ...settings().profile, defaultKeyAlgorithm: 'ECDSAP256' as const, keyAlgorithms: ['ECDSAP256'] as const };
+  assert.equal(issuingAlgorithm(undefined, profile, 'linkerd'), 'ECDSAP256');
+  assert.throws(() => issuingAlgorithm('RSA2048', profile, 'linkerd'), (e: unknown) => e instanceof CertificateAuthorityError && e.reason === 'KeyAlgorithmMismatch' && /keyAlgorithm is RSA2048, but mesh linkerd accepts only ECDSAP256: set one of those, or leave it unset/.test(e.message));
+});
+
+test('an edited state whose issuer or serving certificate no longer parses: a reason for the issuer, a new serving certificate for the webhook', async () => {
+  const s = settings();
+  const state = await issueServing(await createSelfSignedAuthority(s, NOW), s, ['sp-validator'], NOW);
+  await assert.rejects(planAuthority({ ...state, issuer: { ...state.issuer, chainPem: 'garbage' } }, s, NOW), (e: unknown) => e instanceof CertificateAuthorityError && e.reason === 'IssuerInvalid');
+  const broken = { ...state, serving: { 'sp-validator': { ...state.serving['sp-validator']!, certificatePem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' } } };
+  assert.deepEqual((await planAuthority(broken, s, NOW)).issueServing, ['sp-validator']);
 });

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, CertificateSubject, ServingCertificate } from '../distributions/distribution.ts';
 import {
-  createSelfSigned, describeCertificate, findIssuer, generateKeyPair, issueCertificate, keyMatchesCertificate, splitCertificates,
+  createSelfSigned, describeCertificate, findIssuer, generateKeyPair, isPrivateKey, issueCertificate, keyMatchesCertificate, splitCertificates,
   type CertificateInfo, type CertificateWithKey, type KeyAlgorithm, type KeyPair,
 } from './x509.ts';
 import { ReconcileError } from '../runtime/errors.ts';
@@ -99,6 +99,39 @@ export async function renewIssuer(state: AuthorityState, settings: AuthoritySett
   return { ...state, issuer: { chainPem: issuer.certificatePem, privateKeyPem: issuer.privateKeyPem } };
 }
 
+/** What the issuer's key must be: one the mesh accepts, and the one the spec asks for when it names one. */
+export interface KeyRequirement {
+  mesh: string;
+  /** Every algorithm the mesh can work with (its CA profile's `keyAlgorithms`). */
+  accepted: readonly KeyAlgorithm[];
+  /** spec.certificateAuthority.keyAlgorithm, where it binds (External). */
+  asked?: KeyAlgorithm;
+}
+
+/** Where checked material came from (a Secret and its keys), so that a message points at what to fix. */
+export interface MaterialOrigin {
+  /** e.g. `Secret cert-manager/linkerd-identity-issuer`. */
+  source: string;
+  trustAnchors: string;
+  issuer: string;
+  key: string;
+}
+
+/** The key algorithm in words, for messages. */
+const algorithmName = (algorithm: KeyAlgorithm | 'other') => (algorithm === 'other' ? 'another algorithm (neither ECDSAP256 nor RSA2048)' : algorithm);
+
+/**
+ * The algorithm the operator issues with: the spec's, or the mesh's default; one the mesh does
+ * not accept is refused (a mesh's own CEL rule says so at admission; this holds for every mesh).
+ */
+export function issuingAlgorithm(asked: KeyAlgorithm | undefined, profile: CertificateAuthorityProfile, mesh: string): KeyAlgorithm {
+  const algorithm = asked ?? profile.defaultKeyAlgorithm;
+  if (!profile.keyAlgorithms.includes(algorithm)) {
+    throw new CertificateAuthorityError('KeyAlgorithmMismatch', `spec.certificateAuthority.keyAlgorithm is ${algorithm}, but mesh ${mesh} accepts only ${profile.keyAlgorithms.join(' or ')}: set one of those, or leave it unset`);
+  }
+  return algorithm;
+}
+
 /** When a certificate must be renewed: renewBefore ahead of its expiry. */
 function renewalDue(info: CertificateInfo, renewBeforeMs: number): number {
   return info.notAfter.getTime() - renewBeforeMs;
@@ -115,7 +148,10 @@ export interface AuthorityPlan {
 
 /** Decides what the state needs at `now` (the CA state machine's pure step). */
 export async function planAuthority(state: AuthorityState, settings: AuthoritySettings, now: number): Promise<AuthorityPlan> {
-  const issuer = await describeCertificate(state.issuer.chainPem);
+  // An edited state is a reason on the condition, never an unexplained failure.
+  const issuer = await describeCertificate(state.issuer.chainPem).catch((error: Error) => {
+    throw new CertificateAuthorityError('IssuerInvalid', `the issuer certificate cannot be parsed: ${error.message}`);
+  });
   const issuerDue = renewalDue(issuer, settings.renewBeforeMs);
   // An External issuer is not ours to renew, but its renewal window is when status should warn.
   const dues = [issuerDue];
@@ -126,7 +162,12 @@ export async function planAuthority(state: AuthorityState, settings: AuthoritySe
       issueServing.push(wanted.name);
       continue;
     }
-    const info = await describeCertificate(current.certificatePem);
+    const info = await describeCertificate(current.certificatePem).catch(() => undefined);
+    // A serving certificate that cannot be read is issued again, like a missing one.
+    if (!info) {
+      issueServing.push(wanted.name);
+      continue;
+    }
     const due = renewalDue(info, settings.renewBeforeMs);
     const sameNames = [...info.dnsNames].sort().join() === [...wanted.dnsNames].sort().join();
     if (due <= now || !sameNames) issueServing.push(wanted.name);
@@ -162,19 +203,23 @@ const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * Checks that material can serve as the mesh CA at `now`: trust anchors are valid CA certificates,
- * the issuer is a CA whose chain leads to one of them, nothing has expired, the key belongs to the
- * issuer, and (when given) the algorithm is the one asked for. Each failure says what to fix.
+ * the issuer is a CA whose chain leads to one of them, nothing has expired, the key is a private
+ * key and belongs to the issuer, and (when given) the issuer and its anchor use an algorithm the
+ * mesh accepts, the issuer the one the spec asks for. Each failure says what to fix, and where
+ * (`origin`), never quoting a value.
  */
-export async function checkMaterial(material: CertificateAuthorityMaterial, now: number, keyAlgorithm?: KeyAlgorithm): Promise<AuthoritySummary> {
+export async function checkMaterial(material: CertificateAuthorityMaterial, now: number, requirement?: KeyRequirement, origin?: MaterialOrigin): Promise<AuthoritySummary> {
+  const at = (what: string, part: keyof Omit<MaterialOrigin, 'source'>) => (origin ? `${what} (${origin[part]} of ${origin.source})` : what);
   const anchors = splitCertificates(material.trustAnchorsPem);
-  if (anchors.length === 0) throw new CertificateAuthorityError('TrustAnchorsInvalid', 'the trust anchors hold no PEM certificate');
+  if (anchors.length === 0) throw new CertificateAuthorityError('TrustAnchorsInvalid', `${at('the trust anchors', 'trustAnchors')} hold no PEM certificate`);
   const chain = splitCertificates(material.issuerChainPem);
-  if (chain.length === 0) throw new CertificateAuthorityError('IssuerInvalid', 'the issuer certificate is missing or not PEM');
+  if (chain.length === 0) throw new CertificateAuthorityError('IssuerInvalid', `${at('the issuer certificate', 'issuer')} is missing or not PEM`);
   const describe = async (pem: string, what: string) => {
     try {
       return await describeCertificate(pem);
     } catch (error) {
-      throw new CertificateAuthorityError(what === 'trust anchor' ? 'TrustAnchorsInvalid' : 'IssuerInvalid', `the ${what} cannot be parsed: ${(error as Error).message}`);
+      const anchor = what === 'trust anchor';
+      throw new CertificateAuthorityError(anchor ? 'TrustAnchorsInvalid' : 'IssuerInvalid', `${at(`the ${what}`, anchor ? 'trustAnchors' : 'issuer')} cannot be parsed: ${(error as Error).message}`);
     }
   };
   const anchorInfos = await Promise.all(anchors.map((pem) => describe(pem, 'trust anchor')));
@@ -197,13 +242,27 @@ export async function checkMaterial(material: CertificateAuthorityMaterial, now:
   if (anchorIndex < 0) {
     throw new CertificateAuthorityError('ChainBroken', `the issuer chain does not lead to a trust anchor: ${chainInfos.at(-1)!.subject} (issued by ${chainInfos.at(-1)!.issuer}) is signed by none of ${anchorInfos.map((a) => a.subject).join('; ')}`);
   }
-  if (!keyMatchesCertificate(material.issuerKeyPem, chain[0]!)) {
-    throw new CertificateAuthorityError('KeyMismatch', `the private key does not belong to the issuer certificate ${chainInfos[0]!.subject}`);
+  if (!isPrivateKey(material.issuerKeyPem)) {
+    throw new CertificateAuthorityError('KeyInvalid', `${at('the private key', 'key')} cannot be read as a PEM private key`);
   }
-  if (keyAlgorithm && chainInfos[0]!.keyAlgorithm !== keyAlgorithm) {
-    throw new CertificateAuthorityError('KeyAlgorithmMismatch', `the issuer key is ${chainInfos[0]!.keyAlgorithm}, but spec.certificateAuthority.keyAlgorithm asks for ${keyAlgorithm}`);
+  if (!keyMatchesCertificate(material.issuerKeyPem, chain[0]!)) {
+    throw new CertificateAuthorityError('KeyMismatch', `${at('the private key', 'key')} does not belong to the issuer certificate ${chainInfos[0]!.subject}`);
   }
   const anchor = anchorInfos[anchorIndex]!;
+  if (requirement) {
+    const issuerAlgorithm = chainInfos[0]!.keyAlgorithm;
+    const accepted = requirement.accepted.join(' or ');
+    const where = origin ? ` (${origin.issuer} of ${origin.source})` : '';
+    if (!(requirement.accepted as readonly string[]).includes(issuerAlgorithm)) {
+      throw new CertificateAuthorityError('KeyAlgorithmMismatch', `the issuer key is ${algorithmName(issuerAlgorithm)}, but mesh ${requirement.mesh} accepts only ${accepted}${where}: issue the issuer with one of those`);
+    }
+    if (!(requirement.accepted as readonly string[]).includes(anchor.keyAlgorithm)) {
+      throw new CertificateAuthorityError('KeyAlgorithmMismatch', `the trust anchor ${anchor.subject} has a key of ${algorithmName(anchor.keyAlgorithm)}, but mesh ${requirement.mesh} accepts only ${accepted}: use a root with one of those`);
+    }
+    if (requirement.asked && issuerAlgorithm !== requirement.asked) {
+      throw new CertificateAuthorityError('KeyAlgorithmMismatch', `the issuer key is ${algorithmName(issuerAlgorithm)}, but spec.certificateAuthority.keyAlgorithm asks for ${requirement.asked}${where}`);
+    }
+  }
   return {
     rootFingerprint: anchor.sha256Fingerprint,
     rootNotAfter: iso(anchor.notAfter),

@@ -278,6 +278,16 @@ export function certificateFingerprints(pem: string): string[] {
   return fingerprints;
 }
 
+/** Whether `pem` reads as a private key (PKCS#8, PKCS#1 or SEC1 PEM). */
+export function isPrivateKey(pem: string): boolean {
+  try {
+    createPrivateKey(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `privateKeyPem` is the private half of the key in `certificatePem`. */
 export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
   let key;

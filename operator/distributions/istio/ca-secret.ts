@@ -68,8 +68,9 @@ export const ISTIO_PUBLISHED_CA: PublishedCertificateAuthority = {
 /**
  * The CA Istio needs: subjects as Istio's certificate tooling names them (`Root CA` and
  * `Intermediate CA`), with the trust domain as organization as istiod's own self-signed root has
- * it; RSA 2048 keys like Istio's CA. The issuer carries istiod's DNS name as Istio's tooling puts
- * it; istiod makes its own serving certificates, so no serving certificates are asked for.
+ * it; RSA 2048 keys like Istio's CA by default, ECDSA P-256 accepted too (istiod signs with
+ * either). The issuer carries istiod's DNS name as Istio's tooling puts it; istiod makes its own
+ * serving certificates, so no serving certificates are asked for.
  */
 export function istioCertificateAuthority(installation: DefaultedMeshInstallation): CertificateAuthorityProfile {
   const { trustDomain } = installation.spec.meshConfig;
@@ -78,6 +79,7 @@ export function istioCertificateAuthority(installation: DefaultedMeshInstallatio
     issuer: { commonName: 'Intermediate CA', organization: trustDomain },
     issuerDnsNames: [`istiod.${installation.spec.namespace}.svc`],
     defaultKeyAlgorithm: 'RSA2048',
+    keyAlgorithms: ['RSA2048', 'ECDSAP256'],
     published: ISTIO_PUBLISHED_CA,
   };
 }

@@ -270,6 +270,7 @@ test('CA profile: Istio\'s subjects with the trust domain, RSA 2048 by default, 
     issuer: { commonName: 'Intermediate CA', organization: 'example.org' },
     issuerDnsNames: ['istiod.istio-system.svc'],
     defaultKeyAlgorithm: 'RSA2048',
+    keyAlgorithms: ['RSA2048', 'ECDSAP256'],
     published: ISTIO_PUBLISHED_CA,
   });
 });

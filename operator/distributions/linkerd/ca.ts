@@ -1,5 +1,6 @@
 /**
- * What Linkerd asks of the mesh CA: an ECDSA P-256 root and issuer named the way Linkerd's own
+ * What Linkerd asks of the mesh CA: an ECDSA P-256 root and issuer (identity and the proxies accept
+ * no other algorithm, whoever makes the CA) named the way Linkerd's own
  * tooling names them, the issuer carrying the DNS name identity verifies it by, and serving
  * certificates for the two validating webhooks.
  */
@@ -30,6 +31,7 @@ export function linkerdCertificateAuthority(installation: DefaultedMeshInstallat
     issuer: { commonName: issuerName },
     issuerDnsNames: [issuerName],
     defaultKeyAlgorithm: 'ECDSAP256',
+    keyAlgorithms: ['ECDSAP256'],
     servingCertificates: servingCertificateRequests(namespace),
     published: LINKERD_PUBLISHED_CA,
   };

@@ -301,6 +301,7 @@ test('certificate authority: ECDSA P-256, root and issuer named for the control-
     issuer: { commonName: 'identity.linkerd.cluster.local' },
     issuerDnsNames: ['identity.linkerd.cluster.local'],
     defaultKeyAlgorithm: 'ECDSAP256',
+    keyAlgorithms: ['ECDSAP256'],
     servingCertificates: [
       { name: 'linkerd-sp-validator', dnsNames: ['linkerd-sp-validator.linkerd.svc'] },
       { name: 'linkerd-policy-validator', dnsNames: ['linkerd-policy-validator.linkerd.svc'] },
