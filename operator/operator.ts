@@ -93,6 +93,10 @@ export class Operator {
       onQueueDepth: options.hooks?.onQueueDepth,
     });
     this.controller.watch(this.installations, (object) => [object.metadata.name]);
+    // An installation gone frees what it owned: one stalled on a conflict with it may proceed now.
+    this.installations.on((type) => {
+      if (type === 'delete') for (const other of this.installations.list()) this.controller.enqueue(other.metadata.name);
+    });
     this.referencedSecrets = new ReferencedSecrets({
       client, installations: this.installations, enqueue: (name) => this.controller.enqueue(name), clock: options.clock, onError: onError({ apiVersion: 'v1', kind: 'Secret' }),
     });

@@ -7,7 +7,7 @@
  * material and rotation, the data plane's proxy versions and the progress of an upgrade.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum, StringMap, Timestamp } from './schema-helpers.ts';
+import { FreeformObject, StringEnum, StringMap, Timestamp } from './schema-helpers.ts';
 
 /** Values of a condition's status, as in metav1.Condition. */
 export const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
@@ -147,6 +147,12 @@ export const MeshInstallationStatusSchema = Type.Object({
   certificateAuthority: Type.Optional(certificateAuthorityStatus),
   dataPlane: Type.Optional(dataPlane),
   upgrade: Type.Optional(upgradeStatus),
+  served: Type.Optional(Type.Object({
+    generation: Type.Integer({ description: 'metadata.generation of the spec last served.', format: 'int64', minimum: 0 }),
+    spec: FreeformObject({ description: 'That spec, with its defaults, as it was served.' }),
+  }, {
+    description: 'The last spec the operator served in full (everything rendered was applied). While a newer spec cannot be served (Stalled), this one keeps being enforced: drift is repaired back to it and its components are observed.',
+  })),
   inventory: Type.Optional(Type.Array(inventoryEntry, {
     description: 'Every object the operator applied for this installation at the last successful pass: what it prunes when no longer desired and deletes with the installation (as Flux keeps status.inventory).',
     maxItems: 1024,

@@ -18,6 +18,42 @@ export const DESIRED_HASH_ANNOTATION = 'meshwright.dev/desired-hash';
  */
 export const VERSION_ANNOTATION = 'meshwright.dev/version';
 
+/**
+ * Annotation key prefix recording each owner of an object several installations share (mesh CRDs,
+ * a default-revision webhook): `owner.meshwright.dev/<installation>`. The object goes only with
+ * its last owner; the one whose {@link INSTALLATION_LABEL} it carries writes its content.
+ */
+export const OWNER_ANNOTATION_PREFIX = 'owner.meshwright.dev/';
+
+/** The annotation recording `installation` as an owner of a shared object. */
+export function ownerAnnotation(installation: string): string {
+  return `${OWNER_ANNOTATION_PREFIX}${installation}`;
+}
+
+/** The installations recorded as owners of a shared object, sorted. */
+export function ownersOf(object: KubeObject): string[] {
+  return Object.keys(object.metadata.annotations ?? {}).filter((key) => key.startsWith(OWNER_ANNOTATION_PREFIX)).map((key) => key.slice(OWNER_ANNOTATION_PREFIX.length)).sort();
+}
+
+/**
+ * The label value an object kept on deletion (`meshwright.dev/keep-on-delete`) carries once its
+ * installation is gone: created by meshwright, owned by no installation, free for the next one to
+ * adopt. `_` cannot occur in an installation's name, so this never names one.
+ */
+export function releasedLabel(installation: string): string {
+  return `released_${installation}`.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '');
+}
+
+/** Whether a value of {@link INSTALLATION_LABEL} marks a released object (see {@link releasedLabel}). */
+export function isReleasedLabel(value: string | undefined): boolean {
+  return value?.startsWith('released_') ?? false;
+}
+
+/** Whether installations may share `object` in `distribution`: every mesh's CRDs, and what the mesh says. */
+export function isSharedObject(distribution: MeshDistribution, object: KubeObject): boolean {
+  return object.kind === 'CustomResourceDefinition' || (distribution.isShared?.(object) ?? false);
+}
+
 /** Kinds whose pods run a mesh component (and so carry {@link VERSION_ANNOTATION}). */
 export const WORKLOAD_KINDS: ReadonlySet<string> = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 
@@ -46,7 +82,11 @@ export function markOwned(object: KubeObject, installation: string): KubeObject 
 export function renderOwned(distribution: MeshDistribution, input: RenderInput): KubeObject[] {
   const installation = input.installation.metadata.name!;
   return renderInstallation(distribution, input).map((object) => {
-    if (!WORKLOAD_KINDS.has(object.kind)) return markOwned(object, installation);
-    return markOwned({ ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [VERSION_ANNOTATION]: input.resolved.version } } }, installation);
+    const annotations = {
+      ...object.metadata.annotations,
+      ...(WORKLOAD_KINDS.has(object.kind) ? { [VERSION_ANNOTATION]: input.resolved.version } : {}),
+      ...(isSharedObject(distribution, object) ? { [ownerAnnotation(installation)]: 'true' } : {}),
+    };
+    return markOwned({ ...object, metadata: { ...object.metadata, annotations } }, installation);
   });
 }

@@ -152,6 +152,13 @@ export interface MeshDistribution {
    * key pairs are made, objects of these kinds are applied already, which shortens an install.
    */
   readonly kindsWithoutCaMaterial?: ReadonlySet<string>;
+  /**
+   * Whether several installations of this mesh may share `object` besides its CRDs (which every
+   * mesh shares): cluster-scoped objects the mesh renders identically, or first-come, for every
+   * installation (Istio's default-revision validator). Anything else two installations would both
+   * render is a conflict.
+   */
+  isShared?(object: KubeObject): boolean;
 }
 
 /** Kinds that carry no CA material in any mesh shipped here: CRDs, identities and RBAC. */

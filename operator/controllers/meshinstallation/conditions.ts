@@ -45,6 +45,10 @@ export const InstallationReason = {
   InstallationNameTooLong: 'InstallationNameTooLong',
   /** An unexpected error; the message says what failed. Retried with backoff. */
   ReconcileFailed: 'ReconcileFailed',
+  /** Another installation owns objects this one would render; the message names them and the owner. */
+  ConflictingInstallation: 'ConflictingInstallation',
+  /** Objects this installation would render exist and were not created by meshwright. */
+  ObjectNotOwned: 'ObjectNotOwned',
 } as const;
 
 /** ControlPlaneReady from component health. */

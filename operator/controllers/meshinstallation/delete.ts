@@ -8,7 +8,7 @@ import { deleteOrder } from '../../runtime/apply.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
-import { KEEP_ANNOTATION, deleteOwned } from './prune.ts';
+import { release, releaseOf } from './prune.ts';
 import type { PassScope } from './scope.ts';
 
 /** The finalizer that makes deletion wait for cleanup. */
@@ -29,14 +29,13 @@ export async function ensureFinalizer(scope: PassScope, context: PassContext): P
 export async function finalize(scope: PassScope, context: PassContext): Promise<ReconcileResult | void> {
   const { installation, name } = scope;
   if (!installation.metadata.finalizers?.includes(FINALIZER)) return;
-  const remaining = context.live.ownedBy(name, scope.previousInventory).filter((ref) => context.live.get(ref)?.metadata.annotations?.[KEEP_ANNOTATION] !== 'true');
+  // Only what the inventory says we created; what is still going away is waited for.
+  const inventory = scope.previousInventory.filter((ref) => context.live.watches(ref));
+  const remaining = inventory.filter((ref) => releaseOf(name, context.live.get(ref)).action !== 'skip' || context.live.get(ref)?.metadata.deletionTimestamp !== undefined);
   if (remaining.length > 0) {
     const webhooks = remaining.filter((ref) => ref.kind.endsWith('WebhookConfiguration'));
     const batch = webhooks.length > 0 ? webhooks : deleteOrder(remaining);
-    for (const ref of batch) {
-      if (context.live.get(ref)?.metadata.deletionTimestamp) continue;
-      await deleteOwned(context, ref);
-    }
+    for (const ref of batch) await release(scope, context, ref);
     scope.log.info({ remaining: remaining.length }, 'deleting owned objects before removing the finalizer');
     // Watch events of the deletions bring us back; the timer covers objects that linger (namespaces).
     return { requeueAfterMs: 2000 };

@@ -9,7 +9,6 @@
 import { API_VERSION, KIND } from '../../api/meshinstallation.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import { namespacedName, type KubeObject, type TypeRef } from '../../runtime/kube.ts';
-import { INSTALLATION_LABEL } from '../ownership.ts';
 
 /** A reference to an owned object, as stored in status.inventory. */
 export interface ObjectRef {
@@ -34,13 +33,13 @@ function typeKey(type: TypeRef): string {
 }
 
 /**
- * The owned objects that are no longer desired: everything the last inventory listed or that
- * carries our label (the label catches objects a lost status forgot), minus what is desired now.
+ * The owned objects that are no longer desired: what the inventory lists, minus what is desired
+ * now. Never an object merely carrying our label: a copy someone made is theirs.
  */
-export function staleObjects(desired: readonly ObjectRef[], inventory: readonly ObjectRef[], labelled: readonly ObjectRef[]): ObjectRef[] {
+export function staleObjects(desired: readonly ObjectRef[], inventory: readonly ObjectRef[]): ObjectRef[] {
   const wanted = new Set(desired.map(refKey));
   const stale = new Map<string, ObjectRef>();
-  for (const ref of [...inventory, ...labelled]) if (!wanted.has(refKey(ref))) stale.set(refKey(ref), ref);
+  for (const ref of inventory) if (!wanted.has(refKey(ref))) stale.set(refKey(ref), ref);
   return [...stale.values()];
 }
 
@@ -105,18 +104,6 @@ export class LiveObjects {
   /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */
   forget(ref: ObjectRef): void {
     this.written.delete(refKey(ref));
-  }
-
-  /** Every object installation `name` owns: what `inventory` lists and still exists, plus what carries its label. */
-  ownedBy(name: string, inventory: readonly ObjectRef[]): ObjectRef[] {
-    const found = new Map<string, ObjectRef>();
-    for (const ref of inventory) if (this.watches(ref) && this.get(ref)) found.set(refKey(ref), ref);
-    for (const informer of this.owned.values()) {
-      for (const object of informer.list()) {
-        if (object.metadata.labels?.[INSTALLATION_LABEL] === name) found.set(refKey(refOf(object)), refOf(object));
-      }
-    }
-    return [...found.values()];
   }
 
   /**

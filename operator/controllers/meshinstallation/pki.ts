@@ -8,24 +8,30 @@
  * then leaves out what carries CA material.
  */
 import type { CertificateAuthorityMaterial } from '../../distributions/distribution.ts';
-import { ACCEPT_NEW_ROOT_ANNOTATION, type CertificateAuthorityOutcome } from '../certificate-authority.ts';
-import { renderOwned } from '../ownership.ts';
+import type { KubeObject } from '../../runtime/kube.ts';
+import { ACCEPT_NEW_ROOT_ANNOTATION, CA_STATE_SECRET, type CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import type { PassContext } from './context.ts';
+import { recordIntent } from './inventory.ts';
+import type { ObjectRef } from './live-objects.ts';
 import type { PassScope, Target } from './scope.ts';
 import { applyObjects } from './sync.ts';
 
-/** Runs the PKI step; undefined for a mesh without a managed CA (or paused before one exists). */
-export async function ensureCertificateAuthority(scope: PassScope, context: PassContext, target: Target): Promise<CertificateAuthorityOutcome | undefined> {
-  const { distribution, resolved } = target;
+/**
+ * Runs the PKI step; undefined for a mesh without a managed CA (or paused before one exists).
+ * `claimed` are the objects of the render without CA material this installation may write.
+ */
+export async function ensureCertificateAuthority(scope: PassScope, context: PassContext, target: Target, claimed: readonly KubeObject[]): Promise<CertificateAuthorityOutcome | undefined> {
+  const { distribution } = target;
   const profile = distribution.certificateAuthority?.(scope.mi);
   if (!profile) return undefined;
   if (scope.paused) return context.authorities.observe(scope.mi);
   // A user's External Secret is judged against what the mesh would render from it.
-  const renderWith = (ca: CertificateAuthorityMaterial) => distribution.render({ installation: scope.mi, resolved, ca });
+  const renderWith = (ca: CertificateAuthorityMaterial) => distribution.render({ installation: scope.mi, resolved: target.resolved, ca });
   const ensure = async () => reportRootChange(scope, context, await context.authorities.ensure(scope.mi, profile, renderWith));
   if (!context.authorities.willCreate(scope.mi)) return ensure();
 
-  const withoutCa = renderOwned(distribution, { installation: scope.mi, resolved });
+  const withoutCa = claimed;
+  await recordIntent(scope, context, [caStateRef(scope)]);
   await applyObjects(scope, context, withoutCa.filter((o) => o.kind === 'Namespace'));
   const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
   const [authority, applied] = await Promise.allSettled([
@@ -50,4 +56,14 @@ function reportRootChange(scope: PassScope, context: PassContext, outcome: Certi
     context.hooks.onEvent?.(scope.installation, 'Warning', 'RootReplaced', `root ${change.replaced.join(', ')} was replaced by ${roots}, as annotation ${ACCEPT_NEW_ROOT_ANNOTATION} allowed: every workload must restart to trust the new root`);
   }
   return outcome;
+}
+
+/** Where the CA state of `scope`'s installation lives. */
+export function caStateRef(scope: PassScope): ObjectRef {
+  return { apiVersion: 'v1', kind: 'Secret', namespace: scope.mi.spec.namespace, name: CA_STATE_SECRET };
+}
+
+/** The CA state Secret as far as it can be known before it exists: its identity, for ownership checks. */
+export function caStatePlaceholder(scope: PassScope): KubeObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace: scope.mi.spec.namespace } };
 }

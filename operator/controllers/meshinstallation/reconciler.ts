@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { CertificateAuthorities } from '../certificate-authority.ts';
-import { markOwned } from '../ownership.ts';
+import { markOwned, renderOwned } from '../ownership.ts';
 import type { MeshDistribution } from '../../distributions/distribution.ts';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
@@ -23,12 +23,12 @@ import { InstallationReason } from './conditions.ts';
 import type { PassContext, ReconcilerHooks } from './context.ts';
 import { ensureFinalizer, finalize } from './delete.ts';
 import { LiveObjects, refOf } from './live-objects.ts';
-import { ensureCertificateAuthority } from './pki.ts';
+import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
 import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
 import { finishStatus, writeStatus } from './status.ts';
-import { applyObjects, computeDesired } from './sync.ts';
+import { applyObjects, claimObjects, coOwnObjects, computeDesired } from './sync.ts';
 
 /** The longest a CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -88,6 +88,7 @@ export class MeshInstallationReconciler implements Reconciler {
       result = await this.pass(scope);
     } catch (error) {
       failure = asReconcileError(error);
+      if (failure.terminal) await this.enforceServed(scope);
     }
     finishStatus(scope, this.context, failure);
     await writeStatus(scope, this.context);
@@ -99,20 +100,61 @@ export class MeshInstallationReconciler implements Reconciler {
 
   /** The steps of a pass; each records what it learned in the scope. */
   private async pass(scope: PassScope): Promise<ReconcileResult | void> {
-    // A spec that cannot be served writes nothing at all, not even the finalizer.
-    const target = scope.target = resolveTarget(scope, this.context);
-    await ensureFinalizer(scope, this.context);
-    scope.authority = await ensureCertificateAuthority(scope, this.context, target);
-    const desired = scope.desired = computeDesired(scope, target);
-    this.context.hooks.onManagedObjects?.(scope.name, desired.length);
+    await this.serve(scope);
     if (scope.paused) return;
-    await applyObjects(scope, this.context, desired);
-    await pruneStale(scope, this.context, desired);
+    // Everything rendered is applied: this spec is now the one to keep enforcing should a later one be unservable.
+    scope.status.served = { generation: scope.generation, spec: scope.mi.spec as unknown as Record<string, unknown> };
     if (scope.authority) {
       // A renewal window already open is an External issuer only its owner can renew: look hourly.
       const untilDue = scope.authority.nextCheckAt - this.clock.now();
       return { requeueAfterMs: untilDue > 0 ? Math.max(1000, Math.min(untilDue, MAX_CA_CHECK_INTERVAL_MS)) : MAX_CA_CHECK_INTERVAL_MS };
     }
+  }
+
+  /**
+   * Resolve, claim, PKI, render, apply, prune: everything that makes the cluster match `scope.mi`.
+   * Whose every object is, is settled before the first write (the finalizer included): a spec that
+   * cannot be served, or whose objects belong to someone else, writes nothing at all.
+   */
+  private async serve(scope: PassScope): Promise<void> {
+    const { context } = this;
+    const target = scope.target = resolveTarget(scope, context);
+    // Judged on what can be known before the CA exists; judged again on the full render below.
+    const planned = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved });
+    const stateSecret = target.distribution.certificateAuthority ? caStatePlaceholder(scope) : undefined;
+    const early = await claimObjects(scope, context, target, stateSecret ? [...planned, stateSecret] : planned);
+    await ensureFinalizer(scope, context);
+    // The CA state Secret is created by the PKI step itself, never applied.
+    scope.authority = await ensureCertificateAuthority(scope, context, target, early.apply.filter((o) => o !== stateSecret));
+    const desired = scope.desired = computeDesired(scope, target);
+    context.hooks.onManagedObjects?.(scope.name, desired.length);
+    if (scope.paused) return;
+    const verdicts = await claimObjects(scope, context, target, desired);
+    scope.notOurs = verdicts.useAsIs;
+    await applyObjects(scope, context, verdicts.apply);
+    await coOwnObjects(scope, context, verdicts.coOwn);
+    await pruneStale(scope, context, desired);
+  }
+
+  /**
+   * A spec that cannot be served must not leave the mesh unprotected: the spec last served in full
+   * (recorded in status, so a restart keeps it) keeps being enforced — drift repaired, components
+   * observed afresh — while status says why the new one is refused.
+   */
+  private async enforceServed(scope: PassScope): Promise<void> {
+    const served = scope.installation.status?.served;
+    if (!served || scope.paused) return;
+    const fallback = newPassScope(scope.installation, scope.log, this.clock, { spec: served.spec as never, status: scope.status, applied: scope.applied });
+    try {
+      await this.serve(fallback);
+    } catch (error) {
+      scope.log.warn({ err: error instanceof Error ? error.message : String(error), servedGeneration: served.generation }, 'enforcing the last served spec failed');
+    }
+    // Status reports what was observed for the spec that is enforced.
+    scope.target = fallback.target;
+    scope.desired = fallback.desired;
+    scope.authority = fallback.authority;
+    scope.notOurs = fallback.notOurs;
   }
 
   /** Events for what a person should hear about: a failure, and Ready flipping. */

@@ -44,11 +44,18 @@ export interface PassScope {
   desired?: KubeObject[];
   /** Objects this pass wrote (created or changed). */
   readonly applied: ObjectRef[];
+  /** Desired objects that exist and are someone else's, used as they are (a Namespace): never inventoried. */
+  notOurs?: ObjectRef[];
+  /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
+  readonly fetched: Map<string, KubeObject | undefined>;
 }
 
-/** A scope for a pass over `installation`. */
-export function newPassScope(installation: InstallationObject, log: Logger, clock: Clock): PassScope {
-  const spec = withSpecDefaults(installation.spec);
+/**
+ * A scope for a pass over `installation`. `override` runs the pass for another spec of the same
+ * installation (the last served one) while building the same status.
+ */
+export function newPassScope(installation: InstallationObject, log: Logger, clock: Clock, override?: { spec: DefaultedMeshInstallation['spec']; status: MeshInstallationStatus; applied: ObjectRef[] }): PassScope {
+  const spec = withSpecDefaults(override?.spec ?? installation.spec);
   const name = installation.metadata.name;
   const generation = installation.metadata.generation ?? 0;
   return {
@@ -59,9 +66,10 @@ export function newPassScope(installation: InstallationObject, log: Logger, cloc
     paused: spec.paused,
     log: log.child({ installation: name, generation }),
     clock,
-    status: structuredClone(installation.status ?? {}),
+    status: override?.status ?? structuredClone(installation.status ?? {}),
     previousInventory: installation.status?.inventory ?? [],
-    applied: [],
+    applied: override?.applied ?? [],
+    fetched: new Map(),
   };
 }
 

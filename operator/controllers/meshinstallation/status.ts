@@ -60,9 +60,10 @@ function observeWorkloads(scope: PassScope, context: PassContext, desired: reado
 /** The inventory after this pass: what is desired on success; on failure also everything still owned that this pass touched or found. */
 function inventoryAfter(scope: PassScope, failure: ReconcileError | undefined): ObjectRef[] | undefined {
   if (scope.paused) return scope.status.inventory;
-  if (!failure && scope.desired) return scope.desired.map(refOf);
+  const notOurs = new Set((scope.notOurs ?? []).map(refKey));
+  if (!failure && scope.desired) return scope.desired.map(refOf).filter((ref) => !notOurs.has(refKey(ref)));
   const merged = new Map<string, ObjectRef>();
-  for (const ref of [...scope.previousInventory, ...scope.applied]) merged.set(refKey(ref), ref);
+  for (const ref of [...(scope.status.inventory ?? []), ...scope.applied]) merged.set(refKey(ref), ref);
   return merged.size > 0 ? [...merged.values()] : undefined;
 }
 

@@ -9,9 +9,12 @@
  */
 import { applyStages, needsApply } from '../../runtime/apply.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
-import type { KubeObject } from '../../runtime/kube.ts';
-import { DESIRED_HASH_ANNOTATION, markOwned, renderOwned } from '../ownership.ts';
+import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
+import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
+import { judgeAll, type Verdicts } from './claims.ts';
+import { InstallationReason } from './conditions.ts';
 import type { PassContext } from './context.ts';
+import { recordedKeys, recordIntent } from './inventory.ts';
 import { refKey, refOf } from './live-objects.ts';
 import type { PassScope, Target } from './scope.ts';
 
@@ -35,11 +38,88 @@ function combined(failures: readonly ReconcileError[]): ReconcileError {
   return new ReconcileError(first!.reason, `${failures.length} objects failed: ${failures.map((f) => f.message).join('; ')}`, { stalls: failures.some((f) => f.stalls), subject: first!.subject });
 }
 
-/** Applies what differs from the live state, stage by stage; throws a ReconcileError naming every object that failed. */
+/** How many objects a message names before it says "and N more". */
+const NAMED_IN_MESSAGE = 5;
+
+function listed(names: readonly string[]): string {
+  return names.length <= NAMED_IN_MESSAGE ? names.join(', ') : `${names.slice(0, NAMED_IN_MESSAGE).join(', ')} and ${names.length - NAMED_IN_MESSAGE} more`;
+}
+
+/**
+ * The live version of each of `objects`: from the caches, and for what they lack, from the API
+ * server — our caches hold only labelled objects, so an object someone else created is seen only
+ * by asking. Asked once per pass, and only for objects the caches do not have (none at rest).
+ */
+async function lookUp(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<(object: KubeObject) => KubeObject | undefined> {
+  const missing = objects.filter((object) => !context.live.get(refOf(object)) && !scope.fetched.has(refKey(refOf(object))));
+  for (let i = 0; i < missing.length; i += MAX_CONCURRENT_APPLIES) {
+    await Promise.all(missing.slice(i, i + MAX_CONCURRENT_APPLIES).map(async (object) => {
+      const ref = refOf(object);
+      try {
+        scope.fetched.set(refKey(ref), await context.client.get(ref, ref.name, ref.namespace));
+      } catch (error) {
+        // Absent, or a kind not served yet (its CRD comes with this render): nothing to claim.
+        if (!(error instanceof KubeApiError && error.status === 404)) throw writeError('apply', ref, error);
+        scope.fetched.set(refKey(ref), undefined);
+      }
+    }));
+  }
+  return (object) => context.live.get(refOf(object)) ?? scope.fetched.get(refKey(refOf(object)));
+}
+
+/**
+ * Whose each of `objects` is (claims.ts), for this installation. Throws before anything is written
+ * when another installation owns one of them (`ConflictingInstallation`, naming it) or someone
+ * outside meshwright created one (`ObjectNotOwned`): both stall, and are retried, since what fixes
+ * them — the other installation's deletion, a person's decision — is not a change of this spec.
+ */
+export async function claimObjects(scope: PassScope, context: PassContext, target: Target, objects: readonly KubeObject[]): Promise<Verdicts> {
+  const verdicts = judgeAll(objects, await lookUp(scope, context, objects), {
+    installation: scope.name,
+    inventory: recordedKeys(scope),
+    isShared: (object) => isSharedObject(target.distribution, object),
+  });
+  if (verdicts.conflicts.length > 0) {
+    const owners = [...new Set(verdicts.conflicts.map((c) => c.owner))].sort();
+    const what = listed(verdicts.conflicts.map((c) => describeObject(c.ref)));
+    throw new ReconcileError(InstallationReason.ConflictingInstallation, `${what} would also be rendered by this installation but belong${verdicts.conflicts.length === 1 ? 's' : ''} to installation ${owners.map((o) => `"${o}"`).join(', ')}; two installations cannot run the same objects: delete one of them, or give this one another spec.namespace (objects without a namespace allow one installation of ${scope.mi.spec.mesh} per cluster). Nothing was written.`, { stalls: true });
+  }
+  if (verdicts.notOwned.length > 0) {
+    const what = listed(verdicts.notOwned.map(describeObject));
+    throw new ReconcileError(InstallationReason.ObjectNotOwned, `${what} already exist${verdicts.notOwned.length === 1 ? 's' : ''} and ${verdicts.notOwned.length === 1 ? 'was' : 'were'} not created by meshwright; the operator never takes over what it did not create: delete ${verdicts.notOwned.length === 1 ? 'it' : 'them'}, or hand ${verdicts.notOwned.length === 1 ? 'it' : 'them'} over by labelling ${INSTALLATION_LABEL}=${scope.name}. Nothing was written.`, { stalls: true });
+  }
+  return verdicts;
+}
+
+/**
+ * Records this installation as an owner of shared objects another installation writes (one merge
+ * patch of one annotation each, only when missing), after making them part of the inventory.
+ */
+export async function coOwnObjects(scope: PassScope, context: PassContext, coOwned: Verdicts['coOwn']): Promise<void> {
+  const key = ownerAnnotation(scope.name);
+  const missing = coOwned.filter(({ object }) => context.live.get(refOf(object))?.metadata.annotations?.[key] === undefined);
+  if (missing.length === 0) return;
+  await recordIntent(scope, context, missing.map(({ object }) => refOf(object)));
+  for (const { object } of missing) {
+    const ref = refOf(object);
+    const before = context.live.get(ref);
+    try {
+      context.live.remember(before, await context.client.patch(ref, ref.name, ref.namespace, { metadata: { annotations: { [key]: 'true' } } }, 'merge'));
+    } catch (error) {
+      throw writeError('apply', ref, error);
+    }
+  }
+}
+
+/**
+ * Applies what differs from the live state, stage by stage; throws a ReconcileError naming every
+ * object that failed. What a stage is about to write is recorded in the inventory first.
+ */
 export async function applyObjects(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<void> {
   const previouslyApplied = new Set(scope.previousInventory.map(refKey));
   for (const stage of applyStages(objects)) {
     const pending = stage.filter((object) => needsApply(object, context.live.get(refOf(object))));
+    await recordIntent(scope, context, pending.map(refOf));
     const failures: ReconcileError[] = [];
     for (let i = 0; i < pending.length; i += MAX_CONCURRENT_APPLIES) {
       const results = await Promise.allSettled(pending.slice(i, i + MAX_CONCURRENT_APPLIES).map((object) => applyOne(scope, context, object, previouslyApplied)));

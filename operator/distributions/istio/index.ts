@@ -89,4 +89,9 @@ export const istioDistribution: MeshDistribution = {
   componentHealth: deploymentsHealth,
   kindsWithoutCaMaterial: IDENTITY_AND_RBAC_KINDS,
   certificateAuthority: istioCertificateAuthority,
+  /**
+   * Every in-place installation renders the cluster-wide `istiod-default-validator`; one of them
+   * serves it at a time (the first), and it goes with the last, as Istio's own default revision does.
+   */
+  isShared: (object) => object.kind === 'ValidatingWebhookConfiguration' && object.metadata.name === 'istiod-default-validator',
 };
