@@ -15,7 +15,7 @@ import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { Informer } from './runtime/informer.ts';
 import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
 import type { CacheState } from './runtime/readiness.ts';
-import { activateSchemas, openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
+import { openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
 
 /** Settings of {@link Operator}. */
 export interface OperatorOptions {
@@ -44,7 +44,6 @@ export class Operator {
   readonly referencedSecrets: ReferencedSecrets;
   /** How the owned kinds' fields merge, from the API server's OpenAPI and our CRDs (see runtime/apply.ts). */
   readonly schemas: SchemaRegistry;
-  private deactivateSchemas?: () => void;
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
@@ -82,6 +81,7 @@ export class Operator {
       log,
       clock: options.clock,
       hooks: options.hooks,
+      schemas: this.schemas,
     });
     this.controller = new Controller({
       name: 'meshinstallation',
@@ -117,7 +117,6 @@ export class Operator {
    * lists compare as atomic until a later load succeeds).
    */
   async startCaches(): Promise<void> {
-    this.deactivateSchemas ??= activateSchemas(this.schemas);
     const owned = [...this.owned.values()];
     await Promise.all([...[this.installations, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
   }
@@ -144,7 +143,5 @@ export class Operator {
   async stop(): Promise<void> {
     await this.controller.stop();
     await Promise.all([this.referencedSecrets.stop(), ...[this.installations, ...this.owned.values()].map((informer) => informer.stop())]);
-    this.deactivateSchemas?.();
-    this.deactivateSchemas = undefined;
   }
 }

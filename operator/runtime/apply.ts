@@ -12,7 +12,6 @@
 import type { KubeObject, TypeRef } from './kube.ts';
 import { fieldSchema, isFreeFormMap, itemSchema, listTypeOf, UNKNOWN_SCHEMA, type SchemaNode } from './list-semantics.ts';
 import { isQuantityField, sameQuantity } from './quantity.ts';
-import { knownSchemaOf } from './schema-registry.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -88,7 +87,7 @@ function contains(desired: unknown, live: unknown, schema: SchemaNode, path: rea
  * API server, see schema-registry.ts, or unknown). Only `metadata.labels`/`annotations` of
  * metadata are ours to compare.
  */
-export function needsApply(desired: KubeObject, live: KubeObject | undefined, schema: SchemaNode = knownSchemaOf(desired) ?? UNKNOWN_SCHEMA): boolean {
+export function needsApply(desired: KubeObject, live: KubeObject | undefined, schema: SchemaNode = UNKNOWN_SCHEMA): boolean {
   if (!live) return true;
   const { metadata, apiVersion: _apiVersion, kind: _kind, ...body } = desired;
   if (!isSubset({ labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} }, { labels: live.metadata.labels ?? {}, annotations: live.metadata.annotations ?? {} })) return true;

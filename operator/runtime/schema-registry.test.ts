@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeClock } from './clock.ts';
 import { KubeApiError, type KubeObject } from './kube.ts';
 import { listSemantics } from './list-semantics.ts';
-import { activateSchemas, knownSchemaOf, openApiPath, SchemaRegistry } from './schema-registry.ts';
+import { openApiPath, SchemaRegistry } from './schema-registry.ts';
 import { capturedDocument } from './testdata/openapi/index.ts';
 
 const crbType = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' };
@@ -65,15 +65,3 @@ test('a CRD seen by the operator defines its kind at once and wins over the Open
   assert.deepEqual(listSemantics(schemas.schemaOf(thingType)!, ['servers']), { type: 'atomic' }, 'the document again');
 });
 
-test('knownSchemaOf, which needsApply asks, answers from the registries of running operators only', async () => {
-  const { schemas } = registry();
-  await schemas.load([crbType]);
-  assert.equal(knownSchemaOf(crbType), undefined);
-  const deactivate = activateSchemas(schemas);
-  try {
-    assert.equal(knownSchemaOf(crbType), schemas.schemaOf(crbType));
-  } finally {
-    deactivate();
-  }
-  assert.equal(knownSchemaOf(crbType), undefined);
-});

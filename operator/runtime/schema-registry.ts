@@ -117,26 +117,3 @@ export class SchemaRegistry {
     return kindsOfOpenApi(await this.options.read(openApiPath(apiVersion)));
   }
 }
-
-/**
- * The registries of the operators running in this process. `needsApply` is called by the
- * reconciler without a registry in hand, so an operator makes its registry known here while it
- * runs; every registry describes the cluster its operator talks to, and all the operators of one
- * process talk to one cluster.
- */
-const active = new Set<SchemaRegistry>();
-
-/** Makes `registry` answer {@link knownSchemaOf} until the returned function is called. */
-export function activateSchemas(registry: SchemaRegistry): () => void {
-  active.add(registry);
-  return () => void active.delete(registry);
-}
-
-/** The schema of `type` from the active registries, or undefined when none knows it (yet). */
-export function knownSchemaOf(type: TypeRef): SchemaNode | undefined {
-  for (const registry of active) {
-    const schema = registry.schemaOf(type);
-    if (schema) return schema;
-  }
-  return undefined;
-}

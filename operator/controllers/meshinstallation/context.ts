@@ -5,7 +5,8 @@
  */
 import type { MeshDistribution } from '../../distributions/distribution.ts';
 import type { ReconcileError } from '../../runtime/errors.ts';
-import type { KubeClient, KubeObject } from '../../runtime/kube.ts';
+import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
+import type { SchemaNode } from '../../runtime/list-semantics.ts';
 import type { CertificateAuthorities } from '../certificate-authority.ts';
 import type { LiveObjects } from './live-objects.ts';
 
@@ -25,4 +26,6 @@ export interface PassContext {
   authorities: CertificateAuthorities;
   distributions: ReadonlyMap<string, MeshDistribution>;
   hooks: ReconcilerHooks;
+  /** How the fields of a kind merge (lists atomic, keyed or sets), as the API server serves it; undefined until known. */
+  schemaOf(type: TypeRef): SchemaNode | undefined;
 }

@@ -17,7 +17,8 @@ import { systemClock, type Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import type { Informer } from '../../runtime/informer.ts';
-import type { KubeClient } from '../../runtime/kube.ts';
+import type { KubeClient, TypeRef } from '../../runtime/kube.ts';
+import type { SchemaNode } from '../../runtime/list-semantics.ts';
 import { ConditionType } from '../../api/conditions.ts';
 import { InstallationReason } from './conditions.ts';
 import type { PassContext, ReconcilerHooks } from './context.ts';
@@ -43,6 +44,8 @@ export interface MeshInstallationReconcilerOptions {
   log: Logger;
   clock?: Clock;
   hooks?: ReconcilerHooks;
+  /** How owned kinds' fields merge (runtime/schema-registry.ts); without it every list compares as atomic. */
+  schemas?: { schemaOf(type: TypeRef): SchemaNode | undefined };
 }
 
 /** Any error of a pass as a ReconcileError (an unexpected one is transient). */
@@ -64,6 +67,7 @@ export class MeshInstallationReconciler implements Reconciler {
       live,
       distributions: options.distributions,
       hooks: options.hooks ?? {},
+      schemaOf: (type) => options.schemas?.schemaOf(type),
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,

@@ -118,7 +118,7 @@ export async function coOwnObjects(scope: PassScope, context: PassContext, coOwn
 export async function applyObjects(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<void> {
   const previouslyApplied = new Set(scope.previousInventory.map(refKey));
   for (const stage of applyStages(objects)) {
-    const pending = stage.filter((object) => needsApply(object, context.live.get(refOf(object))));
+    const pending = stage.filter((object) => needsApply(object, context.live.get(refOf(object)), context.schemaOf(object)));
     await recordIntent(scope, context, pending.map(refOf));
     const failures: ReconcileError[] = [];
     for (let i = 0; i < pending.length; i += MAX_CONCURRENT_APPLIES) {
