@@ -10,10 +10,9 @@ import { withSpecDefaults } from '../../operator/api/defaults.ts';
 import { ConditionType } from '../../operator/api/conditions.ts';
 import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
 import { authoritySettings, CA_STATE_SECRET } from '../../operator/controllers/certificate-authority.ts';
-import { markOwned } from '../../operator/controllers/ownership.ts';
+import { INSTALLATION_LABEL, markOwned, releasedLabel, renderOwned } from '../../operator/controllers/ownership.ts';
 import { renderOffline } from '../../operator/cli/render.ts';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
-import { renderInstallation } from '../../operator/distributions/render.ts';
 import { createSelfSignedAuthority, encodeAuthorityState, materialOf, type AuthorityState } from '../../operator/pki/authority.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../operator/runtime/kube.ts';
 import { eventually } from '../../e2e/support/kube.ts';
@@ -62,7 +61,7 @@ export function desiredObjects(installation: Installation, state: AuthorityState
   const mi = defaulted(installation);
   const name = installation.metadata.name;
   const stateSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: CA_STATE_SECRET, namespace: mi.spec.namespace }, type: 'Opaque', data: encodeAuthorityState(state) } as KubeObject;
-  return [...renderInstallation(istio, { installation: mi, resolved: istio.resolve(mi), ca: materialOf(state) }), stateSecret].map((object) => markOwned(object, name));
+  return [...renderOwned(istio, { installation: mi, resolved: istio.resolve(mi), ca: materialOf(state) }), markOwned(stateSecret, name)];
 }
 
 /** `kind/namespace/name` of an object or inventory entry. */
@@ -99,8 +98,8 @@ export function isReady(installation: Installation): boolean {
  */
 export async function preinstallMeshCrds(admin: KubeClient): Promise<void> {
   const crds = renderOffline(defaulted(benchInstallation('crd-source', 'none')), builtInDistributions).filter((o) => o.kind === 'CustomResourceDefinition');
-  // Unmarked: they belong to no installation until one applies them.
-  for (const crd of crds) await admin.apply({ ...crd, metadata: { name: crd.metadata.name } }, { force: true, manager: 'meshwright-bench' });
+  // Released, as an installation deleted before leaves them: made by meshwright, free for the next to adopt.
+  for (const crd of crds) await admin.apply({ ...crd, metadata: { name: crd.metadata.name, labels: { [INSTALLATION_LABEL]: releasedLabel('bench') } } }, { force: true, manager: 'meshwright-bench' });
   await eventually('the mesh CRDs to be established', async () => {
     for (const crd of crds) {
       const live = await admin.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(crd, crd.metadata.name);

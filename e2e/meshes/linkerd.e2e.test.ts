@@ -10,6 +10,7 @@ import { LINKERD_GOLDEN_SPECS } from '../../operator/distributions/linkerd/testd
 import { describeExternalIssuerScenarios } from './external-issuer.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
+import { describeSafety } from './safety.ts';
 
 describeMeshExample({ file: 'linkerd-minimal.yaml', drift: { deployment: 'linkerd-destination', service: 'linkerd-dst' } });
 
@@ -36,3 +37,5 @@ const cases: NoOpCase[] = [
 describeNoOpPasses('Linkerd: every example and golden spec is Ready and then at rest', cases);
 
 describeExternalIssuerScenarios();
+
+describeSafety('linkerd');
