@@ -2,7 +2,8 @@
  * One end-to-end scenario for every mesh example: the operator runs as a process authenticated as
  * its own ServiceAccount (so the generated least-privilege RBAC is exercised), an example from
  * `examples/` is applied, and the test checks install, Ready (also through `kubectl wait`), status,
- * drift repair and deletion against what `meshwright render` says the operator applies.
+ * drift repair and deletion against what `meshwright render` says the operator applies; then that
+ * no private key of the mesh's CA reached status, Events or the operator's log.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ import { describeCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { ensureToolchain } from '../cluster/local-cluster.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
+import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
 import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
@@ -62,6 +64,8 @@ export function describeMeshExample(example: MeshExample): void {
   let operator: OperatorProcess;
   let operatorUser = '';
   let cleanupAccount: () => Promise<void> = async () => undefined;
+  /** The private keys of the mesh's CA, looked for in status, Events and the log after deletion. */
+  const knownKeys: string[] = [];
 
   const get = () => admin.get<Installation>(miType, name);
   const exists = (ref: { apiVersion: string; kind: string; namespace?: string; name: string }) => getIfExists(admin, ref, ref.name, ref.namespace);
@@ -104,6 +108,8 @@ export function describeMeshExample(example: MeshExample): void {
       assert.deepEqual(mi.status?.components?.filter((c) => c.kind === 'Deployment').map((c) => c.name).sort(), deployments.map((d) => d.metadata.name).sort());
       assert.ok(mi.status?.components?.every((c) => c.ready));
       assert.equal(mi.status?.version, manifest.spec.version);
+      knownKeys.push(...await privateKeysIn(admin, (mi.status?.inventory ?? []).filter((r) => r.kind === 'Secret').map((r) => ({ namespace: r.namespace!, name: r.name }))));
+      assert.ok(knownKeys.length > 0, 'the mesh\'s CA keys are known, to look for them later');
     });
 
     test('`kubectl wait --for=condition=Ready` returns', async () => {
@@ -168,6 +174,10 @@ export function describeMeshExample(example: MeshExample): void {
         if (keptKeys.has(`${ref.kind}/${ref.name}`)) assert.ok(live, `${ref.kind} ${ref.name} is kept`);
         else assert.ok(!live || live.metadata.deletionTimestamp, `${ref.kind} ${ref.namespace ?? ''}/${ref.name} is deleted`);
       }
+    });
+
+    test('no private key of the mesh\'s CA reached status, Events or the operator log', async () => {
+      await assertNoKeyMaterial({ client: admin, installations: [name], log: readFileSync(operator.logFile, 'utf8'), knownKeys });
     });
   });
 }

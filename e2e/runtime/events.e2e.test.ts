@@ -87,7 +87,7 @@ test('a note with key material is stored without it', async () => {
   await recorder.warning(configMap, 'InvalidCA', 'Validate', `user-supplied CA key does not match the certificate:\n${pem}`);
   const event = (await eventsAbout(configMap.metadata!.uid!)).find((e) => e.reason === 'InvalidCA');
   assert.ok(event, 'the event was written');
-  assert.equal(event.note, 'user-supplied CA key does not match the certificate:\n[Redacted PEM block]\n');
+  assert.equal(event.note, 'user-supplied CA key does not match the certificate:\n[Redacted key material]\n');
   assert.ok(!JSON.stringify(event).includes(pem.split('\n')[1]!));
 });
 

@@ -104,7 +104,7 @@ export const testDistributionWithCa: MeshDistribution = {
     issuer: { organization: 'meshwright test', commonName: `issuer.${installation.spec.meshConfig.trustDomain}` },
     defaultKeyAlgorithm: 'ECDSAP256',
     keyAlgorithms: ['ECDSAP256', 'RSA2048'],
-    published: { trustAnchors: [{ kind: 'Secret', name: 'cacerts', key: 'root-cert.pem' }] },
+    published: { trustAnchors: [{ kind: 'Secret', name: 'cacerts', key: 'root-cert.pem' }], keyHolders: [{ kind: 'Secret', name: 'cacerts' }] },
   }),
   render(input: RenderInput): KubeObject[] {
     const objects = testDistribution.render(input);

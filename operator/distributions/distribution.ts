@@ -104,6 +104,12 @@ export interface TrustAnchorLocation {
  */
 export interface PublishedCertificateAuthority {
   trustAnchors: readonly TrustAnchorLocation[];
+  /**
+   * The rendered objects (in the control-plane namespace) that hold private keys: the issuer's,
+   * webhook serving keys. Overlays may not target them — a patch could read a key into a message
+   * or change it — and a test checks that no other rendered object holds one.
+   */
+  keyHolders: ReadonlyArray<{ kind: string; name: string }>;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Each mesh's CA profile says where the mesh publishes its CA (the operator reads those places
- * before it would ever make a new root): the description must match what the renderer really
- * writes, both ways — every place said to be rendered holds the trust anchors, and no rendered
- * Secret or ConfigMap holds them elsewhere unsaid.
+ * before it would ever make a new root) and which objects hold private keys (overlays may not
+ * touch them): the description must match what the renderer really writes, both ways — every
+ * place said to be rendered holds the trust anchors, no rendered Secret or ConfigMap holds them
+ * elsewhere unsaid, and the key holders are exactly the rendered objects carrying a key.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import type { KubeObject } from '../runtime/kube.ts';
 import type { MeshDistribution } from './distribution.ts';
 import { istioDistribution } from './istio/index.ts';
 import { linkerdDistribution } from './linkerd/index.ts';
+import { carriesPrivateKey } from './render.ts';
 import { testCertificateAuthority } from './linkerd/test-support.ts';
 
 const meshes: Array<[MeshDistribution, string]> = [[istioDistribution, '1.31.1'], [linkerdDistribution, 'edge-26.8.3']];
@@ -54,5 +56,14 @@ for (const [distribution, version] of meshes) {
       }
     }
     assert.deepEqual(unsaid, []);
+  });
+}
+
+for (const [distribution, version] of meshes) {
+  test(`${distribution.mesh}: the objects the CA profile says hold private keys are exactly the rendered ones that do`, () => {
+    const { objects, published } = rendered(distribution, version);
+    const holding = objects.filter(carriesPrivateKey).map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`).sort();
+    assert.ok(holding.length > 0, 'the render with CA material carries keys');
+    assert.deepEqual(published.keyHolders.map((h) => `${h.kind}/mesh-system/${h.name}`).sort(), holding);
   });
 }

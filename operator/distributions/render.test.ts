@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { withSpecDefaults } from '../api/defaults.ts';
+import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { UnsupportedSpecError } from './distribution.ts';
+import { istioDistribution } from './istio/index.ts';
 import { applyJsonPatch, JsonPatchError } from './json-patch.ts';
-import { applyOverlays } from './render.ts';
+import { applyOverlays, renderInstallation } from './render.ts';
 
 const deployment = (): KubeObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace: 'istio-system', labels: { app: 'istiod' } },
@@ -59,4 +62,18 @@ test('an overlay whose target is not rendered, or whose patch fails, stalls the 
     () => applyOverlays([deployment()], [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'istiod', namespace: 'istio-system', patches: [{ op: 'replace', path: '/metadata/name', value: 'other' }] }]),
     (e: unknown) => e instanceof UnsupportedSpecError && /identity/.test(e.message),
   );
+});
+
+test('an overlay on an object holding private keys is refused, naming it and quoting nothing: declared by the mesh (also where not rendered, offline), or found carrying a key', () => {
+  const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n';
+  const probe = { op: 'test' as const, path: '/data/ca-key.pem', value: 'guess' };
+  const installation = { apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'mesh' }, spec: withSpecDefaults({ mesh: 'istio', version: '1.31.1', namespace: 'istio-system', overlays: [{ apiVersion: 'v1', kind: 'Secret', name: 'cacerts', namespace: 'istio-system', patches: [probe] }] }) } as DefaultedMeshInstallation;
+  const refusal = (e: unknown) => e instanceof UnsupportedSpecError && e.reason === 'OverlayTargetHoldsKeys' && e.terminal
+    && /^spec.overlays\[0\] targets v1 Secret istio-system\/cacerts, which holds private key material: overlays on such objects are refused/.test(e.message) && !/guess|MIGH/.test(e.message);
+  // Offline there is no CA material, so cacerts is not rendered: the mesh's declaration still refuses it.
+  assert.throws(() => renderInstallation(istioDistribution, { installation, resolved: istioDistribution.resolve(installation) }), refusal);
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system' }, data: { 'ca-key.pem': Buffer.from(key).toString('base64') } } as KubeObject;
+  assert.throws(() => applyOverlays([secret], [{ apiVersion: 'v1', kind: 'Secret', name: 'cacerts', namespace: 'istio-system', patches: [probe] }]), refusal, 'undeclared, but it carries a key');
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'roots', namespace: 'istio-system' }, data: { 'root-cert.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' } } as KubeObject;
+  assert.deepEqual(applyOverlays([configMap], [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'roots', namespace: 'istio-system', patches: [{ op: 'add', path: '/data/x', value: 'y' }] }])[0]!.metadata.name, 'roots', 'certificates are public: overlays on them are allowed');
 });

@@ -20,7 +20,7 @@ const settings = (keyAlgorithm: AuthoritySettings['keyAlgorithm'] = 'RSA2048'): 
     defaultKeyAlgorithm: 'RSA2048',
     servingCertificates: [{ name: 'sp-validator', dnsNames: ['linkerd-sp-validator.linkerd.svc'] }],
     keyAlgorithms: ['RSA2048', 'ECDSAP256'],
-    published: { trustAnchors: [] },
+    published: { trustAnchors: [], keyHolders: [] },
   },
   keyAlgorithm,
   rootTtlMs: 87_600 * HOUR,

@@ -156,7 +156,7 @@ test('a note never carries key material', async () => {
   assert.ok(!note.includes('PRIVATE KEY'));
   assert.ok(!note.includes('MIIBszCCAVmgAwIBAgIU'), 'certificate removed too');
   assert.ok(!note.includes(base64.slice(0, 40)), 'base64-encoded PEM removed');
-  assert.match(note, /^the key\n\[Redacted PEM block\]\n\ndoes not match \[Redacted PEM block\]; data was \[Redacted PEM block\]; and cut: \[Redacted PEM block\]$/);
+  assert.match(note, /^the key\n\[Redacted key material\]\n\ndoes not match \[Redacted key material\]; data was \[Redacted key material\]; and cut: \[Redacted key material\]$/);
 });
 
 test('sanitizeNote keeps notes within the API server’s 1024-byte limit without splitting a character', () => {

@@ -6,15 +6,16 @@
  *   seen again within the window updates the existing Event's `series` (count, lastObservedTime)
  *   instead of creating another Event. Writes for one such key never overlap; repeats that arrive
  *   while a write is in flight are folded into the next write.
- * - A note never carries key material: PEM blocks (and base64-encoded PEM) are replaced before
- *   anything leaves the process.
+ * - A note never carries key material: it passes through the one redaction (runtime/redact.ts)
+ *   before anything leaves the process.
  * - Recording never fails the caller: errors are logged and the returned promise always resolves.
  *   A reconcile may therefore `await` an event, or fire it with `void`.
  */
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import { isNotFound, microTime, type KubeClient, type KubeObject } from './kube.ts';
-import { createLogger, redactKeyMaterial } from './logger.ts';
+import { createLogger } from './logger.ts';
+import { redactKeyMaterial } from './redact.ts';
 
 /** The Event type: `Normal` for expected transitions, `Warning` for what a person should look at. */
 export type EventType = 'Normal' | 'Warning';
@@ -68,7 +69,7 @@ export interface EventSpec {
   reason: string;
   /** What the operator did or failed to do, in UpperCamelCase (e.g. `Rotate`); at most 128 characters. */
   action: string;
-  /** Human-readable detail; PEM blocks are removed and it is cut to 1024 bytes. */
+  /** Human-readable detail; key material is redacted and it is cut to 1024 bytes. */
   note: string;
 }
 
@@ -91,7 +92,7 @@ function truncateBytes(text: string, limit: number): string {
   return cut + ellipsis;
 }
 
-/** A note fit for an Event: PEM blocks (and base64-encoded PEM) removed, at most 1024 bytes. */
+/** A note fit for an Event: key material redacted (before it is cut, so no key survives half-cut), at most 1024 bytes. */
 export function sanitizeNote(note: string): string {
   return truncateBytes(redactKeyMaterial(note), NOTE_LIMIT_BYTES);
 }

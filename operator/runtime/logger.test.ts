@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import type { DestinationStream } from 'pino';
-import { createLogger, redactKeyMaterial, REDACTED_PEM, sanitizeForLog, serializeKubernetesObject } from './logger.ts';
+import { createLogger, sanitizeForLog, serializeKubernetesObject } from './logger.ts';
+import { redactKeyMaterial, REDACTED_KEY_MATERIAL as REDACTED_PEM } from './redact.ts';
 
 /** A pino destination that keeps every line. */
 function capture(): DestinationStream & { lines: string[]; text(): string; records(): Array<Record<string, unknown>> } {
@@ -165,7 +166,7 @@ test('the level filters lines', () => {
   assert.deepEqual(out.records().map((r) => r.msg), ['shown']);
 });
 
-test('redactKeyMaterial removes any PEM block, certificates too, and keeps JSON valid', () => {
+test('the redaction every line passes removes any PEM block, certificates too, and keeps JSON valid', () => {
   const cert = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
   const text = `before ${cert} middle ${keys.sec1} after`;
   const cleaned = redactKeyMaterial(text);

@@ -5,10 +5,12 @@
  * 2. a sanitizer that walks every logged object at any depth: Kubernetes objects lose Secret
  *    `data`/`stringData`, `metadata.managedFields` and kubectl's last-applied annotation (which
  *    repeats a Secret's data), and fields named like private keys are censored wherever they sit;
- * 3. a last pass over each finished line that replaces anything shaped like a PEM block (also
- *    base64-encoded, as in a Secret's `data`) — this also covers messages and error stacks.
+ * 3. a last pass over each finished line through the one redaction (runtime/redact.ts: PEM, base64
+ *    of PEM, DER in base64 or hex, also inside longer strings) — this also covers messages and
+ *    error stacks.
  */
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
+import { redactKeyMaterial } from './redact.ts';
 
 /** Settings of {@link createLogger}. */
 export interface LoggerOptions {
@@ -22,9 +24,6 @@ export interface LoggerOptions {
 
 /** What replaces a redacted value. */
 export const REDACTED = '[Redacted]';
-
-/** What replaces a PEM block (or its base64 encoding) found in text. */
-export const REDACTED_PEM = '[Redacted PEM block]';
 
 /**
  * Field paths censored by pino's redaction (one level below the root; deeper occurrences are
@@ -46,23 +45,6 @@ export const REDACT_PATHS: readonly string[] = [
 
 /** Field names whose values are private keys wherever they appear. */
 const SENSITIVE_FIELD = /^(private[-_]?key([-_]?(pem|der))?|(.*[-_.])?key\.pem|ca[-_]key|tls\.key|client[-_]key([-_]data)?|ssh-privatekey)$/i;
-
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[^"]*?-----END \1-----/g;
-// A BEGIN line whose END was cut off (truncated messages): drop everything that can belong to the
-// block, including JSON-escaped line breaks and legacy headers ("Proc-Type: 4,ENCRYPTED").
-const PEM_UNTERMINATED = /-----BEGIN [A-Z0-9 ]+-----(?:[A-Za-z0-9+/=\s:,.-]|\\[nrt])*/g;
-// base64("-----BEGIN") is "LS0tLS1CRUdJTi…": a Secret's data or a kubeconfig's client-key-data.
-const PEM_BASE64 = /LS0tLS1CRUdJTi(?:[A-Za-z0-9+/=]|\\[nr])*/g;
-
-/**
- * Replaces every PEM block (private keys, certificates, anything `-----BEGIN …-----`) and every
- * base64-encoded PEM in `text`. Safe on serialized JSON: a replacement never crosses a string's
- * closing quote, so the line stays valid JSON.
- */
-export function redactKeyMaterial(text: string): string {
-  if (!text.includes('-----BEGIN') && !text.includes('LS0tLS1CRUdJTi')) return text;
-  return text.replace(PEM_BLOCK, REDACTED_PEM).replace(PEM_UNTERMINATED, REDACTED_PEM).replace(PEM_BASE64, REDACTED_PEM);
-}
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

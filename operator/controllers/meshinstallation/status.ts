@@ -11,6 +11,7 @@ import { CertificateAuthorityError } from '../../pki/authority.ts';
 import { isSubset } from '../../runtime/apply.ts';
 import type { ReconcileError } from '../../runtime/errors.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { redactKeyMaterialInPlace } from '../../runtime/redact.ts';
 import { VERSION_ANNOTATION, WORKLOAD_KINDS } from '../ownership.ts';
 import { certificateAuthorityCondition, controlPlaneCondition, dataPlaneCondition } from './conditions.ts';
 import type { PassContext } from './context.ts';
@@ -103,6 +104,7 @@ export function finishStatus(scope: PassScope, context: PassContext, failure: Re
 
 /** Writes status by server-side apply on the status subresource, only when it changed. */
 export async function writeStatus(scope: PassScope, context: PassContext): Promise<void> {
+  redactKeyMaterialInPlace(scope.status); // no key reaches status in any encoding (runtime/redact.ts)
   const current = scope.installation.status ?? {};
   if (isSubset(scope.status, current) && isSubset(current, scope.status)) return;
   const updated = await context.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: scope.name }, status: scope.status }, { subresource: 'status', force: true });

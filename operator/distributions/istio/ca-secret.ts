@@ -63,6 +63,7 @@ export const ISTIO_PUBLISHED_CA: PublishedCertificateAuthority = {
     { kind: 'Secret', name: CA_SECRET_NAME, key: 'root-cert.pem' },
     { kind: 'ConfigMap', name: 'istio-ca-root-cert', key: 'root-cert.pem', writtenBy: 'controlPlane' },
   ],
+  keyHolders: [{ kind: 'Secret', name: CA_SECRET_NAME }],
 };
 
 /**

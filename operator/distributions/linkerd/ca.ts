@@ -7,14 +7,18 @@
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { CertificateAuthorityProfile, PublishedCertificateAuthority } from '../distribution.ts';
 import { ISSUER_SECRET, TRUST_ROOTS } from './config.ts';
-import { servingCertificateRequests } from './webhooks.ts';
+import { SERVING_CERTIFICATES, servingCertificateRequests, tlsSecretName } from './webhooks.ts';
 
-/** Where Linkerd's CA can be seen: the trust-roots ConfigMap every proxy mounts, and the issuer Secret's `ca.crt`. */
+/**
+ * Where Linkerd's CA can be seen: the trust-roots ConfigMap every proxy mounts, and the issuer
+ * Secret's `ca.crt`; the issuer and webhook serving Secrets hold private keys.
+ */
 export const LINKERD_PUBLISHED_CA: PublishedCertificateAuthority = {
   trustAnchors: [
     { kind: 'ConfigMap', name: TRUST_ROOTS.name, key: TRUST_ROOTS.key },
     { kind: 'Secret', name: ISSUER_SECRET, key: 'ca.crt' },
   ],
+  keyHolders: [ISSUER_SECRET, ...Object.values(SERVING_CERTIFICATES).map(tlsSecretName)].map((name) => ({ kind: 'Secret', name })),
 };
 
 /**
