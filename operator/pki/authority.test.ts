@@ -160,3 +160,11 @@ test('an edited state whose issuer or serving certificate no longer parses: a re
   const broken = { ...state, serving: { 'sp-validator': { ...state.serving['sp-validator']!, certificatePem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' } } };
   assert.deepEqual((await planAuthority(broken, s, NOW)).issueServing, ['sp-validator']);
 });
+
+test('the next check is due when the first of the issuer\'s renewal and the root\'s expiry comes', async () => {
+  const s = { ...settings('ECDSAP256'), rootTtlMs: 10 * HOUR };
+  const state = await createSelfSignedAuthority(s, NOW);
+  assert.equal((await planAuthority(state, s, NOW)).nextCheckAt, NOW + 10 * HOUR, 'the root lapses long before the issuer is due');
+  const longRoot = await createSelfSignedAuthority(settings('ECDSAP256'), NOW);
+  assert.equal((await planAuthority(longRoot, settings('ECDSAP256'), NOW)).nextCheckAt, NOW + (8_760 - 720) * HOUR, 'otherwise the issuer\'s renewal');
+});

@@ -173,6 +173,12 @@ export async function planAuthority(state: AuthorityState, settings: AuthoritySe
     if (due <= now || !sameNames) issueServing.push(wanted.name);
     else dues.push(due);
   }
+  // A root is not renewed here (rotation is its own step), but the check must run again when one
+  // lapses, so that status says so then rather than at the next renewal.
+  for (const anchor of splitCertificates(state.trustAnchorsPem)) {
+    const info = await describeCertificate(anchor).catch(() => undefined);
+    if (info) dues.push(info.notAfter.getTime());
+  }
   return { renewIssuer: state.root !== undefined && issuerDue <= now, issueServing, nextCheckAt: Math.min(...dues) };
 }
 
