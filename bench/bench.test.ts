@@ -39,8 +39,9 @@ test('every benchmark runs in smoke mode and produces sane figures', async () =>
 
   assert.equal(drift.edits.count, SMOKE.driftEdits);
   assert.equal(drift.deletions.count, SMOKE.driftDeletions);
-  assert.equal(drift.floor.count, SMOKE.driftEdits + SMOKE.driftDeletions);
-  for (const summary of [drift.edits, drift.deletions, drift.all, drift.floor]) {
+  assert.equal(drift.additions.count, SMOKE.driftAdditions);
+  assert.equal(drift.floor.count, SMOKE.driftEdits + SMOKE.driftDeletions + SMOKE.driftAdditions);
+  for (const summary of [drift.edits, drift.deletions, drift.additions, drift.all, drift.floor]) {
     positive(summary.p50, 'a drift p50');
     assert.ok(summary.p50 <= summary.p95 && summary.p95 <= summary.p99 && summary.p99 <= summary.max, 'percentiles are ordered');
   }

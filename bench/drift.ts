@@ -1,12 +1,16 @@
 /**
- * Benchmark 2, drift repair: foreign edits and deletions of owned objects of several kinds, one at
- * a time, by another client (its own user agent); the bench's own watch sees the restored object.
+ * Benchmark 2, drift repair: foreign edits, deletions and additions of owned objects of several
+ * kinds, one at a time, by another client (its own user agent and so its own field manager); the
+ * bench's own watch sees the restored object. An addition is what another writer adds where the
+ * object is ours whole (an env var in istiod's container, a ConfigMap or Secret key, a Service
+ * port, a webhook, a RoleBinding subject): restored when the watch shows it gone.
  * Latency = delivery of the restoring watch event − return of the foreign write (its response
  * received). Floor, measured the same number of times in the same run: the same kind of watch sees
  * a foreign write, the bench writes back at once, and the watch delivers that write — one watch
  * event plus one write round trip, the least any watch-driven repair can take.
  */
 import { performance } from 'node:perf_hooks';
+import { HttpMethod } from '@kubernetes/client-node';
 import { INSTALLATION_LABEL } from '../operator/controllers/ownership.ts';
 import { KubeClient, type KubeObject, type TypeRef } from '../operator/runtime/kube.ts';
 import type { BenchCluster } from './support/cluster.ts';
@@ -20,6 +24,7 @@ export interface DriftOptions {
   installation: string;
   edits: number;
   deletions: number;
+  additions: number;
   log: (line: string) => void;
 }
 
@@ -27,6 +32,7 @@ export interface DriftOptions {
 export interface DriftResult {
   edits: LatencySummary;
   deletions: LatencySummary;
+  additions: LatencySummary;
   all: LatencySummary;
   floor: LatencySummary;
   byKind: Record<string, LatencySummary>;
@@ -70,9 +76,68 @@ const deletionCases: Array<{ type: TypeRef; name: (ns: string) => string; namesp
   { type: { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication' }, name: () => 'default', namespaced: true },
 ];
 
+/** A foreign addition: a JSON patch adding what the operator never renders, and how the watch tells it is gone. */
+interface AdditionCase {
+  type: TypeRef;
+  name: (ns: string) => string;
+  namespaced: boolean;
+  patch: (i: number) => unknown[];
+  gone: (object: KubeObject, i: number) => boolean;
+}
+
+type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Additions where an object is ours whole (operator/runtime/drift-rule.ts), one per kind. */
+const additionCases: AdditionCase[] = [
+  {
+    type: { apiVersion: 'apps/v1', kind: 'Deployment' }, name: () => 'istiod', namespaced: true,
+    patch: (i) => [{ op: 'add', path: '/spec/template/spec/containers/0/env/-', value: { name: `DRIFT_${i}`, value: 'added' } }],
+    gone: (o, i) => !((o as Loose).spec.template.spec.containers[0].env as Array<{ name: string }> | undefined)?.some((e) => e.name === `DRIFT_${i}`),
+  },
+  { type: v1('ConfigMap'), name: () => 'istio', namespaced: true, patch: (i) => [{ op: 'add', path: `/data/drift${i}`, value: 'added' }], gone: (o, i) => (o as Loose).data?.[`drift${i}`] === undefined },
+  {
+    type: v1('Service'), name: () => 'istiod', namespaced: true,
+    patch: (i) => [{ op: 'add', path: '/spec/ports/-', value: { name: `drift-${i}`, port: 30000 + i, protocol: 'TCP' } }],
+    gone: (o, i) => !((o as Loose).spec.ports as Array<{ port: number }>).some((p) => p.port === 30000 + i),
+  },
+  {
+    type: { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }, name: (ns) => `istio-validator-${ns}`, namespaced: false,
+    patch: (i) => [{ op: 'add', path: '/webhooks/-', value: { name: `drift-${i}.bench.meshwright.dev`, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore', clientConfig: { url: 'https://127.0.0.1:1/drift' }, objectSelector: { matchLabels: { 'bench.meshwright.dev/never': 'true' } }, rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] } }],
+    gone: (o, i) => !((o as Loose).webhooks as Array<{ name: string }>).some((w) => w.name === `drift-${i}.bench.meshwright.dev`),
+  },
+  { type: v1('Secret'), name: () => 'cacerts', namespaced: true, patch: (i) => [{ op: 'add', path: `/data/drift${i}`, value: Buffer.from('added').toString('base64') }], gone: (o, i) => (o as Loose).data?.[`drift${i}`] === undefined },
+  {
+    type: rbac('RoleBinding'), name: () => 'istiod', namespaced: true,
+    patch: (i) => [{ op: 'add', path: '/subjects/-', value: { kind: 'ServiceAccount', name: `drift-${i}`, namespace: 'default' } }],
+    gone: (o, i) => !((o as Loose).subjects as Array<{ name: string }>).some((s) => s.name === `drift-${i}`),
+  },
+];
+
 /** Reads the value at a JSON pointer. */
 function pointer(object: unknown, path: string): unknown {
   return path.split('/').slice(1).map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~')).reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], object);
+}
+
+/**
+ * A JSON patch by the foreign client under a field manager of its own for this step. Why not one
+ * manager for the whole run: the operator leaves an object alone once the same writer undid its
+ * repair of the same field three times within a minute (a fight, reported as DriftContested:
+ * operator/runtime/drift-rule.ts), and this benchmark edits each field every few seconds. Its
+ * writes stand for independent writers, whose repairs are what is measured here.
+ */
+async function foreignPatch(foreign: KubeClient, ref: ObjectRef, patch: unknown[], step: number): Promise<void> {
+  const path = await foreign.path(ref, ref.namespace, ref.name, { fieldManager: `bench-foreign-writer-${step}` });
+  await foreign.request(HttpMethod.PATCH, path, patch, 'application/json-patch+json');
+}
+
+/** The three kinds of foreign change the benchmark makes. */
+export type DriftKind = 'edit' | 'deletion' | 'addition';
+
+/** The kind whose share of the `total` steps is furthest ahead of what was `done` of it by `step`. */
+export function nextKind(quota: Record<DriftKind, number>, done: Record<DriftKind, number>, step: number, total: number): DriftKind {
+  const kinds = (['deletion', 'addition', 'edit'] as const).filter((kind) => done[kind] < quota[kind]);
+  const lag = (kind: DriftKind) => (quota[kind] * (step + 1)) / total - done[kind];
+  return kinds.reduce((best, kind) => (lag(kind) > lag(best) ? kind : best));
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -83,11 +148,11 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
   const { admin, kc } = cluster;
   const ns = options.installation;
   const foreign = new KubeClient(kc, 'meshwright-bench-foreign-editor/0.1.0');
-  const types = [...new Map([...editCases, ...deletionCases].map((c) => [`${c.type.apiVersion}/${c.type.kind}`, c.type])).values()];
+  const types = [...new Map([...editCases, ...deletionCases, ...additionCases].map((c) => [`${c.type.apiVersion}/${c.type.kind}`, c.type])).values()];
   const watches = new Watches(admin, types, { labelSelector: `${INSTALLATION_LABEL}=${options.installation}` });
   await watches.start();
   const refOf = (c: { type: TypeRef; name: (ns: string) => string; namespaced: boolean }): ObjectRef => ({ ...c.type, name: c.name(ns), ...(c.namespaced ? { namespace: ns } : {}) });
-  const samples: Array<{ kind: string; deletion: boolean; ms: number }> = [];
+  const samples: Array<{ kind: string; drift: DriftKind; ms: number }> = [];
 
   try {
     // The values the operator renders, as the watch sees them before any edit.
@@ -96,32 +161,38 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
       if (!live) throw new Error(`drift: ${c.type.kind} ${c.name(ns)} is not installed`);
       return pointer(live, c.path);
     });
-    const total = options.edits + options.deletions;
-    // Deletions spread evenly among the edits.
-    const deletionEvery = options.deletions > 0 ? total / options.deletions : Number.POSITIVE_INFINITY;
-    let edits = 0;
-    let deletions = 0;
+    const quota: Record<DriftKind, number> = { edit: options.edits, deletion: options.deletions, addition: options.additions };
+    const done: Record<DriftKind, number> = { edit: 0, deletion: 0, addition: 0 };
+    const total = quota.edit + quota.deletion + quota.addition;
     for (let step = 0; step < total; step++) {
-      const deletion = deletions < options.deletions && (step + 1) >= (deletions + 1) * deletionEvery - 1e-9;
-      if (deletion) {
-        const c = deletionCases[deletions % deletionCases.length]!;
+      // Each kind spread evenly over the run: the one furthest behind its share goes next.
+      const kind = nextKind(quota, done, step, total);
+      if (kind === 'deletion') {
+        const c = deletionCases[done.deletion % deletionCases.length]!;
         const ref = refOf(c);
         const uid = watches.get(ref)?.metadata.uid;
         const restored = watches.next(ref, (type, object) => type !== 'delete' && object.metadata.uid !== uid);
         await foreign.delete(ref, ref.name, ref.namespace);
         const returned = performance.now();
-        samples.push({ kind: ref.kind, deletion: true, ms: (await restored) - returned });
-        deletions++;
+        samples.push({ kind: ref.kind, drift: kind, ms: (await restored) - returned });
+      } else if (kind === 'addition') {
+        const i = done.addition;
+        const c = additionCases[i % additionCases.length]!;
+        const ref = refOf(c);
+        const restored = watches.next(ref, (type, object) => type !== 'delete' && c.gone(object, i));
+        await foreignPatch(foreign, ref, c.patch(i), step);
+        const returned = performance.now();
+        samples.push({ kind: ref.kind, drift: kind, ms: (await restored) - returned });
       } else {
-        const index = edits % editCases.length;
+        const index = done.edit % editCases.length;
         const c = editCases[index]!;
         const ref = refOf(c);
         const restored = watches.next(ref, (type, object) => type !== 'delete' && same(pointer(object, c.path), originals[index]));
-        await foreign.patch(ref, ref.name, ref.namespace, [{ op: 'replace', path: c.path, value: c.value(edits) }], 'json');
+        await foreignPatch(foreign, ref, [{ op: 'replace', path: c.path, value: c.value(done.edit) }], step);
         const returned = performance.now();
-        samples.push({ kind: ref.kind, deletion: false, ms: (await restored) - returned });
-        edits++;
+        samples.push({ kind: ref.kind, drift: kind, ms: (await restored) - returned });
       }
+      done[kind]++;
       // Let the pass that repaired it finish (status, Events) before the next foreign write.
       await pause(50);
       if ((step + 1) % 50 === 0) options.log(`drift ${step + 1}/${total}`);
@@ -136,8 +207,9 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
   const kinds = [...new Set(samples.map((s) => s.kind))];
   const rounded = (summary: LatencySummary): LatencySummary => ({ count: summary.count, p50: round(summary.p50), p95: round(summary.p95), p99: round(summary.p99), max: round(summary.max) });
   return {
-    edits: rounded(summarize(ms((s) => !s.deletion))),
-    deletions: rounded(summarize(ms((s) => s.deletion))),
+    edits: rounded(summarize(ms((s) => s.drift === 'edit'))),
+    deletions: rounded(summarize(ms((s) => s.drift === 'deletion'))),
+    additions: rounded(summarize(ms((s) => s.drift === 'addition'))),
     all: rounded(summarize(ms(() => true))),
     floor: rounded(summarize(floor)),
     byKind: Object.fromEntries(kinds.map((kind) => [kind, rounded(summarize(ms((s) => s.kind === kind)))])),

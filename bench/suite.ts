@@ -18,6 +18,8 @@ export interface SuiteSettings {
   installRepetitions: number;
   driftEdits: number;
   driftDeletions: number;
+  /** Foreign additions where an owned object is ours whole (operator/runtime/drift-rule.ts). */
+  driftAdditions: number;
   idleWindowMs: number;
   /** Quiet time before idle counting and before each memory reading. */
   settleMs: number;
@@ -32,12 +34,12 @@ export interface SuiteSettings {
 
 /** The issue's full scale. */
 export const FULL: SuiteSettings = {
-  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, cleanUpInstall: true,
+  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, cleanUpInstall: true,
 };
 
 /** A few repetitions of everything: proves the benchmarks work, inside the test command. */
 export const SMOKE: SuiteSettings = {
-  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, cleanUpInstall: false,
+  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, driftAdditions: 6, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, cleanUpInstall: false,
 };
 
 /** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
@@ -57,8 +59,8 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     const memory = await benchMemory(cluster, {
       id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, log,
     });
-    log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions`);
-    const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, log });
+    log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
+    const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
     return { install, drift, idle, memory };
   } finally {
     if (!cluster.owned) await deleteInstallations(cluster.admin, [mesh.metadata.name]).catch(() => undefined);

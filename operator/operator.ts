@@ -12,6 +12,7 @@ import { ReferencedSecrets } from './controllers/referenced-secrets.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
 import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
+import { managedFieldsTransform } from './runtime/drift-rule.ts';
 import { Informer } from './runtime/informer.ts';
 import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
 import type { CacheState } from './runtime/readiness.ts';
@@ -66,7 +67,7 @@ export class Operator {
       const caTypes = distribution.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : [];
       for (const type of [...distribution.ownedTypes, ...caTypes]) {
         const key = `${type.apiVersion}/${type.kind}`;
-        if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type) }));
+        if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type), transform: managedFieldsTransform(type) }));
       }
     }
     this.schemas = new SchemaRegistry({ read: openApiReader(client), log, clock: options.clock });

@@ -73,6 +73,7 @@ export function formatTable(mode: string, machine: Machine, results: SuiteResult
     [`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`],
     [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
     [`drift deletions (${drift.deletions.count})`, `p50 ${drift.deletions.p50} ms, p95 ${drift.deletions.p95} ms, p99 ${drift.deletions.p99} ms`],
+    [`drift additions (${drift.additions.count})`, `p50 ${drift.additions.p50} ms, p95 ${drift.additions.p95} ms, p99 ${drift.additions.p99} ms`],
     [`drift all (${drift.all.count})`, `p50 ${drift.all.p50} ms, p95 ${drift.all.p95} ms, p99 ${drift.all.p99} ms`],
     [`drift floor (${drift.floor.count})`, `p50 ${drift.floor.p50} ms, p95 ${drift.floor.p95} ms, p99 ${drift.floor.p99} ms`],
     [`idle, ${idle.windowSeconds} s (APF metrics)`, `reads ${idle.perMinute.reads}/min, writes ${idle.perMinute.writes}/min, lease reads ${idle.perMinute.leaseReads}/min, lease writes ${idle.perMinute.leaseWrites}/min (expected renewals ${idle.expectedLeaseRenewalsPerMinute}/min)`],

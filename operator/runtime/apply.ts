@@ -8,6 +8,9 @@
  * own whole (a subject on our ClusterRoleBinding) is drift, and the apply that follows replaces
  * the list. Fields we do not declare (defaults, status, fields another controller owns such as an
  * HPA's replicas or an injected caBundle) are not compared, which is how we avoid fighting over them.
+ * What another writer adds where an object is ours whole (a sidecar, an env var, a port: elements
+ * of keyed lists, which an apply never removes) is the drift rule's to find and remove, by who
+ * wrote it (drift-rule.ts).
  */
 import type { KubeObject, TypeRef } from './kube.ts';
 import { fieldSchema, isFreeFormMap, itemSchema, listTypeOf, UNKNOWN_SCHEMA, type SchemaNode } from './list-semantics.ts';

@@ -108,11 +108,15 @@ export class MeshInstallationReconciler implements Reconciler {
     if (scope.paused) return;
     // Everything rendered is applied: this spec is now the one to keep enforcing should a later one be unservable.
     scope.status.served = { generation: scope.generation, spec: scope.mi.spec as unknown as Record<string, unknown> };
+    // A drift contest's hold ending is no event: come back for it (sync.ts).
+    const untilWake = scope.wakeAt === undefined ? undefined : Math.max(1000, scope.wakeAt - this.clock.now());
     if (scope.authority) {
       // A renewal window already open is an External issuer only its owner can renew: look hourly.
       const untilDue = scope.authority.nextCheckAt - this.clock.now();
-      return { requeueAfterMs: untilDue > 0 ? Math.max(1000, Math.min(untilDue, MAX_CA_CHECK_INTERVAL_MS)) : MAX_CA_CHECK_INTERVAL_MS };
+      const caCheck = untilDue > 0 ? Math.max(1000, Math.min(untilDue, MAX_CA_CHECK_INTERVAL_MS)) : MAX_CA_CHECK_INTERVAL_MS;
+      return { requeueAfterMs: Math.min(caCheck, untilWake ?? Infinity) };
     }
+    if (untilWake !== undefined) return { requeueAfterMs: untilWake };
   }
 
   /**

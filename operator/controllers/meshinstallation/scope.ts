@@ -46,6 +46,8 @@ export interface PassScope {
   readonly applied: ObjectRef[];
   /** Desired objects that exist and are someone else's, used as they are (a Namespace): never inventoried. */
   notOurs?: ObjectRef[];
+  /** When a later pass is due without any event (the end of a drift contest's hold), in clock milliseconds. */
+  wakeAt?: number;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }

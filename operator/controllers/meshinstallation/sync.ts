@@ -7,7 +7,9 @@
  * depends on a failed object is not applied, and nothing is pruned, so what already runs keeps
  * running. Every failure names its object and carries the API server's message.
  */
+import { setCondition } from '../../api/conditions.ts';
 import { applyStages, needsApply } from '../../runtime/apply.ts';
+import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
 import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
@@ -15,8 +17,8 @@ import { judgeAll, type Verdicts } from './claims.ts';
 import { InstallationReason } from './conditions.ts';
 import type { PassContext } from './context.ts';
 import { recordedKeys, recordIntent } from './inventory.ts';
-import { refKey, refOf } from './live-objects.ts';
-import type { PassScope, Target } from './scope.ts';
+import { refKey, refOf, type ObjectRef } from './live-objects.ts';
+import { passTime, type PassScope, type Target } from './scope.ts';
 
 /** Applies in flight at once within a stage: enough to hide round trips, few enough not to burst the API server's fairness queue. */
 const MAX_CONCURRENT_APPLIES = 8;
@@ -118,7 +120,11 @@ export async function coOwnObjects(scope: PassScope, context: PassContext, coOwn
 export async function applyObjects(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<void> {
   const previouslyApplied = new Set(scope.previousInventory.map(refKey));
   for (const stage of applyStages(objects)) {
-    const pending = stage.filter((object) => needsApply(object, context.live.get(refOf(object)), context.schemaOf(object)));
+    // Drift is what we declare differing, or what another writer added where the object is ours whole (drift-rule.ts).
+    const pending = stage.filter((object) => {
+      const live = context.live.get(refOf(object));
+      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && additions(live).length > 0);
+    });
     await recordIntent(scope, context, pending.map(refOf));
     const failures: ReconcileError[] = [];
     for (let i = 0; i < pending.length; i += MAX_CONCURRENT_APPLIES) {
@@ -127,12 +133,69 @@ export async function applyObjects(scope: PassScope, context: PassContext, objec
     }
     if (failures.length > 0) throw combined(failures);
   }
+  reportContests(scope, context, objects);
+}
+
+/** The referee of each operator's reconciler (its contests outlive passes, not the process). */
+const referees = new WeakMap<PassContext, DriftReferee>();
+
+function refereeOf(context: PassContext): DriftReferee {
+  let referee = referees.get(context);
+  if (!referee) referees.set(context, referee = new DriftReferee());
+  return referee;
+}
+
+/** The condition type that says some owned objects are left alone because another writer keeps undoing their repair. */
+export const DRIFT_CONTESTED = 'DriftContested';
+
+/**
+ * Condition `DriftContested`: True while objects of this installation are held (naming each, and
+ * the field manager that keeps undoing the repair); False once every hold ended. Absent until the
+ * first contest. The pass is requeued for when the first hold ends.
+ */
+function reportContests(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): void {
+  const referee = refereeOf(context);
+  const now = scope.clock.now();
+  const held = objects.flatMap((object) => {
+    const hold = referee.holdOf(refKey(refOf(object)), now);
+    return hold ? [{ object, hold }] : [];
+  });
+  const previous = scope.status.conditions?.find((c) => c.type === DRIFT_CONTESTED);
+  if (held.length === 0 && previous?.status !== 'True') return;
+  if (held.length > 0) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, ...held.map(({ hold }) => hold.until));
+  const message = held.length === 0
+    ? 'no owned object is contested any more; drift is repaired again'
+    : `${listed(held.map(({ object, hold }) => `${describeObject(refOf(object))} (field manager "${hold.culprit.manager}": ${hold.culprit.fields.join(', ')}; repairs resume at ${new Date(hold.until).toISOString()})`))}: another writer keeps undoing the repair, so it is left alone instead of fought over; stop that writer`;
+  scope.status.conditions = setCondition(scope.status.conditions, { type: DRIFT_CONTESTED, status: held.length > 0 ? 'True' : 'False', reason: held.length > 0 ? 'DriftContested' : 'RepairsResumed', message, observedGeneration: scope.generation }, passTime(scope));
+}
+
+/**
+ * Removes what other writers added where `object` is ours whole (drift-rule.ts) by a JSON patch
+ * whose `test`s pin every list element it goes through. A patch refused because the object
+ * changed meanwhile (a failed test: 422; 409) is left for the pass its newer version's watch
+ * event brings, which judges it afresh. Returns what was removed.
+ */
+async function removeAdditions(scope: PassScope, context: PassContext, ref: ObjectRef, object: KubeObject | undefined): Promise<ForeignField[]> {
+  const extra = object ? additions(object) : [];
+  const patch = object && removalPatch(object, extra);
+  if (!object || !patch) return [];
+  try {
+    context.live.remember(object, await context.client.patch(ref, ref.name, ref.namespace, patch, 'json'));
+    return extra;
+  } catch (error) {
+    const changed = error instanceof KubeApiError && (error.status === 409 || (error.status === 422 && /test/i.test(error.message)));
+    if (!changed) throw writeError('apply', ref, error);
+    scope.log.debug({ kind: ref.kind, namespace: ref.namespace, name: ref.name }, 'the object changed while its additions were being removed; the next pass judges it again');
+    return [];
+  }
 }
 
 /**
  * Applies one object. The apply counts as a drift correction when the live object already carries
  * the hash of what we want (so someone else changed it) or when an object the last pass applied
- * has vanished (so someone deleted it).
+ * has vanished (so someone deleted it). What other writers added where the object is ours whole
+ * is then removed (drift-rule.ts). Drift made by another field manager is first judged by the
+ * referee: a writer that keeps undoing the repair gets a contest (Event, condition), not a write loop.
  */
 async function applyOne(scope: PassScope, context: PassContext, object: KubeObject, previouslyApplied: ReadonlySet<string>): Promise<void> {
   const ref = refOf(object);
@@ -140,20 +203,40 @@ async function applyOne(scope: PassScope, context: PassContext, object: KubeObje
   const drift = live === undefined
     ? previouslyApplied.has(refKey(ref)) ? 'recreated' : undefined
     : live.metadata.annotations?.[DESIRED_HASH_ANNOTATION] === object.metadata.annotations?.[DESIRED_HASH_ANNOTATION] ? 'restored' : undefined;
-  let applied: KubeObject;
-  try {
-    applied = await context.client.apply(object, { force: true });
-  } catch (error) {
-    throw writeError('apply', ref, error);
+  // Only drift is judged: a changed spec (another desired hash) is applied even to a contested object.
+  const blamed = live && drift === 'restored' ? culprits(object, live) : [];
+  const judged = blamed.length > 0 ? refereeOf(context).judge(refKey(ref), blamed, scope.clock.now()) : undefined;
+  if (judged) {
+    const { verdict } = judged;
+    if (verdict.action === 'hold') {
+      if (verdict.newly) {
+        const { culprit } = verdict;
+        scope.log.warn({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, fieldManager: culprit.manager, fields: culprit.fields, repairs: verdict.repairs, holdUntil: new Date(verdict.until).toISOString() }, 'drift contested: another writer keeps undoing the repair; leaving the object alone for a while');
+        context.hooks.onEvent?.(scope.installation, 'Warning', 'DriftContested', `${describeObject(ref)}: field manager "${culprit.manager}" undid ${verdict.repairs} repair${verdict.repairs === 1 ? '' : 's'} in a row (${culprit.fields.join(', ')}); the object is left alone until ${new Date(verdict.until).toISOString()} instead of fought over: stop that writer`);
+      }
+      return;
+    }
   }
-  context.live.remember(live, applied);
+  let applied = live;
+  if (!live || needsApply(object, live, context.schemaOf(object))) {
+    try {
+      applied = await context.client.apply(object, { force: true });
+    } catch (error) {
+      throw writeError('apply', ref, error);
+    }
+    context.live.remember(live, applied);
+  }
+  const removed = await removeAdditions(scope, context, ref, applied);
+  // Only a repair that was written counts against its writer.
+  if (applied !== live || removed.length > 0) judged?.commit();
   scope.applied.push(ref);
   if (object.kind === 'CustomResourceDefinition') context.live.wakeInformersOf((object.spec as { group?: string } | undefined)?.group);
   if (drift) {
-    scope.log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift }, 'drift corrected: another writer changed or deleted an owned object');
-    context.hooks.onDriftCorrected?.(object.kind, scope.name);
     const what = describeObject(ref);
-    context.hooks.onEvent?.(scope.installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored`);
+    const added = removed.map((field) => `${formatPath(field.path)} (field manager "${field.manager}")`);
+    scope.log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift, removed: added }, 'drift corrected: another writer changed, added to or deleted an owned object');
+    context.hooks.onDriftCorrected?.(object.kind, scope.name);
+    context.hooks.onEvent?.(scope.installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored${added.length > 0 ? `; removed what was added: ${listed(added)}` : ''}`);
   } else {
     scope.log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
   }
