@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startLocalCluster, stopLocalCluster } from './cluster/local-cluster.ts';
+import { ensureIstioReferee } from './referee/istio-referee.ts';
 
 const root = join(import.meta.dirname, '..');
 
@@ -30,6 +31,8 @@ let kubeconfig = process.env.MESHWRIGHT_TEST_KUBECONFIG;
 let auditLog = process.env.MESHWRIGHT_TEST_AUDIT_LOG;
 let clusterDir: string | undefined;
 const started = Date.now();
+// The Istio referee (built once per cache, like the control plane) before any test file asks for it.
+if (files.some((f) => f.startsWith('e2e/referee/'))) ensureIstioReferee();
 if (!kubeconfig) {
   clusterDir = mkdtempSync(join(tmpdir(), 'meshwright-test-cluster-'));
   const state = await startLocalCluster({ dir: clusterDir, stopWhenProcessExits: process.pid });
