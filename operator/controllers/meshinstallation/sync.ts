@@ -123,7 +123,8 @@ export async function applyObjects(scope: PassScope, context: PassContext, objec
     // Drift is what we declare differing, or what another writer added where the object is ours whole (drift-rule.ts).
     const pending = stage.filter((object) => {
       const live = context.live.get(refOf(object));
-      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && additions(live).length > 0);
+      // (Only additions that are there to remove: a field managedFields name but the object does not hold, such as a Secret's write-only stringData, would make every pass pending for nothing.)
+      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live)) !== undefined);
     });
     await recordIntent(scope, context, pending.map(refOf));
     const failures: ReconcileError[] = [];
@@ -227,8 +228,10 @@ async function applyOne(scope: PassScope, context: PassContext, object: KubeObje
     context.live.remember(live, applied);
   }
   const removed = await removeAdditions(scope, context, ref, applied);
+  const wrote = applied !== live || removed.length > 0;
+  if (!wrote) return;
   // Only a repair that was written counts against its writer.
-  if (applied !== live || removed.length > 0) judged?.commit();
+  judged?.commit();
   scope.applied.push(ref);
   if (object.kind === 'CustomResourceDefinition') context.live.wakeInformersOf((object.spec as { group?: string } | undefined)?.group);
   if (drift) {
