@@ -16,6 +16,7 @@ import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
 import { assertNoKeyMaterial } from '../support/key-material.ts';
+import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 import { exampleSpec } from './no-op.ts';
@@ -50,14 +51,7 @@ export function describeExternalIssuerScenarios(): void {
   let cleanupAccount: () => Promise<void> = async () => undefined;
 
   /** Deletes an installation and waits until it and its workloads are gone (the next Linkerd scenario renders the same objects). */
-  async function remove(name: string, namespace: string): Promise<void> {
-    await admin.delete(miType, name).catch(() => undefined);
-    await eventually(`${name} to be deleted`, async () => !(await getIfExists(admin, miType, name)), 120_000, 250);
-    await eventually(`the workloads of ${name} to be gone`, async () => {
-      for (const type of [{ apiVersion: 'apps/v1', kind: 'ReplicaSet' }, { apiVersion: 'v1', kind: 'Pod' }]) if ((await admin.list(type, { namespace })).items.length > 0) return false;
-      return true;
-    }, 120_000, 250);
-  }
+  const remove = (name: string, namespace: string) => removeInstallationAndWorkloads(admin, name, namespace);
 
   describe('Linkerd with an issuer Secret the user keeps', () => {
     before(async () => {

@@ -15,7 +15,8 @@ import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import type { MeshInstallationSpec } from '../../operator/api/spec.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs } from '../support/audit.ts';
-import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
+import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
+import { eventually, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
 /** One spec to check. */
@@ -73,17 +74,7 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
         // Deleted whatever the outcome: the next spec of this mesh renders the same objects. Its
         // workloads' ReplicaSets and pods must be gone too, or the next install's Deployments of the
         // same names would adopt them before the garbage collector removes them.
-        t.after(async () => {
-          await admin.delete(miType, name).catch(() => undefined);
-          await eventually(`${name} to be deleted`, async () => !(await getIfExists(admin, miType, name)), 120_000, 250);
-          await eventually(`the workloads of ${name} to be gone`, async () => {
-            for (const kind of ['ReplicaSet', 'Pod']) {
-              const type = { apiVersion: kind === 'Pod' ? 'v1' : 'apps/v1', kind };
-              if ((await admin.list(type, { namespace: noOpCase.spec.namespace })).items.length > 0) return false;
-            }
-            return true;
-          }, 120_000, 250);
-        });
+        t.after(() => removeInstallationAndWorkloads(admin, name, noOpCase.spec.namespace));
         await eventually(`${name} Ready`, async () => {
           const mi = await admin.get<Installation>(miType, name);
           const ready = mi.status?.conditions?.find((c) => c.type === 'Ready');

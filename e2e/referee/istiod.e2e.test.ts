@@ -30,6 +30,7 @@ import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
 import type { AuditEvent } from '../support/audit.ts';
+import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 import { ensureIstioReferee } from './istio-referee.ts';
@@ -162,14 +163,7 @@ async function waitForInstallation(name: string): Promise<void> {
   });
 }
 
-async function removeInstallation(name: string): Promise<void> {
-  await admin.delete(miType, name).catch(() => undefined);
-  await eventually(`${name} to be deleted`, async () => !(await getIfExists(admin, miType, name)), 120_000, 250);
-  await eventually(`the workloads of ${name} to be gone`, async () => {
-    for (const type of [{ apiVersion: 'apps/v1', kind: 'ReplicaSet' }, { apiVersion: 'v1', kind: 'Pod' }]) if ((await admin.list(type, { namespace })).items.length > 0) return false;
-    return true;
-  }, 120_000, 250);
-}
+const removeInstallation = (name: string) => removeInstallationAndWorkloads(admin, name, namespace);
 
 describe(`the real istiod (istio.io/istio ${referee.version}) on what the operator installs`, () => {
   before(async () => {

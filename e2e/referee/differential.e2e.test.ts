@@ -1,0 +1,113 @@
+/**
+ * Istio's injector judges ours (differential test). Generated workloads (seed and count from
+ * MESHWRIGHT_DIFF_SEED and MESHWRIGHT_DIFF_COUNT; `npm test` runs 200, `npm run conformance`
+ * 1,000) are injected by the referee with the settings our rendered installation implies, and by
+ * the operator's injector, and compared structurally; the goal is >= 99 % agreement, every
+ * remaining difference a named exception (differential.ts).
+ *
+ * The operator has no injector yet (the sidecar-injection issue adds it), so the comparison
+ * itself is skipped and no agreement figure is claimed. What runs: the generator is deterministic
+ * by seed and covers what it promises, the referee injects every generated workload (refusing only
+ * ones carrying an invalid annotation), and the comparison finds a difference planted in an
+ * injected workload, at its path, and honours the exception table.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse, stringify } from 'yaml';
+import { ISTIO_ALL_OPTIONS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
+import { formatSummary, structuralDiff, summarise } from './compare.ts';
+import { INJECTION_EXCEPTIONS, installationOf, operatorInjector, refereeConfigurationFor } from './differential.ts';
+import { ensureIstioReferee, injectEach, type EachResult } from './istio-referee.ts';
+import { diffParameters, generateWorkloads } from './workload-generator.ts';
+
+const referee = ensureIstioReferee();
+const { seed, count } = diffParameters();
+const workloads = generateWorkloads(seed, count);
+
+type Container = { name: string; image: string; env?: Array<{ name: string; value?: string }> };
+type Pod = { containers: Container[]; initContainers?: Container[] };
+const podSpecOf = (object: unknown): Pod => {
+  const o = object as { kind: string; spec: Pod & { template?: { spec: Pod } } };
+  return o.kind === 'Pod' ? o.spec : o.spec.template!.spec;
+};
+
+describe(`differential injection: ${count} workloads of seed ${seed} (MESHWRIGHT_DIFF_SEED, MESHWRIGHT_DIFF_COUNT)`, () => {
+  test('the generator is deterministic by seed, and another seed gives other workloads', () => {
+    assert.deepEqual(generateWorkloads(seed, count), workloads);
+    const other = generateWorkloads(seed + 1, count);
+    assert.notDeepEqual(other.map((w) => w.object), workloads.map((w) => w.object));
+    assert.deepEqual(generateWorkloads(seed, 5), workloads.slice(0, 5), 'a prefix of a larger run is the smaller run');
+  });
+
+  test('the generator covers every kind, probes, security contexts, init containers, volumes, host networking and valid and invalid annotations', { skip: count < 100 ? 'fewer than 100 workloads: coverage is not expected' : false }, () => {
+    const features = new Set(workloads.flatMap((w) => w.features));
+    for (const f of ['kind:Pod', 'kind:Deployment', 'kind:StatefulSet', 'kind:DaemonSet', 'kind:Job', 'probe:httpGet', 'probe:tcpSocket', 'probe:exec', 'probe:grpc', 'securityContext', 'podSecurityContext', 'initContainers', 'volumes', 'hostNetwork', 'ports']) {
+      assert.ok(features.has(f), `some workload has ${f}`);
+    }
+    assert.ok([...features].filter((f) => f.startsWith('annotation:')).length >= 15, 'most of the annotations Istio honours appear');
+    assert.ok(workloads.some((w) => w.invalidAnnotations.length > 0), 'some annotations are invalid');
+    assert.ok(workloads.some((w) => w.invalidAnnotations.length === 0), 'most are valid');
+  });
+
+  let refereeResults: EachResult[] = [];
+  test('the referee (Istio\'s injector with the settings our all-options render implies) injects every valid workload; only invalid annotations are refused', async () => {
+    const configuration = await refereeConfigurationFor(referee, installationOf(ISTIO_ALL_OPTIONS));
+    const started = Date.now();
+    refereeResults = await injectEach(referee, configuration.settings, workloads.map((w) => JSON.stringify(w.object)).join('\n---\n'), { revision: configuration.revision === 'default' ? undefined : configuration.revision });
+    const took = Date.now() - started;
+    assert.equal(refereeResults.length, workloads.length, 'one result per workload');
+    const refused = refereeResults.filter((r) => r.error !== undefined);
+    const wronglyRefused = refused.filter((r) => workloads[r.index]!.invalidAnnotations.length === 0);
+    assert.deepEqual(wronglyRefused.map((r) => `${workloads[r.index]!.object.metadata.name}: ${r.error}`), [], 'a workload with only valid annotations is never refused');
+    let injected = 0;
+    for (const r of refereeResults.filter((x) => x.output !== undefined)) {
+      const before = podSpecOf(workloads[r.index]!.object);
+      const after = podSpecOf(parse(r.output!.replace(/\n---\n$/, '')));
+      if ([...after.containers, ...(after.initContainers ?? [])].some((c) => c.name === 'istio-proxy')) {
+        injected++;
+        // The referee used our settings: the proxy image comes from our hub and tag.
+        const proxy = [...after.containers, ...(after.initContainers ?? [])].find((c) => c.name === 'istio-proxy')!;
+        assert.match(proxy.image, new RegExp(`^${ISTIO_ALL_OPTIONS.registry!.replace(/\./g, '\\.')}/proxyv2:1\\.31\\.1$`));
+      } else {
+        assert.deepEqual(after.containers.map((c) => c.name), before.containers.map((c) => c.name), 'a workload left alone keeps its containers');
+      }
+    }
+    assert.ok(injected > workloads.length / 2, `most workloads are injected (${injected}/${workloads.length})`);
+    process.stderr.write(`[referee] ${workloads.length} workloads in ${took} ms: ${injected} injected, ${refused.length} refused (all carrying an invalid annotation), ${refereeResults.length - injected - refused.length} left alone\n`);
+  });
+
+  test('the comparison finds a difference planted in an injected workload, at its path, and honours the exception table', () => {
+    const sample = refereeResults.find((r) => r.output && podSpecOf(parse(r.output.replace(/\n---\n$/, ''))).containers.some((c) => c.name === 'istio-proxy'));
+    assert.ok(sample, 'an injected workload to alter');
+    const original = parse(sample.output!.replace(/\n---\n$/, '')) as unknown;
+    assert.deepEqual(structuralDiff(original, parse(stringify(original))), [], 'a workload agrees with itself');
+    const altered = parse(stringify(original)) as unknown;
+    const proxy = podSpecOf(altered).containers.find((c) => c.name === 'istio-proxy')!;
+    proxy.image = 'example.com/not-istio:0';
+    proxy.env = (proxy.env ?? []).filter((e) => e.name !== 'ISTIO_META_WORKLOAD_NAME');
+    const differences = structuralDiff(original, altered);
+    const paths = differences.map((d) => d.path);
+    assert.ok(paths.some((p) => /containers\[istio-proxy\]\.image$/.test(p)), `the image difference is found: ${paths.join(', ')}`);
+    assert.ok(paths.some((p) => /containers\[istio-proxy\]\.env\[ISTIO_META_WORKLOAD_NAME\]$/.test(p)), `the missing env var is found: ${paths.join(', ')}`);
+    const summary = summarise([{ index: sample.index, referee: original, ours: altered }, { index: -1, referee: original, ours: original }], []);
+    assert.equal(summary.agree, 1);
+    assert.equal(summary.disagreeing.length, 1);
+    assert.equal(summary.differingFields['spec.template.spec.containers[].image'] ?? summary.differingFields['spec.containers[].image'], 1);
+    const withException = summarise([{ index: sample.index, referee: original, ours: altered }], [{ name: 'planted', path: /containers\[istio-proxy\]\.(image|env\[ISTIO_META_WORKLOAD_NAME\])$/, reason: 'the test planted them' }]);
+    assert.equal(withException.agree, 1);
+    assert.deepEqual(withException.excepted, { planted: 1 });
+    // Reordered containers are a difference of their own.
+    const reordered = parse(stringify(original)) as unknown;
+    podSpecOf(reordered).containers.reverse();
+    assert.ok(structuralDiff(original, reordered).some((d) => d.path.endsWith('containers#order')) || podSpecOf(original).containers.length === 1);
+  });
+
+  const ourInjector = operatorInjector();
+  test('the operator\'s injector agrees with Istio\'s on >= 99 % of the workloads', { skip: ourInjector ? false : 'the operator has no sidecar injector yet (the sidecar-injection issue plugs it in here): no agreement is claimed' }, async () => {
+    const ours = await ourInjector!.inject(workloads.map((w) => w.object));
+    const pairs = refereeResults.map((r) => ({ index: r.index, referee: r.error !== undefined ? { error: true } : parse(r.output!.replace(/\n---\n$/, '')), ours: 'error' in ours[r.index]! ? { error: true } : (ours[r.index] as { output: unknown }).output }));
+    const summary = summarise(pairs, INJECTION_EXCEPTIONS);
+    process.stderr.write(`[referee] ${ourInjector!.name} vs Istio ${referee.version}: ${formatSummary(summary)}\n`);
+    assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
+  });
+});
