@@ -40,6 +40,22 @@ export function counterTotal(metricsText: string, name: string): number {
   return total;
 }
 
+/** A kubeconfig file that authenticates as the ServiceAccount `namespace/name`, with a token requested for it. */
+export async function serviceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
+  });
+  const cluster = kc.getCurrentCluster()!;
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshwright-sa-')), 'kubeconfig');
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'operator',
+    clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
+    users: [{ name: 'operator', user: { token: token.status.token } }],
+    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'operator' } }],
+  }));
+  return kubeconfig;
+}
+
 /**
  * Installs the operator's ServiceAccount and RBAC under unique names and returns a kubeconfig file
  * that authenticates as that ServiceAccount.
@@ -47,20 +63,9 @@ export function counterTotal(metricsText: string, name: string): number {
 export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, run: string, distributions: readonly MeshDistribution[]): Promise<{ kubeconfig: string; namespace: string; username: string; cleanup: () => Promise<void> }> {
   const namespace = `meshwright-${run}`;
   const name = `meshwright-operator-${run}`;
-  const objects = computeOperatorManifests({ namespace, name, image: 'unused', distributions }).filter((o) => o.kind !== 'Deployment' && o.kind !== 'Service');
+  const objects = computeOperatorManifests({ namespace, name, image: 'unused', distributions }).filter((o) => o.kind !== 'Deployment' && o.kind !== 'Service' && o.kind !== 'PodDisruptionBudget');
   for (const object of objects) await admin.apply(object, { force: true, manager: 'meshwright-e2e' });
-  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
-  });
-  const cluster = kc.getCurrentCluster()!;
-  const dir = mkdtempSync(join(tmpdir(), 'meshwright-sa-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'operator',
-    clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
-    users: [{ name: 'operator', user: { token: token.status.token } }],
-    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'operator' } }],
-  }));
+  const kubeconfig = await serviceAccountKubeconfig(admin, kc, namespace, name);
   const cleanup = async () => {
     for (const object of [...objects].reverse()) await admin.delete(object as KubeObject, object.metadata.name, object.metadata.namespace).catch(() => undefined);
   };

@@ -72,4 +72,17 @@ build kwok "$here/kwok" sigs.k8s.io/kwok/cmd/kwok "-X sigs.k8s.io/kwok/pkg/const
 for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   build "$c" "$here/kubernetes" "k8s.io/kubernetes/cmd/$c" "$kv"
 done
+
+# GitOps referees (charts/, manifests/argocd/, e2e/gitops/): Helm, and one small wrapper holding Argo CD's
+# health engine and kstatus; each cached under its own version or source hash, linked beside the rest.
+# build_keyed NAME DIR PACKAGE KEY [LDFLAGS]
+build_keyed() {
+  local shared="$bin" name="$1"
+  bin="$cache/$name-$4"; mkdir -p "$bin"
+  build "$name" "$2" "$3" "${5:-}" || { bin="$shared"; return 1; }
+  ln -sfn "$bin/$name" "$shared/$name"; bin="$shared"
+}
+helm_version="$(module_version "$here/helm" helm.sh/helm/v3)"
+build_keyed helm "$here/helm" helm.sh/helm/v3/cmd/helm "$helm_version" "-X helm.sh/helm/v3/internal/version.version=$helm_version"
+build_keyed gitops-referee "$here/gitops-referee" . "$(cat "$here/gitops-referee/go.mod" "$here/gitops-referee/go.sum" "$here/gitops-referee/main.go" | sha256sum | cut -c1-12)"
 echo "$bin"

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { builtInDistributions } from '../distributions/built-in.ts';
+import { CHART_CLUSTER_ROLE_FILE, CHART_CRDS_FILE, chartClusterRoleTemplate, chartCrdsTemplate } from './chart.ts';
 import { computeOperatorManifests } from './manifests.ts';
 
 /** Where the generated install manifest lives. */
@@ -20,7 +21,19 @@ export function operatorManifestYaml(): string {
   return header + objects.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`).join('');
 }
 
+/** Every generated file, relative to the repository root, with its expected text. */
+export function generatedFiles(root: string): Array<{ file: string; text: string }> {
+  return [
+    { file: MANIFEST_FILE, text: operatorManifestYaml() },
+    { file: CHART_CLUSTER_ROLE_FILE, text: chartClusterRoleTemplate(builtInDistributions) },
+    { file: CHART_CRDS_FILE, text: chartCrdsTemplate(root) },
+  ];
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  writeFileSync(join(import.meta.dirname, '..', '..', MANIFEST_FILE), operatorManifestYaml());
-  process.stdout.write(`wrote ${MANIFEST_FILE}\n`);
+  const root = join(import.meta.dirname, '..', '..');
+  for (const { file, text } of generatedFiles(root)) {
+    writeFileSync(join(root, file), text);
+    process.stdout.write(`wrote ${file}\n`);
+  }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testDistributionWithCa } from '../../e2e/support/test-distribution.ts';
-import { MANIFEST_FILE, operatorManifestYaml } from './generate-manifests.ts';
+import { generatedFiles } from './generate-manifests.ts';
 import { computeOperatorClusterRole, pluralOf } from './manifests.ts';
 
 test('plurals of the kinds we own follow the API\'s rules', () => {
@@ -20,6 +20,7 @@ test('the operator\'s ClusterRole covers exactly what the distributions render, 
   assert.ok(!role.rules.some((r) => r.resources.includes('pods')), 'nothing the distributions do not render');
 });
 
-test('manifests/operator.yaml is generated from the code (run npm run generate:manifests)', () => {
-  assert.equal(readFileSync(join(import.meta.dirname, '..', '..', MANIFEST_FILE), 'utf8'), operatorManifestYaml());
+test('manifests/operator.yaml and the chart\'s RBAC and CRD templates are generated from the code (run npm run generate:manifests)', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  for (const { file, text } of generatedFiles(root)) assert.equal(readFileSync(join(root, file), 'utf8'), text, file);
 });

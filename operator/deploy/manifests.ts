@@ -69,14 +69,14 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, labels } },
-    computeOperatorClusterRole(name, options.distributions),
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [subject] },
+    { ...computeOperatorClusterRole(name, options.distributions), metadata: { name, labels } },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [subject] },
     {
       // Leader election needs leases only in the operator's own namespace.
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace },
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace, labels },
       rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] }],
     },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` }, subjects: [subject] },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` }, subjects: [subject] },
     {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels },
       spec: {
@@ -86,6 +86,8 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
           metadata: { labels },
           spec: {
             serviceAccountName: name,
+            // Two replicas on different nodes where possible: a node's loss leaves a standby to take the lease.
+            affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } } }] } },
             securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [{
               name: 'operator', image: options.image, args: ['run', '--leader-elect=true', '--metrics-address=:8080'],
@@ -100,6 +102,8 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
         },
       },
     },
+    // A voluntary disruption (a node drain) never takes both replicas at once.
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace, labels }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
     { apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-metrics`, namespace, labels }, spec: { selector: labels, ports: [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }] } },
   ] as KubeObject[];
 }
