@@ -84,11 +84,14 @@ export function describeNoOpPasses(title: string, cases: readonly NoOpCase[]): v
           throw new Error(`${(error as Error).message}\nconditions: ${JSON.stringify(mi.status?.conditions)}\noperator log: ${operator.logFile}`);
         });
 
-        // The Ready Event is sent after the status write that said so: wait for it, so the pass below is alone.
-        await eventually(`the Ready Event of ${name}`, async () => {
+        // Events are sent after the pass that caused them, asynchronously: wait for those the install
+        // makes (Ready; a new CA unless it is the user's), so the pass below is alone.
+        const expectedEvents = noOpCase.spec.certificateAuthority?.type === 'External' ? ['Ready'] : ['Ready', 'CertificateAuthorityCreated'];
+        await eventually(`the ${expectedEvents.join(' and ')} Events of ${name}`, async () => {
           const events = await admin.list<KubeObject & { reason?: string; regarding?: { name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: 'default' });
-          return events.items.some((e) => e.reason === 'Ready' && e.regarding?.name === name);
-        }, 15_000, 50);
+          const reasons = new Set(events.items.filter((e) => e.regarding?.name === name).map((e) => e.reason));
+          return expectedEvents.every((reason) => reasons.has(reason));
+        }, 30_000, 50);
 
         // A metadata-only change enqueues a pass that has nothing to do.
         const since = new Date();

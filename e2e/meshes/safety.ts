@@ -199,7 +199,7 @@ export function describeSafety(mesh: 'istio' | 'linkerd'): void {
           const back = await eventually(`istiod recreated${restart ? ' after a restart' : ''}`, async () => {
             const live = await getIfExists(admin, deploymentType, 'istiod', ns.istio);
             return live && live.metadata.uid !== old.metadata.uid ? live : undefined;
-          }, 30_000, 100);
+          }, 60_000, 100);
           assert.match(JSON.stringify(back.spec), /pilot:1\.31\.1/, 'the served version, not the refused one');
           const mi = await until(names.first, 'ControlPlaneReady', 'True', undefined, 60_000);
           assert.equal(condition(mi, 'Stalled')?.reason, 'VersionNotInCatalog', 'still stalled on the spec it cannot serve');
