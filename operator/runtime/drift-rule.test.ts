@@ -86,6 +86,13 @@ test('a field another manager shares with us (it applied the same value) is ours
   assert.deepEqual(additions(configMap), []);
 });
 
+test('a field we declare is never an addition, whoever wrote it last (the CA state Secret is created under the client\'s user agent)', () => {
+  const live = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'meshwright-ca', managedFields: [{ manager: 'my-test-operator', operation: 'Update', fieldsV1: { 'f:data': { 'f:issuer.key': {}, 'f:extra': {} } } }] }, data: { 'issuer.key': 'a2V5', extra: 'eA==' } };
+  const desired = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'meshwright-ca' }, data: { 'issuer.key': 'a2V5' } };
+  assert.deepEqual(additions(live, desired).map((f) => formatPath(f.path)), ['data.extra']);
+  assert.deepEqual(additions(live).map((f) => formatPath(f.path)), ['data'], 'without a desired object, everything of another manager counts, at its topmost point');
+});
+
 test('objects without managedFields (a kind the rule does not cover, or a cache that dropped them) have no additions', () => {
   const live = liveDeployment();
   delete live.metadata.managedFields;

@@ -146,9 +146,10 @@ function mergeTrees(trees: readonly FieldsNode[]): FieldsNode {
  * The fields of `live` that belong to other managers and to none of ours, each at its topmost
  * point: a container another manager added is one field (the element), not its name and image;
  * an env var it added to our container is one field under our container. A field another manager
- * shares with us (it applied the same value) is ours. Status is nobody's addition.
+ * shares with us (it applied the same value) is ours. Status is nobody's addition. With
+ * `declared`, what it says we declare is not reported either, only what lies beyond it.
  */
-export function foreignFields(live: KubeObject, ours: ReadonlySet<string> = OUR_MANAGERS): ForeignField[] {
+export function foreignFields(live: KubeObject, ours: ReadonlySet<string> = OUR_MANAGERS, declared?: (path: readonly PathElement[]) => boolean): ForeignField[] {
   const entries = (live.metadata.managedFields ?? []) as ManagedFieldsEntry[];
   const ourTree = mergeTrees(entries.filter((e) => ours.has(e.manager ?? '') && isRecord(e.fieldsV1)).map((e) => e.fieldsV1!));
   const found = new Map<string, ForeignField>();
@@ -159,7 +160,10 @@ export function foreignFields(live: KubeObject, ours: ReadonlySet<string> = OUR_
       if (!element) continue;
       const here = [...path, element];
       const alsoOurs = mine?.[key];
-      if (alsoOurs === undefined) {
+      if (declared?.(here)) {
+        // Declared by us: not an addition itself, but what it holds beyond what we declare may be.
+        if (isRecord(child)) walk(manager, child, alsoOurs, here);
+      } else if (alsoOurs === undefined) {
         const id = `${manager}\0${formatPath(here)}`;
         if (!found.has(id)) found.set(id, { manager, path: here });
       } else if (isRecord(child)) {
@@ -192,9 +196,15 @@ export function inOwnedWhole(kind: string, path: readonly PathElement[]): boolea
   return rule.paths.some((prefix) => startsWith(names, prefix)) && !rule.except.some((exception) => startsWith(names, exception));
 }
 
-/** The additions the rule removes: fields of others in the parts of `live` that are ours as a whole. */
-export function additions(live: KubeObject, ours: ReadonlySet<string> = OUR_MANAGERS): ForeignField[] {
-  return foreignFields(live, ours).filter((field) => inOwnedWhole(live.kind, field.path));
+/**
+ * The additions the rule removes: fields of others in the parts of `live` that are ours as a
+ * whole, except what `desired` declares itself. Why the exception: a field we declare is never
+ * removed, whoever wrote it last — a changed value is the apply's to restore, and a field written
+ * by a writer of ours that does not go by our field manager (the CA state Secret is created, not
+ * applied, under the client's user agent) is still ours.
+ */
+export function additions(live: KubeObject, desired?: KubeObject, ours: ReadonlySet<string> = OUR_MANAGERS): ForeignField[] {
+  return foreignFields(live, ours, desired && ((path) => declares(desired, path))).filter((field) => inOwnedWhole(live.kind, field.path));
 }
 
 /**

@@ -124,7 +124,7 @@ export async function applyObjects(scope: PassScope, context: PassContext, objec
     const pending = stage.filter((object) => {
       const live = context.live.get(refOf(object));
       // (Only additions that are there to remove: a field managedFields name but the object does not hold, such as a Secret's write-only stringData, would make every pass pending for nothing.)
-      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live)) !== undefined);
+      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live, object)) !== undefined);
     });
     await recordIntent(scope, context, pending.map(refOf));
     const failures: ReconcileError[] = [];
@@ -176,8 +176,8 @@ function reportContests(scope: PassScope, context: PassContext, objects: readonl
  * changed meanwhile (a failed test: 422; 409) is left for the pass its newer version's watch
  * event brings, which judges it afresh. Returns what was removed.
  */
-async function removeAdditions(scope: PassScope, context: PassContext, ref: ObjectRef, object: KubeObject | undefined): Promise<ForeignField[]> {
-  const extra = object ? additions(object) : [];
+async function removeAdditions(scope: PassScope, context: PassContext, ref: ObjectRef, desired: KubeObject, object: KubeObject | undefined): Promise<ForeignField[]> {
+  const extra = object ? additions(object, desired) : [];
   const patch = object && removalPatch(object, extra);
   if (!object || !patch) return [];
   try {
@@ -227,7 +227,7 @@ async function applyOne(scope: PassScope, context: PassContext, object: KubeObje
     }
     context.live.remember(live, applied);
   }
-  const removed = await removeAdditions(scope, context, ref, applied);
+  const removed = await removeAdditions(scope, context, ref, object, applied);
   const wrote = applied !== live || removed.length > 0;
   if (!wrote) return;
   // Only a repair that was written counts against its writer.
