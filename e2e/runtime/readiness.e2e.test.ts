@@ -111,7 +111,8 @@ test('kinds that are not served (CRDs of meshes not installed) do not keep /read
   await eventually('/readyz to answer 200', async () => (await operator.readyz()).status === 200, 15_000, 100);
   const readyAfter = Date.now() - listening;
   t.diagnostic(`ready ${readyAfter} ms after the HTTP server listened`);
-  assert.ok(readyAfter < 5_000, `ready only after ${readyAfter} ms`);
+  // Before the fix it never became ready at all; the schemas of the owned kinds now load first (seconds on a busy machine).
+  assert.ok(readyAfter < 10_000, `ready only after ${readyAfter} ms`);
   assert.deepEqual(await operator.readyz(), { status: 200, body: 'ok\n' });
 
   // Every kind that was not served was seen as such (said once each), and is watched for meanwhile.
