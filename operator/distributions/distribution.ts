@@ -7,6 +7,7 @@ import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { Mesh } from '../api/spec.ts';
 import { ReconcileError } from '../runtime/errors.ts';
 import type { KubeObject, TypeRef } from '../runtime/kube.ts';
+import type { SidecarInjector } from './injection.ts';
 
 /** A version from the catalog, with what rendering needs to know about it. */
 export interface ResolvedVersion {
@@ -165,6 +166,8 @@ export interface MeshDistribution {
    * render is a conflict.
    */
   isShared?(object: KubeObject): boolean;
+  /** Sidecar injection (see injection.ts); undefined for a mesh without a data plane (the test distribution). */
+  readonly injector?: SidecarInjector;
 }
 
 /** Kinds that carry no CA material in any mesh shipped here: CRDs, identities and RBAC. */
