@@ -14,7 +14,7 @@ import type { Clock } from './runtime/clock.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { managedFieldsTransform } from './runtime/drift-rule.ts';
 import { Informer } from './runtime/informer.ts';
-import { isNotFound, type KubeClient, type TypeRef } from './runtime/kube.ts';
+import { isNotFound, type KubeClient, type KubeObject, type TypeRef } from './runtime/kube.ts';
 import type { CacheState } from './runtime/readiness.ts';
 import { openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
 
@@ -45,6 +45,11 @@ export class Operator {
   readonly referencedSecrets: ReferencedSecrets;
   /** How the owned kinds' fields merge, from the API server's OpenAPI and our CRDs (see runtime/apply.ts). */
   readonly schemas: SchemaRegistry;
+  /**
+   * Every namespace, trimmed to name, labels and annotations: what injection and enrolment read
+   * (the webhook answers from it without an API request per admission).
+   */
+  readonly namespaces: Informer;
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
@@ -70,6 +75,8 @@ export class Operator {
         if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type), transform: managedFieldsTransform(type) }));
       }
     }
+    const nsType = { apiVersion: 'v1', kind: 'Namespace' };
+    this.namespaces = new Informer({ client, type: nsType, clock: options.clock, onError: onError(nsType), transform: namespaceView });
     this.schemas = new SchemaRegistry({ read: openApiReader(client), log, clock: options.clock });
     // A CRD we apply defines its kind's schema at once (registered before the controller's own
     // handler, so a pass its event triggers already compares by it).
@@ -119,12 +126,12 @@ export class Operator {
    */
   async startCaches(): Promise<void> {
     const owned = [...this.owned.values()];
-    await Promise.all([...[this.installations, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
+    await Promise.all([...[this.installations, this.namespaces, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
   }
 
   /** What each cache reports, for readiness (see runtime/readiness.ts). */
   cacheStates(): CacheState[] {
-    return [this.installations, ...this.owned.values()].map((informer) => ({
+    return [this.installations, this.namespaces, ...this.owned.values()].map((informer) => ({
       ...informer.type,
       synced: informer.hasSynced(),
       notServed: informer.isNotServed(),
@@ -143,6 +150,19 @@ export class Operator {
   /** Stops reconciling (waiting for passes in flight) and watching. */
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, ...this.owned.values()].map((informer) => informer.stop())]);
+    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, this.namespaces, ...this.owned.values()].map((informer) => informer.stop())]);
   }
+}
+
+/**
+ * A namespace as the namespace cache keeps it: name, labels, annotations and resourceVersion only.
+ * Every namespace of the cluster is cached, so the rest (spec, status, managedFields) is dropped.
+ */
+export function namespaceView(object: KubeObject): KubeObject {
+  const { name, labels, annotations, resourceVersion, uid, deletionTimestamp } = object.metadata;
+  return {
+    apiVersion: object.apiVersion ?? 'v1',
+    kind: object.kind ?? 'Namespace',
+    metadata: { name, resourceVersion, uid, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+  };
 }
