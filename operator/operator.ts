@@ -11,6 +11,9 @@ import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } 
 import { ReferencedSecrets } from './controllers/referenced-secrets.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
 import type { Clock } from './runtime/clock.ts';
+import { dataPlanePodView } from './controllers/meshinstallation/data-plane.ts';
+import { enrolmentMayChange } from './controllers/meshinstallation/enrolment.ts';
+import { INJECTED_BY_LABEL } from './distributions/injection.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { managedFieldsTransform } from './runtime/drift-rule.ts';
 import { Informer } from './runtime/informer.ts';
@@ -50,6 +53,11 @@ export class Operator {
    * (the webhook answers from it without an API request per admission).
    */
   readonly namespaces: Informer;
+  /**
+   * Pods carrying the injection record label, trimmed to the record (controllers/meshinstallation/data-plane.ts):
+   * what status.dataPlane counts.
+   */
+  readonly pods: Informer;
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
@@ -77,6 +85,8 @@ export class Operator {
     }
     const nsType = { apiVersion: 'v1', kind: 'Namespace' };
     this.namespaces = new Informer({ client, type: nsType, clock: options.clock, onError: onError(nsType), transform: namespaceView });
+    const podType = { apiVersion: 'v1', kind: 'Pod' };
+    this.pods = new Informer({ client, type: podType, labelSelector: INJECTED_BY_LABEL, clock: options.clock, onError: onError(podType), transform: dataPlanePodView });
     this.schemas = new SchemaRegistry({ read: openApiReader(client), log, clock: options.clock });
     // A CRD we apply defines its kind's schema at once (registered before the controller's own
     // handler, so a pass its event triggers already compares by it).
@@ -90,6 +100,8 @@ export class Operator {
       clock: options.clock,
       hooks: options.hooks,
       schemas: this.schemas,
+      namespaces: this.namespaces,
+      pods: this.pods,
     });
     this.controller = new Controller({
       name: 'meshinstallation',
@@ -107,6 +119,16 @@ export class Operator {
     });
     this.referencedSecrets = new ReferencedSecrets({
       client, installations: this.installations, enqueue: (name) => this.controller.enqueue(name), clock: options.clock, onError: onError({ apiVersion: 'v1', kind: 'Secret' }),
+    });
+    // A pod's proxy counts for the installation that injected it.
+    this.controller.watch(this.pods, (pod) => {
+      const owner = pod.metadata.labels?.[INJECTED_BY_LABEL];
+      return owner ? [owner] : [];
+    });
+    // Enrolment follows namespaces coming, going and being relabelled (any installation may select them).
+    this.namespaces.on((type, ns, old) => {
+      if (type === 'update' && old && !enrolmentMayChange(old, ns)) return;
+      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name);
     });
     for (const informer of this.owned.values()) {
       this.controller.watch(informer, (object) => {
@@ -126,12 +148,12 @@ export class Operator {
    */
   async startCaches(): Promise<void> {
     const owned = [...this.owned.values()];
-    await Promise.all([...[this.installations, this.namespaces, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
+    await Promise.all([...[this.installations, this.namespaces, this.pods, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
   }
 
   /** What each cache reports, for readiness (see runtime/readiness.ts). */
   cacheStates(): CacheState[] {
-    return [this.installations, this.namespaces, ...this.owned.values()].map((informer) => ({
+    return [this.installations, this.namespaces, this.pods, ...this.owned.values()].map((informer) => ({
       ...informer.type,
       synced: informer.hasSynced(),
       notServed: informer.isNotServed(),
@@ -150,7 +172,7 @@ export class Operator {
   /** Stops reconciling (waiting for passes in flight) and watching. */
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, this.namespaces, ...this.owned.values()].map((informer) => informer.stop())]);
+    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, this.namespaces, this.pods, ...this.owned.values()].map((informer) => informer.stop())]);
   }
 }
 

@@ -78,11 +78,13 @@ export const PRINTER_COLUMNS: PrinterColumn[] = [
   { name: 'Mesh', type: 'string', jsonPath: '.spec.mesh', description: 'The mesh installed.' },
   { name: 'Version', type: 'string', jsonPath: '.status.version', description: 'Version the whole installation runs.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the mesh is usable.' },
+  { name: 'Proxies', type: 'integer', jsonPath: '.status.dataPlane.injectedPods', description: 'Pods running this installation\'s mesh proxy.' },
   { name: 'Progress', type: 'string', jsonPath: '.status.progress', description: 'What the operator is doing: installing, upgrading (with counts), rotating, or why it is stuck.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
   { name: 'Desired', type: 'string', jsonPath: '.spec.version', description: 'Version requested in spec.', priority: 1 },
   { name: 'Namespace', type: 'string', jsonPath: '.spec.namespace', description: 'Control-plane namespace.', priority: 1 },
   { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', description: 'Reason of the Ready condition.', priority: 1 },
+  { name: 'Outdated', type: 'integer', jsonPath: '.status.dataPlane.outdatedPods', description: 'Injected pods whose proxy version or trust bundle is not the current one.', priority: 1 },
 ];
 
 /** The CustomResourceDefinition object for MeshInstallation. */

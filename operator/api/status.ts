@@ -95,12 +95,20 @@ const certificateAuthorityStatus = Type.Object({
 }, { description: 'The CA material in use. Never contains private keys.' });
 
 const dataPlane = Type.Object({
-  enrolledNamespaces: count('Namespaces enrolled for injection.'),
-  injectedPods: count('Pods running a mesh proxy.'),
-  outdatedPods: count('Injected pods whose proxy version, revision or trust bundle is not the current one.'),
+  enrolledNamespaces: count('Namespaces carrying the mesh\'s enrolment label with the value that enrols them in this installation (whoever set it); system namespaces and the control-plane namespace never count.'),
+  injectedPods: count('Pods running this installation\'s proxy: labelled meshwright.dev/injected-by=<installation>, not terminating, not finished.'),
+  outdatedPods: count('Injected pods whose proxy version is not the installation\'s version, or whose trust bundle hash is not that of the trust anchors the mesh publishes now.'),
   proxyVersions: Type.Optional(StringMap(count('Pods running this proxy version.'), {
-    description: 'Injected pods per proxy version.',
+    description: 'Injected pods per proxy version ("unknown" for a pod whose record has none).',
     maxProperties: 64,
+  })),
+  namespacesNotEnrolled: Type.Optional(Type.Array(Type.Object({
+    namespace: name('The namespace.'),
+    reason: Type.String({ description: 'LabelSetByUser, EnrolledByAnotherInstallation or NamespaceExcluded.', maxLength: 64 }),
+    message: Type.String({ description: 'What was found and what to do.', maxLength: 1024 }),
+  }, { description: 'A namespace spec.injection selects that the operator left as it is.' }), {
+    description: 'Selected namespaces the operator did not enrol: a label a person set is never overwritten, a namespace another installation enrolled is not taken, system and control-plane namespaces are never enrolled.',
+    maxItems: 64,
   })),
 }, { description: 'The injected workloads.' });
 

@@ -17,7 +17,11 @@ test('the operator\'s ClusterRole covers exactly what the distributions render, 
   assert.doesNotMatch(text, /"\*"/);
   const core = role.rules.find((r) => r.apiGroups[0] === '' && r.resources.includes('configmaps'));
   assert.deepEqual(core?.resources, ['configmaps', 'namespaces', 'secrets', 'serviceaccounts', 'services']);
-  assert.ok(!role.rules.some((r) => r.resources.includes('pods')), 'nothing the distributions do not render');
+  // Pods are the data plane's, never rendered: read only (status.dataPlane), never written.
+  const podRules = role.rules.filter((r) => r.resources.includes('pods'));
+  assert.deepEqual(podRules.map((r) => [r.resources, r.verbs]), [[['pods'], ['get', 'list', 'watch']]]);
+  // Namespaces are patched for enrolment (label and annotation), never created or deleted beyond what the distributions render.
+  assert.ok(role.rules.some((r) => r.resources.length === 1 && r.resources[0] === 'namespaces' && r.verbs.join() === 'get,list,patch,watch'));
 });
 
 test('manifests/operator.yaml and the chart\'s RBAC and CRD templates are generated from the code (run npm run generate:manifests)', () => {

@@ -56,6 +56,10 @@ export function computeOperatorClusterRole(name: string, distributions: readonly
     // use: escalate and bind let it create those roles without holding every permission in them.
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles', 'roles'], verbs: ['bind', 'escalate'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    // The data plane: injected pods are watched (status.dataPlane), namespaces enrolled by patching
+    // the mesh's label onto them (whichever kinds the meshes render).
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'patch', 'watch'] },
   ];
   return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules } as KubeObject;
 }

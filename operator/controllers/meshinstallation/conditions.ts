@@ -33,7 +33,7 @@ export const CertificateAuthorityReason = {
 
 /** Reasons of DataPlaneReady. */
 export const DataPlaneReason = {
-  /** The operator does not inject proxies yet, so it manages no workload and claims nothing about any. */
+  /** The mesh has no injector (the test distribution): the operator manages no workload's proxy and claims nothing about any. The reasons of a mesh that injects are in data-plane.ts. */
   InjectionNotManaged: 'InjectionNotManaged',
 } as const;
 
@@ -76,12 +76,12 @@ export function certificateAuthorityCondition(authority: CertificateAuthorityOut
 }
 
 /**
- * DataPlaneReady says only what is known: without injection the operator manages no workload's
- * proxy, so it neither claims namespaces are enrolled nor that any pod is current.
+ * DataPlaneReady for a mesh without an injector says only what is known: the operator manages no
+ * workload's proxy, so it neither claims namespaces are enrolled nor that any pod is current.
  */
 export function dataPlaneCondition(generation: number): ConditionUpdate {
   return {
     type: ConditionType.DataPlaneReady, status: 'True', reason: DataPlaneReason.InjectionNotManaged,
-    message: 'this operator does not inject mesh proxies yet, so it manages no workload of the data plane', observedGeneration: generation,
+    message: 'this mesh has no injector in this operator, so it manages no workload of the data plane', observedGeneration: generation,
   };
 }

@@ -7,6 +7,7 @@ import type { MeshDistribution } from '../../distributions/distribution.ts';
 import type { ReconcileError } from '../../runtime/errors.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
 import type { SchemaNode } from '../../runtime/list-semantics.ts';
+import type { Informer } from '../../runtime/informer.ts';
 import type { CertificateAuthorities } from '../certificate-authority.ts';
 import type { LiveObjects } from './live-objects.ts';
 
@@ -28,4 +29,8 @@ export interface PassContext {
   hooks: ReconcilerHooks;
   /** How the fields of a kind merge (lists atomic, keyed or sets), as the API server serves it; undefined until known. */
   schemaOf(type: TypeRef): SchemaNode | undefined;
+  /** Every namespace (trimmed): what enrolment plans from; absent, nothing is enrolled. */
+  namespaces?: Informer;
+  /** Pods carrying the injection record (trimmed, see data-plane.ts): what status.dataPlane counts. */
+  pods?: Informer;
 }

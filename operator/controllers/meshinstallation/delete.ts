@@ -2,12 +2,14 @@
  * Deletion through the finalizer: webhooks go first (so no pod creation is blocked by a webhook
  * whose server is going away), then everything else in reverse dependency order; the finalizer is
  * removed only when everything we owned is gone. Objects without our label or inventory entry are
- * never touched, and neither are those annotated keep-on-delete.
+ * never touched, and neither are those annotated keep-on-delete. Namespaces the installation
+ * enrolled are unenrolled (its label and annotation only; enrolment.ts) before the finalizer goes.
  */
 import { deleteOrder } from '../../runtime/apply.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
+import { unenrolAll } from './enrolment.ts';
 import { release, releaseOf } from './prune.ts';
 import type { PassScope } from './scope.ts';
 
@@ -29,6 +31,7 @@ export async function ensureFinalizer(scope: PassScope, context: PassContext): P
 export async function finalize(scope: PassScope, context: PassContext): Promise<ReconcileResult | void> {
   const { installation, name } = scope;
   if (!installation.metadata.finalizers?.includes(FINALIZER)) return;
+  const unenrolled = await unenrolAll(scope, context);
   // Only what the inventory says we created; what is still going away is waited for.
   const inventory = scope.previousInventory.filter((ref) => context.live.watches(ref));
   const remaining = inventory.filter((ref) => releaseOf(name, context.live.get(ref)).action !== 'skip' || context.live.get(ref)?.metadata.deletionTimestamp !== undefined);
@@ -40,6 +43,8 @@ export async function finalize(scope: PassScope, context: PassContext): Promise<
     // Watch events of the deletions bring us back; the timer covers objects that linger (namespaces).
     return { requeueAfterMs: 2000 };
   }
+  // The namespaces' watch events bring us back once the cache shows them unenrolled.
+  if (!unenrolled) return { requeueAfterMs: 1000 };
   context.authorities.forget(installation.metadata.uid ?? name);
   const finalizers = installation.metadata.finalizers.filter((f) => f !== FINALIZER);
   await context.client.patch(installation as KubeObject, name, undefined, [

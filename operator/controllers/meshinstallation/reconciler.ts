@@ -1,7 +1,7 @@
 /**
  * The MeshInstallation reconciler. One pass, in the order of the files beside this one:
  *
- *   scope → resolve → finalizer (delete.ts) → PKI → sync (render, apply) → prune → status
+ *   scope → resolve → finalizer (delete.ts) → PKI → sync (render, apply) → prune → enrolment → status (with the data plane)
  *
  * Reads come from the informer caches (with our own newer writes on top, live-objects.ts); writes
  * are server-side applies sent only where the declared fields differ, so a pass that changes
@@ -23,6 +23,7 @@ import { ConditionType } from '../../api/conditions.ts';
 import { InstallationReason } from './conditions.ts';
 import type { PassContext, ReconcilerHooks } from './context.ts';
 import { ensureFinalizer, finalize } from './delete.ts';
+import { enrolNamespaces } from './enrolment.ts';
 import { LiveObjects, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
@@ -46,6 +47,10 @@ export interface MeshInstallationReconcilerOptions {
   hooks?: ReconcilerHooks;
   /** How owned kinds' fields merge (runtime/schema-registry.ts); without it every list compares as atomic. */
   schemas?: { schemaOf(type: TypeRef): SchemaNode | undefined };
+  /** Every namespace (enrolment.ts); without it no namespace is enrolled. */
+  namespaces?: Informer;
+  /** Injected pods (data-plane.ts); without it status.dataPlane counts none. */
+  pods?: Informer;
 }
 
 /** Any error of a pass as a ReconcileError (an unexpected one is transient). */
@@ -68,6 +73,8 @@ export class MeshInstallationReconciler implements Reconciler {
       distributions: options.distributions,
       hooks: options.hooks ?? {},
       schemaOf: (type) => options.schemas?.schemaOf(type),
+      namespaces: options.namespaces,
+      pods: options.pods,
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,
@@ -142,6 +149,7 @@ export class MeshInstallationReconciler implements Reconciler {
     await applyObjects(scope, context, verdicts.apply);
     await coOwnObjects(scope, context, verdicts.coOwn);
     await pruneStale(scope, context, desired);
+    scope.enrolment = await enrolNamespaces(scope, context, target);
   }
 
   /**
@@ -163,6 +171,7 @@ export class MeshInstallationReconciler implements Reconciler {
     scope.desired = fallback.desired;
     scope.authority = fallback.authority;
     scope.notOurs = fallback.notOurs;
+    scope.enrolment = fallback.enrolment;
   }
 
   /** Events for what a person should hear about: a failure, and Ready flipping. */

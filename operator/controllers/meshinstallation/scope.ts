@@ -12,6 +12,7 @@ import type { MeshDistribution, ResolvedVersion } from '../../distributions/dist
 import type { Clock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
+import type { EnrolmentOutcome } from './enrolment.ts';
 import type { ObjectRef } from './live-objects.ts';
 
 /** A MeshInstallation as read from the cache. */
@@ -48,6 +49,8 @@ export interface PassScope {
   notOurs?: ObjectRef[];
   /** When a later pass is due without any event (the end of a drift contest's hold), in clock milliseconds. */
   wakeAt?: number;
+  /** What namespace enrolment did this pass (enrolment.ts); unset when it did not run. */
+  enrolment?: EnrolmentOutcome;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }

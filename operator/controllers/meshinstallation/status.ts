@@ -15,6 +15,7 @@ import { redactKeyMaterialInPlace } from '../../runtime/redact.ts';
 import { VERSION_ANNOTATION, WORKLOAD_KINDS } from '../ownership.ts';
 import { certificateAuthorityCondition, controlPlaneCondition, dataPlaneCondition } from './conditions.ts';
 import type { PassContext } from './context.ts';
+import { observeDataPlane } from './data-plane.ts';
 import { refKey, refOf, type ObjectRef } from './live-objects.ts';
 import { passTime, type PassScope } from './scope.ts';
 
@@ -87,7 +88,11 @@ export function finishStatus(scope: PassScope, context: PassContext, failure: Re
     const managed = scope.target.distribution.certificateAuthority !== undefined;
     if (scope.authority || !failure) domain.push(certificateAuthorityCondition(scope.authority, { type, managed, paused, generation }));
   }
-  if (scope.target) domain.push(dataPlaneCondition(generation));
+  if (scope.target) {
+    const dataPlane = observeDataPlane(scope, context);
+    if (dataPlane) domain.push(dataPlane);
+    else if (!scope.target.distribution.injector) domain.push(dataPlaneCondition(generation));
+  }
   status.conditions = withSummary({
     generation,
     conditions: mergeConditions(status.conditions, domain, now),

@@ -1,0 +1,201 @@
+/**
+ * The data plane as status shows it: which pods carry this installation's proxy (the record the
+ * injection webhook writes on every pod it injects, see distributions/injection.ts), which of them
+ * run a proxy the installation no longer wants — another proxy version, or a trust bundle other
+ * than the trust anchors the mesh now publishes — and `DataPlaneReady` from that.
+ *
+ * {@link summarizeDataPlane} is pure and table-tested; the pod cache it reads is trimmed by
+ * {@link dataPlanePodView} to the few fields it needs, since every injected pod is cached.
+ */
+import { ConditionType, type ConditionUpdate } from '../../api/conditions.ts';
+import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
+import type { MeshDistribution } from '../../distributions/distribution.ts';
+import { injectionRecordOf, INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../distributions/injection.ts';
+import type { KubeObject } from '../../runtime/kube.ts';
+import type { PassContext } from './context.ts';
+import { EnrolmentReason, SYSTEM_NAMESPACES, type NamespaceNotEnrolled } from './enrolment.ts';
+import type { PassScope } from './scope.ts';
+
+/** Reasons of DataPlaneReady when the mesh injects proxies. */
+export const DataPlaneInjectionReason = {
+  /** No namespace carries the mesh's enrolment label and no pod runs its proxy. */
+  NoNamespacesEnrolled: 'NoNamespacesEnrolled',
+  /** Some injected pods run a proxy version or trust bundle the installation no longer wants; the message counts them. */
+  ProxiesOutdated: 'ProxiesOutdated',
+  /** Every injected pod runs the wanted proxy version with the current trust bundle. */
+  ProxiesCurrent: 'ProxiesCurrent',
+} as const;
+
+/** What the installation wants every proxy to run. */
+export interface WantedProxy {
+  /** The resolved mesh version (the proxy image's). */
+  version: string;
+  /** SHA-256 of the trust anchors the mesh publishes; undefined when the mesh has no CA the operator manages (not compared). */
+  trustBundleSha256?: string;
+}
+
+/** The data plane as status.dataPlane holds it. */
+export interface DataPlaneSummary {
+  enrolledNamespaces: number;
+  injectedPods: number;
+  outdatedPods: number;
+  proxyVersions: Record<string, number>;
+  namespacesNotEnrolled?: NamespaceNotEnrolled[];
+}
+
+/** Key of {@link DataPlaneSummary.proxyVersions} for a pod whose record lacks its proxy version. */
+export const UNKNOWN_PROXY_VERSION = 'unknown';
+
+/** Phases in which a pod's containers, its proxy among them, no longer run. */
+const FINISHED_PHASES = new Set(['Succeeded', 'Failed']);
+
+/**
+ * Whether a pod runs a proxy of `installation`: labelled as injected by it, not on its way out
+ * and not finished (a completed Job's pod holds no proxy any more).
+ */
+export function runsProxyOf(pod: KubeObject, installation: string): boolean {
+  if (pod.metadata.labels?.[INJECTED_BY_LABEL] !== installation || pod.metadata.deletionTimestamp) return false;
+  const phase = (pod.status as { phase?: string } | undefined)?.phase;
+  return !phase || !FINISHED_PHASES.has(phase);
+}
+
+/**
+ * Counts the proxies among `pods` (all injected by this installation and running: see
+ * {@link runsProxyOf}) and judges them against `wanted`. A pod whose record is incomplete (no
+ * proxy version) cannot be shown current, so it counts as outdated under {@link UNKNOWN_PROXY_VERSION}.
+ */
+export function summarizeDataPlane(input: {
+  pods: readonly KubeObject[];
+  wanted: WantedProxy;
+  enrolledNamespaces: number;
+  namespacesNotEnrolled?: readonly NamespaceNotEnrolled[];
+  generation: number;
+}): { summary: DataPlaneSummary; condition: ConditionUpdate } {
+  const { wanted, generation } = input;
+  const proxyVersions: Record<string, number> = {};
+  let outdatedVersion = 0;
+  let outdatedBundle = 0;
+  let outdated = 0;
+  for (const pod of input.pods) {
+    const record = injectionRecordOf(pod);
+    const version = record?.proxyVersion ?? UNKNOWN_PROXY_VERSION;
+    proxyVersions[version] = (proxyVersions[version] ?? 0) + 1;
+    const versionOff = record?.proxyVersion !== wanted.version;
+    const bundleOff = wanted.trustBundleSha256 !== undefined && record?.trustBundleSha256 !== wanted.trustBundleSha256;
+    if (versionOff) outdatedVersion++;
+    if (bundleOff) outdatedBundle++;
+    if (versionOff || bundleOff) outdated++;
+  }
+  const injected = input.pods.length;
+  const notEnrolled = input.namespacesNotEnrolled ?? [];
+  const summary: DataPlaneSummary = {
+    enrolledNamespaces: input.enrolledNamespaces, injectedPods: injected, outdatedPods: outdated, proxyVersions,
+    // Bounded as the schema bounds it; the condition's message names them all.
+    ...(notEnrolled.length > 0 ? { namespacesNotEnrolled: notEnrolled.slice(0, 64) } : {}),
+  };
+  const leftAlone = notEnrolled.length === 0 ? '' : `; not enrolled: ${notEnrolled.map((n) => `${n.namespace} (${n.reason})`).join(', ')}`;
+  const base = { type: ConditionType.DataPlaneReady, observedGeneration: generation };
+  const pods = (n: number) => `${n} ${n === 1 ? 'pod' : 'pods'}`;
+  const namespaces = (n: number) => `${n} enrolled ${n === 1 ? 'namespace' : 'namespaces'}`;
+  if (outdated > 0) {
+    const why = [
+      outdatedVersion > 0 ? `${pods(outdatedVersion)} not at proxy version ${wanted.version} (${Object.entries(proxyVersions).filter(([v]) => v !== wanted.version).map(([v, n]) => `${v}: ${n}`).join(', ')})` : '',
+      outdatedBundle > 0 ? `${pods(outdatedBundle)} with a trust bundle other than the one the mesh publishes` : '',
+    ].filter(Boolean).join('; ');
+    return { summary, condition: { ...base, status: 'False', reason: DataPlaneInjectionReason.ProxiesOutdated, message: `${outdated} of ${pods(injected)} run an outdated proxy: ${why}; restart their workloads to pick up the current proxy${leftAlone}` } };
+  }
+  if (injected === 0 && input.enrolledNamespaces === 0) {
+    return { summary, condition: { ...base, status: 'True', reason: DataPlaneInjectionReason.NoNamespacesEnrolled, message: `no namespace is enrolled for injection and no pod runs the mesh proxy; enrol namespaces with spec.injection.namespaces or namespaceSelector${leftAlone}` } };
+  }
+  return { summary, condition: { ...base, status: 'True', reason: DataPlaneInjectionReason.ProxiesCurrent, message: `${pods(injected)} in ${namespaces(input.enrolledNamespaces)} run proxy ${wanted.version}${wanted.trustBundleSha256 ? ' with the current trust bundle' : ''}${leftAlone}` } };
+}
+
+/** A published location's text in `object` (a Secret's data is base64). */
+function dataText(object: KubeObject, key: string): string | undefined {
+  const value = (object as { data?: Record<string, string> }).data?.[key];
+  if (value === undefined) return undefined;
+  return object.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value;
+}
+
+/**
+ * The trust anchors (PEM) the mesh publishes, as the operator itself writes them: the first
+ * location of the CA profile the renderer writes (not the control plane), read from `objects`
+ * (the rendered set of the pass). Undefined for a mesh without a CA the operator manages, or before
+ * the CA exists. Proxies given exactly this text record {@link trustBundleSha256} of it.
+ */
+export function publishedTrustAnchorsPem(distribution: MeshDistribution, installation: DefaultedMeshInstallation, objects: readonly KubeObject[]): string | undefined {
+  const profile = distribution.certificateAuthority?.(installation);
+  if (!profile) return undefined;
+  const namespace = installation.spec.namespace;
+  for (const location of profile.published.trustAnchors) {
+    if (location.writtenBy !== undefined) continue;
+    const object = objects.find((o) => o.kind === location.kind && o.metadata.name === location.name && o.metadata.namespace === namespace);
+    const pem = object && dataText(object, location.key);
+    // The same text the injection webhook gives proxies (operator/injection/admission.ts), so the hashes compare.
+    if (pem?.includes('-----BEGIN CERTIFICATE-----')) return pem;
+  }
+  return undefined;
+}
+
+/** The proxy `installation` wants now: its resolved version and the hash of the published trust anchors. */
+export function wantedProxy(distribution: MeshDistribution, installation: DefaultedMeshInstallation, version: string, rendered: readonly KubeObject[]): WantedProxy {
+  const pem = publishedTrustAnchorsPem(distribution, installation, rendered);
+  return { version, ...(pem ? { trustBundleSha256: trustBundleSha256(pem) } : {}) };
+}
+
+/**
+ * A pod as the data-plane cache keeps it: identity, labels, the record annotations, deletion and
+ * phase. Everything else (spec, most of status, managedFields) is dropped before caching: with
+ * thousands of injected pods, the cache would otherwise hold every container spec.
+ */
+export function dataPlanePodView(object: KubeObject): KubeObject {
+  const { name, namespace, labels, annotations, resourceVersion, uid, deletionTimestamp } = object.metadata;
+  const record = Object.fromEntries(Object.values(RECORD_ANNOTATIONS).filter((key) => annotations?.[key] !== undefined).map((key) => [key, annotations![key]!]));
+  const status = object.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return {
+    apiVersion: object.apiVersion ?? 'v1',
+    kind: object.kind ?? 'Pod',
+    metadata: { name, namespace, resourceVersion, uid, ...(labels ? { labels } : {}), annotations: record, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
+    status: { ...(status?.phase ? { phase: status.phase } : {}), ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}) },
+  };
+}
+
+/**
+ * The data-plane step of the status: sets status.dataPlane and returns DataPlaneReady for a mesh
+ * that injects proxies. Undefined when there is nothing to judge by — a mesh without an injector
+ * (status.dataPlane is dropped), or a pass that failed before it knew the rendered set and so the
+ * published trust anchors (the previous status stands rather than a half-judged one).
+ */
+export function observeDataPlane(scope: PassScope, context: PassContext): ConditionUpdate | undefined {
+  const target = scope.target;
+  if (!target?.distribution.injector) {
+    delete scope.status.dataPlane;
+    return undefined;
+  }
+  if (!scope.desired) return undefined;
+  const label = target.distribution.injector.enrolmentLabel(scope.mi, target.resolved);
+  // Without this pass's enrolment (paused, or a failure before it), what the cache shows.
+  const enrolled = scope.enrolment?.enrolled ?? (context.namespaces?.list() ?? [])
+    .filter((ns) => ns.metadata.labels?.[label.key] === label.value && !SYSTEM_NAMESPACES.includes(ns.metadata.name) && ns.metadata.name !== scope.mi.spec.namespace)
+    .map((ns) => ns.metadata.name);
+  const notEnrolled = scope.enrolment?.notEnrolled ?? (scope.installation.status?.dataPlane?.namespacesNotEnrolled ?? []) as NamespaceNotEnrolled[];
+  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const { summary, condition } = summarizeDataPlane({
+    pods, wanted: wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired),
+    enrolledNamespaces: enrolled.length, namespacesNotEnrolled: notEnrolled, generation: scope.generation,
+  });
+  scope.status.dataPlane = summary;
+  announceNotEnrolled(scope, context, notEnrolled);
+  return condition;
+}
+
+/** A Warning Event for each namespace newly left out of enrolment (not on every pass: only when it first appears). */
+function announceNotEnrolled(scope: PassScope, context: PassContext, notEnrolled: readonly NamespaceNotEnrolled[]): void {
+  const before = new Set((scope.installation.status?.dataPlane?.namespacesNotEnrolled ?? []).map((n) => `${n.namespace}/${n.reason}`));
+  for (const entry of notEnrolled) {
+    if (before.has(`${entry.namespace}/${entry.reason}`)) continue;
+    // A system namespace a broad selector matches is worth knowing, not a problem.
+    context.hooks.onEvent?.(scope.installation, entry.reason === EnrolmentReason.NamespaceExcluded ? 'Normal' : 'Warning', entry.reason, entry.message);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Namespace enrolment planning (enrolment.ts): which namespaces get the mesh's label, which lose
+ * it, and which are left as a person labelled them — table by table.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENROLLED_BY_ANNOTATION, enrolmentMayChange, enrolmentPatch, planEnrolment, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
+import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
+
+const label = { key: 'istio-injection', value: 'enabled' };
+const ours = { [ENROLLED_BY_ANNOTATION]: 'mesh' };
+const ns = (name: string, labels?: Record<string, string>, annotations?: Record<string, string>, extra: Partial<NamespaceState> = {}): NamespaceState => ({ name, labels, annotations, resourceVersion: '7', ...extra });
+const plan = (namespaces: NamespaceState[], selection: EnrolmentInput['selection'], extra: Partial<EnrolmentInput> = {}) =>
+  planEnrolment({ installation: 'mesh', controlPlaneNamespace: 'istio-system', label, selection, namespaces, ...extra });
+
+test('label selector: matchLabels and every operator, as upstream evaluates them', () => {
+  const labels = { team: 'a', tier: 'web' };
+  const cases: Array<[LabelSelectorSpec, boolean]> = [
+    [{}, true],
+    [{ matchLabels: { team: 'a' } }, true],
+    [{ matchLabels: { team: 'b' } }, false],
+    [{ matchLabels: { team: 'a', missing: 'x' } }, false],
+    [{ matchExpressions: [{ key: 'tier', operator: 'In', values: ['web', 'api'] }] }, true],
+    [{ matchExpressions: [{ key: 'tier', operator: 'In', values: ['db'] }] }, false],
+    [{ matchExpressions: [{ key: 'missing', operator: 'In', values: ['x'] }] }, false],
+    [{ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] }, true],
+    [{ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }] }, false],
+    [{ matchExpressions: [{ key: 'missing', operator: 'NotIn', values: ['x'] }] }, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'Exists' }] }, true],
+    [{ matchExpressions: [{ key: 'missing', operator: 'Exists' }] }, false],
+    [{ matchExpressions: [{ key: 'missing', operator: 'DoesNotExist' }] }, true],
+    [{ matchExpressions: [{ key: 'team', operator: 'DoesNotExist' }] }, false],
+    [{ matchLabels: { team: 'a' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['db'] }] }, false],
+    [{ matchExpressions: [{ key: 'team', operator: 'Gt', values: ['1'] }] }, false],
+  ];
+  for (const [selector, expected] of cases) assert.equal(selectorMatches(selector, labels), expected, JSON.stringify(selector));
+});
+
+test('the decision table: enrol, keep, leave a person\'s label, release, unenrol', () => {
+  const rows: Array<{ title: string; namespace: NamespaceState; selected: boolean; action?: unknown; enrolled: boolean; reported?: string }> = [
+    { title: 'selected, unlabelled: enrolled', namespace: ns('a'), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true },
+    { title: 'selected, already ours and labelled: nothing to write', namespace: ns('a', { 'istio-injection': 'enabled' }, ours), selected: true, enrolled: true },
+    { title: 'selected, a person set our value: counted, not claimed', namespace: ns('a', { 'istio-injection': 'enabled' }), selected: true, enrolled: true },
+    { title: 'selected, a person opted out: left alone and reported', namespace: ns('a', { 'istio-injection': 'disabled' }), selected: true, enrolled: false, reported: 'LabelSetByUser' },
+    { title: 'selected, ours but a person changed the value: only our annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: true, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, enrolled: false, reported: 'LabelSetByUser' },
+    { title: 'selected, ours but a person removed the label: put back', namespace: ns('a', {}, ours), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true },
+    { title: 'selected, another installation enrolled it (label removed since): not taken', namespace: ns('a', {}, { [ENROLLED_BY_ANNOTATION]: 'other' }), selected: true, enrolled: false, reported: 'EnrolledByAnotherInstallation' },
+    { title: 'not selected, ours: label and annotation removed', namespace: ns('a', { 'istio-injection': 'enabled', team: 'x' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, enrolled: false },
+    { title: 'not selected, ours, label changed by a person: only the annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, enrolled: false },
+    { title: 'not selected, a person\'s label: untouched, still counted', namespace: ns('a', { 'istio-injection': 'enabled' }), selected: false, enrolled: true },
+    { title: 'not selected, unlabelled: nothing', namespace: ns('a', { team: 'x' }), selected: false, enrolled: false },
+    { title: 'selected but terminating: never written to', namespace: ns('a', {}, {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), selected: true, enrolled: false },
+    { title: 'not selected, ours but terminating: never written to', namespace: ns('a', { 'istio-injection': 'enabled' }, ours, { deletionTimestamp: '2026-01-01T00:00:00Z' }), selected: false, enrolled: true },
+  ];
+  for (const row of rows) {
+    const result = plan([row.namespace], { namespaces: row.selected ? ['a'] : ['elsewhere'] });
+    assert.deepEqual(result.actions, row.action ? [row.action] : [], row.title);
+    assert.deepEqual(result.enrolled, row.enrolled ? ['a'] : [], row.title);
+    assert.deepEqual(result.notEnrolled.map((n) => n.reason), row.reported ? [row.reported] : [], row.title);
+  }
+});
+
+test('a person\'s label is reported with what is there and what to do', () => {
+  const [entry] = plan([ns('shop', { 'istio-injection': 'disabled' })], { namespaces: ['shop'] }).notEnrolled;
+  assert.match(entry!.message, /shop has istio-injection=disabled/);
+  assert.match(entry!.message, /set istio-injection=enabled or remove the label/);
+});
+
+test('selection by label selector; system and control-plane namespaces never enrolled, and reported when selected', () => {
+  const namespaces = [ns('kube-system'), ns('kube-public'), ns('kube-node-lease'), ns('istio-system'), ns('default'), ns('shop', { team: 'shop' }), ns('ops', { team: 'ops' })];
+  const everything = plan(namespaces, { namespaceSelector: {} });
+  assert.deepEqual(everything.actions.map((a) => a.namespace), ['default', 'ops', 'shop']);
+  assert.deepEqual(everything.notEnrolled.map((n) => [n.namespace, n.reason]), [
+    ['istio-system', 'NamespaceExcluded'], ['kube-node-lease', 'NamespaceExcluded'], ['kube-public', 'NamespaceExcluded'], ['kube-system', 'NamespaceExcluded'],
+  ]);
+  const shop = plan(namespaces, { namespaceSelector: { matchLabels: { team: 'shop' } } });
+  assert.deepEqual(shop.actions.map((a) => a.namespace), ['shop']);
+  assert.deepEqual(shop.notEnrolled, []);
+  // A system namespace a person labelled is not counted as enrolled (the mesh skips it).
+  assert.deepEqual(plan([ns('kube-system', { 'istio-injection': 'enabled' })], {}).enrolled, []);
+});
+
+test('no selection enrols nothing and unenrols what the installation enrolled', () => {
+  const result = plan([ns('a', { 'istio-injection': 'enabled' }, ours), ns('b')], {});
+  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }]);
+});
+
+test('deleting the installation unenrols exactly what it enrolled: not a person\'s label, not another installation\'s', () => {
+  const result = plan([
+    ns('mine', { 'istio-injection': 'enabled', team: 'x' }, ours),
+    ns('theirs', { 'istio-injection': 'enabled' }),
+    ns('other', { 'istio-injection': 'enabled' }, { [ENROLLED_BY_ANNOTATION]: 'other' }),
+  ], { namespaces: ['mine', 'theirs', 'other'] }, { deleting: true });
+  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'mine', resourceVersion: '7', removeLabel: true }]);
+  assert.deepEqual(result.notEnrolled, []);
+});
+
+test('the patches touch only our label and annotation, guarded by the resourceVersion the plan saw', () => {
+  assert.deepEqual(enrolmentPatch({ type: 'enrol', namespace: 'a', resourceVersion: '7' }, 'mesh', label), {
+    metadata: { resourceVersion: '7', labels: { 'istio-injection': 'enabled' }, annotations: { [ENROLLED_BY_ANNOTATION]: 'mesh' } },
+  });
+  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, 'mesh', label), {
+    metadata: { resourceVersion: '7', labels: { 'istio-injection': null }, annotations: { [ENROLLED_BY_ANNOTATION]: null } },
+  });
+  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, 'mesh', label), {
+    metadata: { resourceVersion: '7', annotations: { [ENROLLED_BY_ANNOTATION]: null } },
+  });
+});
+
+test('only label, annotation and deletion changes of a namespace wake the installations', () => {
+  const base = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a', resourceVersion: '1', labels: { x: '1' } } };
+  assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, resourceVersion: '2' } }), false);
+  assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, labels: { x: '2' } } }), true);
+  assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, annotations: { y: '1' } } }), true);
+  assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }), true);
+});
