@@ -229,6 +229,8 @@ export interface CertificateInfo {
   keyAlgorithm: KeyAlgorithm | 'other';
   /** DNS names of the subjectAltName extension. */
   dnsNames: string[];
+  /** IP addresses of the subjectAltName extension. */
+  ipAddresses: string[];
 }
 
 /** Parses the first certificate of a PEM string. Throws a readable error on malformed input. */
@@ -254,6 +256,7 @@ export async function describeCertificate(pem: string): Promise<CertificateInfo>
     sha256Fingerprint: digest.match(/../g)!.join(':'),
     keyAlgorithm,
     dnsNames: certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.filter((n) => n.type === 'dns').map((n) => n.value) ?? [],
+    ipAddresses: certificate.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.filter((n) => n.type === 'ip').map((n) => n.value) ?? [],
   };
 }
 

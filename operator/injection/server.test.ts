@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { Registry } from 'prom-client';
+import { createLogger } from '../runtime/logger.ts';
+import { certificateFingerprints } from '../pki/x509.ts';
+import type { AdmissionSources } from './admission.ts';
+import { InjectionMetrics } from './metrics.ts';
+import { startWebhookServer } from './server.ts';
+import { createWebhookCa, type WebhookCaSettings } from './webhook-ca.ts';
+
+const NOW = Date.now();
+const settings: WebhookCaSettings = { validityMs: 3_600_000, renewBeforeMs: 600_000, settleMs: 1_000, dnsNames: [], ipAddresses: ['127.0.0.1'] };
+const log = createLogger({ level: 'silent', name: 'test' });
+const noSources: AdmissionSources = { installation: () => undefined, namespace: () => undefined, distribution: () => undefined, owned: () => undefined };
+
+function post(port: number, ca: string, path: string, body: string, method = 'POST'): Promise<{ status: number; body: string; peerFingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, ca, agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      const peer = (res.socket as TLSSocket).getPeerCertificate();
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), peerFingerprint: peer.fingerprint256.toLowerCase() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('the server answers over TLS with the CA\'s certificate, survives invalid reviews, counts them, and switches certificates without a restart', async () => {
+  const first = await createWebhookCa(settings, NOW);
+  const second = await createWebhookCa(settings, NOW);
+  const registry = new Registry();
+  const server = await startWebhookServer({ address: '127.0.0.1:0', certificate: first.serving, sources: noSources, log, metrics: new InjectionMetrics(registry) });
+  try {
+    const invalid = await post(server.port, first.ca.certificatePem, '/inject/mesh', 'not json');
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.body, /not JSON/);
+    assert.equal(invalid.peerFingerprint, certificateFingerprints(first.serving.certificatePem)[0]);
+
+    const unknown = await post(server.port, first.ca.certificatePem, '/inject/mesh', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', namespace: 'ns', object: { metadata: {}, spec: { containers: [] } } } }));
+    assert.equal(unknown.status, 200);
+    assert.match(unknown.body, /"allowed":false/);
+    assert.match(unknown.body, /not known to this operator/);
+
+    assert.equal((await post(server.port, first.ca.certificatePem, '/metrics', '')).status, 404);
+    assert.equal((await post(server.port, first.ca.certificatePem, '/inject/mesh', '', 'GET')).status, 405);
+
+    server.setCertificate(second.serving);
+    // The old CA no longer verifies the new certificate: the switch is real.
+    await assert.rejects(post(server.port, first.ca.certificatePem, '/inject/mesh', '{}'), /self-signed|unable to verify|certificate/i);
+    const after = await post(server.port, second.ca.certificatePem, '/inject/mesh', '{}');
+    assert.equal(after.status, 400);
+    assert.equal(after.peerFingerprint, certificateFingerprints(second.serving.certificatePem)[0]);
+
+    const text = await registry.metrics();
+    assert.match(text, /meshwright_webhook_admissions_total\{installation="mesh",outcome="invalid"\} 2/);
+    assert.match(text, /meshwright_webhook_admissions_total\{installation="mesh",outcome="denied"\} 1/);
+    assert.match(text, /meshwright_webhook_admission_duration_seconds_count\{installation="mesh"\} 3/);
+  } finally {
+    await server.close();
+  }
+});
