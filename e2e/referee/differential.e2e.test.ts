@@ -5,18 +5,18 @@
  * the operator's injector, and compared structurally; the goal is >= 99 % agreement, every
  * remaining difference a named exception (differential.ts).
  *
- * The operator has no injector yet (the sidecar-injection issue adds it), so the comparison
- * itself is skipped and no agreement figure is claimed. What runs: the generator is deterministic
- * by seed and covers what it promises, the referee injects every generated workload (refusing only
- * ones carrying an invalid annotation), and the comparison finds a difference planted in an
- * injected workload, at its path, and honours the exception table.
+ * Also: the generator is deterministic by seed and covers what it promises, the referee injects
+ * every generated workload (refusing only ones carrying an invalid annotation), and the comparison
+ * finds a difference planted in an injected workload, at its path, and honours the exception table.
+ * Both sides pass through `withoutSerializerArtefacts` (what Go's typed serialiser adds or drops
+ * for zero values) and ours without the meshwright injection record, nothing else.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse, stringify } from 'yaml';
 import { ISTIO_ALL_OPTIONS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { formatSummary, structuralDiff, summarise } from './compare.ts';
-import { INJECTION_EXCEPTIONS, installationOf, operatorInjector, refereeConfigurationFor } from './differential.ts';
+import { INJECTION_EXCEPTIONS, installationOf, operatorInjector, refereeConfigurationFor, withoutSerializerArtefacts } from './differential.ts';
 import { ensureIstioReferee, injectEach, type EachResult } from './istio-referee.ts';
 import { diffParameters, generateWorkloads } from './workload-generator.ts';
 
@@ -102,12 +102,19 @@ describe(`differential injection: ${count} workloads of seed ${seed} (MESHWRIGHT
     assert.ok(structuralDiff(original, reordered).some((d) => d.path.endsWith('containers#order')) || podSpecOf(original).containers.length === 1);
   });
 
-  const ourInjector = operatorInjector();
-  test('the operator\'s injector agrees with Istio\'s on >= 99 % of the workloads', { skip: ourInjector ? false : 'the operator has no sidecar injector yet (the sidecar-injection issue plugs it in here): no agreement is claimed' }, async () => {
-    const ours = await ourInjector!.inject(workloads.map((w) => w.object));
-    const pairs = refereeResults.map((r) => ({ index: r.index, referee: r.error !== undefined ? { error: true } : parse(r.output!.replace(/\n---\n$/, '')), ours: 'error' in ours[r.index]! ? { error: true } : (ours[r.index] as { output: unknown }).output }));
+  test('the operator\'s injector agrees with Istio\'s on >= 99 % of the workloads', async () => {
+    const ourInjector = operatorInjector(installationOf(ISTIO_ALL_OPTIONS));
+    const ours = await ourInjector.inject(workloads.map((w) => w.object));
+    assert.equal(ours.length, refereeResults.length, 'one result per workload on each side');
+    const pairs = refereeResults.map((r) => ({
+      index: r.index,
+      referee: r.error !== undefined ? { error: true } : withoutSerializerArtefacts(parse(r.output!.replace(/\n---\n$/, ''))),
+      ours: 'error' in ours[r.index]! ? { error: true } : withoutSerializerArtefacts((ours[r.index] as { output: unknown }).output),
+    }));
     const summary = summarise(pairs, INJECTION_EXCEPTIONS);
-    process.stderr.write(`[referee] ${ourInjector!.name} vs Istio ${referee.version}: ${formatSummary(summary)}\n`);
+    process.stderr.write(`[referee] ${ourInjector.name} vs Istio ${referee.version}: ${formatSummary(summary)}\n`);
+    const injectedByUs = pairs.filter((p) => JSON.stringify(p.ours).includes('"istio-proxy"')).length;
+    assert.ok(injectedByUs > workloads.length / 2, `most workloads are injected by ours too (${injectedByUs}/${workloads.length})`);
     assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
   });
 });

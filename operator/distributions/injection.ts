@@ -54,6 +54,12 @@ export interface InjectionRequest {
    * override it where the mesh honours one. Unset: the mesh's default for `resolved`.
    */
   nativeSidecars?: boolean;
+  /**
+   * The workload whose pod template `pod` is, when a template is injected outside admission
+   * (`meshwright inject`, conformance vectors), as `istioctl kube-inject` knows it: Istio names the
+   * workload in the proxy's metadata. Unset (admission): derived from the pod's controller reference.
+   */
+  workload?: { apiVersion: string; kind: string; name: string; namespace?: string };
 }
 
 /** Why an injector left a pod as it is (not an error: the pod is admitted unchanged). */

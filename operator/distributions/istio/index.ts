@@ -25,6 +25,7 @@ import { computeMeshConfigMap, computePeerAuthentication } from './mesh-config.t
 import { computeNamespaces } from './namespaces.ts';
 import { computeScope } from './scope.ts';
 import { computeValidatingWebhooks } from './webhooks.ts';
+import { istioInjector } from './injection/index.ts';
 
 /** Every kind the Istio renderer produces, in the order its output is sorted. */
 export const ISTIO_OWNED_TYPES: readonly TypeRef[] = [
@@ -89,6 +90,7 @@ export const istioDistribution: MeshDistribution = {
   componentHealth: deploymentsHealth,
   kindsWithoutCaMaterial: IDENTITY_AND_RBAC_KINDS,
   certificateAuthority: istioCertificateAuthority,
+  injector: istioInjector,
   /**
    * Every in-place installation renders the cluster-wide `istiod-default-validator`; one of them
    * serves it at a time (the first), and it goes with the last, as Istio's own default revision does.
