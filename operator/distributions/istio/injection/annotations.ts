@@ -29,7 +29,7 @@ export const ANNOTATION = {
   userVolumeMount: 'sidecar.istio.io/userVolumeMount',
   capNetBindService: 'sidecar.istio.io/capNetBindService',
   injectTemplates: 'inject.istio.io/templates',
-  proxyOverrides: 'sidecar.istio.io/overrides',
+  proxyOverrides: 'proxy.istio.io/overrides',
   statusPort: 'status.sidecar.istio.io/port',
   readinessInitialDelaySeconds: 'readiness.status.sidecar.istio.io/initialDelaySeconds',
   readinessPeriodSeconds: 'readiness.status.sidecar.istio.io/periodSeconds',

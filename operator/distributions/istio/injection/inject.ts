@@ -7,6 +7,7 @@
  */
 import { InjectionError, trustBundleSha256, withInjectionRecord, type InjectionOutcome, type InjectionRequest, type PodObject } from '../../injection.ts';
 import { ANNOTATION, validateAnnotations } from './annotations.ts';
+import { goOrdered } from './go-json.ts';
 import { orderContainers, strategicMerge } from './merge.ts';
 import { appProbers, KUBE_APP_PROBERS_ENV, rewriteProbes, shouldRewriteProbes } from './probes.ts';
 import { applyPrometheusMerge } from './prometheus.ts';
@@ -15,19 +16,6 @@ import { skipReason } from './selection.ts';
 import { injectionSettings, ISTIO_PROXY_DEFAULTS, type IstioInjectionSettings } from './settings.ts';
 import { PROXY_CONTAINER, renderSidecarTemplate, type Json, type SidecarTemplate } from './sidecar.ts';
 import { workloadOfPod, type WorkloadIdentity } from './workload.ts';
-
-/** Go's field order of a corev1.Container (how Istio writes one into an annotation); `resources` is always there. */
-const CONTAINER_FIELDS = ['name', 'image', 'command', 'args', 'workingDir', 'ports', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'restartPolicyRules', 'volumeMounts', 'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty'];
-
-/** A container with its fields in Go's order, empty ones left out. */
-function goContainerJson(container: Json): Json {
-  const out: Json = {};
-  for (const key of CONTAINER_FIELDS) {
-    const value = key === 'resources' ? (container.resources ?? {}) : container[key];
-    if (value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0)) out[key] = value;
-  }
-  return out;
-}
 
 /** The `sidecar.istio.io/status` value: what the template added, so a later injection can find it (Istio's SidecarInjectionStatus JSON). */
 export function injectionStatus(template: SidecarTemplate, revision: string): string {
@@ -39,6 +27,37 @@ export function injectionStatus(template: SidecarTemplate, revision: string): st
     imagePullSecrets: null,
     revision: revision || 'default',
   });
+}
+
+/**
+ * A user's istio-proxy container that sets its own user or group: iptables must exempt that user
+ * (`-u`), and a validation container runs as it (Istio's `adjustInitContainerUser`). In TPROXY mode
+ * the proxy keeps running as root.
+ */
+function adjustInitContainerUser(spec: Json, original: Json & { containers: Json[] }, proxyConfig: ProxyConfig, annotations: Readonly<Record<string, string>>): Json {
+  const all = [...original.containers, ...((original.initContainers as Json[] | undefined) ?? [])];
+  const user = all.find((c) => c.name === PROXY_CONTAINER)?.securityContext as { runAsUser?: number; runAsGroup?: number } | undefined;
+  if (!user || (user.runAsUser === undefined && user.runAsGroup === undefined)) return spec;
+  const init = ((spec.initContainers as Json[] | undefined) ?? []).map((c) => ({ ...c }));
+  const target = init.find((c) => c.name === 'istio-init') ?? init.find((c) => c.name === 'istio-validation');
+  if (!target) return spec;
+  const tproxy = proxyConfig.interceptionMode === 'TPROXY' || annotations[ANNOTATION.interceptionMode] === 'TPROXY';
+  let containers = spec.containers as Json[];
+  if (tproxy && user.runAsUser !== undefined) {
+    const setRoot = (c: Json) => (c.name === PROXY_CONTAINER ? { ...c, securityContext: { ...(c.securityContext as Json), runAsUser: 0 } } : c);
+    containers = containers.map(setRoot);
+    init.splice(0, init.length, ...init.map(setRoot));
+  }
+  if (!tproxy && target.name === 'istio-validation') {
+    target.securityContext = { ...(target.securityContext as Json), ...(user.runAsUser !== undefined ? { runAsUser: user.runAsUser } : {}), ...(user.runAsGroup !== undefined ? { runAsGroup: user.runAsGroup } : {}) };
+  }
+  if (user.runAsUser && Array.isArray(target.args)) {
+    const args = [...(target.args as string[])];
+    const at = args.indexOf('-u');
+    if (at >= 0 && at + 1 < args.length) args[at + 1] = String(user.runAsUser);
+    target.args = args;
+  }
+  return { ...spec, containers, initContainers: init };
 }
 
 /** Whether the pod runs the proxy as a native sidecar: its annotation, else the request, else the version's default. */
@@ -96,12 +115,13 @@ export function injectPodWith(pod: PodObject, namespace: string, settings: Istio
     for (const ours of template[list]) {
       const match = original.containers.find((c) => c.name === ours.name) ?? (list === 'initContainers' ? originalInit.find((c) => c.name === ours.name) : undefined);
       if (!match) continue;
-      const overlay = goContainerJson(match.image === 'auto' ? { ...match, image: undefined } : match);
+      const overlay = goOrdered(match.image === 'auto' ? { ...match, image: undefined } : match, 'Container');
       podSpec = strategicMerge(podSpec, { [list]: [overlay] }) as Json;
       (overrides[list] ??= []).push(overlay);
     }
   }
   if (overrides.containers || overrides.initContainers) podAnnotations[ANNOTATION.proxyOverrides] = JSON.stringify(overrides);
+  podSpec = adjustInitContainerUser(podSpec, original, proxyConfig, podAnnotations);
 
   // Metrics merging, then probes, as Istio's post-processing does.
   const statusPort = Number(proxyConfig.statusPort ?? ISTIO_PROXY_DEFAULTS.statusPort);

@@ -279,6 +279,9 @@ export function renderSidecarTemplate(input: TemplateInput): SidecarTemplate {
   ];
   for (const [name, volume] of Object.entries(jsonAnnotation(a, ANNOTATION.userVolume) ?? {})) volumes.push({ name, ...(volume as Json) });
 
+  // Go leaves an empty env value out (ISTIO_META_APP_CONTAINERS of a pod with only the proxy).
+  proxy.env = env.map((e) => (e.value === '' ? { name: e.name } : e));
+
   return {
     labels: templateLabels,
     annotations: templateAnnotations,
