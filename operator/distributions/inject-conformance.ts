@@ -19,8 +19,9 @@ import { withSpecDefaults } from '../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import { MESHES, type Mesh, type MeshInstallationSpec } from '../api/spec.ts';
 import type { KubeObject } from '../runtime/kube.ts';
+import { sameQuantity } from '../runtime/quantity.ts';
 import type { ResolvedVersion } from './distribution.ts';
-import { InjectionError, type InjectionOutcome, type NamespaceView, type PodObject, type SidecarInjector } from './injection.ts';
+import { InjectionError, type InjectionOutcome, type InjectionRequest, type NamespaceView, type PodObject, type SidecarInjector } from './injection.ts';
 import { applyJsonPatch, type JsonPatchOperation } from './json-patch.ts';
 import { diffObject, type Difference } from './linkerd/manifest-diff.ts';
 
@@ -41,8 +42,8 @@ export interface InjectVector {
   name: string;
   /** The mesh, when the table mixes meshes (a JSON/YAML table); a TypeScript table sets it once. */
   mesh?: Mesh;
-  /** The input workload: YAML, one or more documents (Pod, Deployment, ..., List). */
-  input: string;
+  /** The input workload: YAML, one or more documents (Pod, Deployment, ..., List). Optional only when out of scope. */
+  input?: string;
   /** Expected output objects (YAML, as many documents as the input). */
   expected?: string;
   /** Expected JSON patch (RFC 6902) of upstream's webhook for the input pod (a Pod, or the pod template of a workload). */
@@ -54,8 +55,9 @@ export interface InjectVector {
   /** Why this vector is not compared (something meshwright deliberately does not do). */
   outOfScope?: string;
   /**
-   * The MeshInstallation spec the upstream settings map to (partial: mesh defaults to the table's,
-   * version to the mesh's newest catalog version; then defaulted with `withSpecDefaults`).
+   * The MeshInstallation spec the upstream settings map to (partial: over the mesh's default spec —
+   * the table's mesh, its newest catalog version, its usual control-plane namespace — then
+   * defaulted with `withSpecDefaults`).
    */
   spec?: Partial<MeshInstallationSpec>;
   /** The MeshInstallation's name (default `mesh`'s own name: `istio` or `linkerd`). */
@@ -87,6 +89,11 @@ export interface InjectVectorTable {
   baseDir: string;
   /** Default trust anchors PEM file (relative to baseDir) for vectors that name none. */
   trustAnchorsFile?: string;
+  /**
+   * The expected files were written by a Go serializer with `omitempty` (Linkerd's CLI): where the
+   * expectation has nothing, a zero value of ours (0, false, "", {}, []) counts as absent too.
+   */
+  expectedOmitsEmpty?: boolean;
   vectors: InjectVector[];
 }
 
@@ -94,8 +101,8 @@ export interface InjectVectorTable {
 export interface ConformanceSubject {
   injector: SidecarInjector;
   resolve(installation: DefaultedMeshInstallation): ResolvedVersion;
-  /** The version a vector's spec gets when it names none. */
-  defaultVersion: string;
+  /** What a vector's spec starts from (at least a version and a control-plane namespace); the vector's spec goes over it. */
+  defaultSpec: Partial<MeshInstallationSpec>;
 }
 
 /** The verdict on one vector. */
@@ -113,6 +120,8 @@ export interface MeshSummary {
   percent: number;
   outOfScope: Array<{ name: string; reason: string }>;
   different: Array<{ name: string; differences: string[] }>;
+  /** Equal vectors whose only differences were named in the table, with how many. */
+  equalWithNamedDifferences: Array<{ name: string; count: number }>;
 }
 
 /** The shared reference data (`../shared/reference` beside the repository, as CI lays it out). */
@@ -133,18 +142,47 @@ const POD_TEMPLATE_PATHS: Record<string, readonly string[]> = {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * Label and annotation values as strings, wherever metadata appears: the API (and upstream's
+ * type-directed YAML decoding) reads `inject: true` as the string "true".
+ */
+function stringifyMetadataValues(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(stringifyMetadataValues);
+  if (!isRecord(node)) return;
+  const metadata = node.metadata;
+  if (isRecord(metadata)) {
+    for (const key of ['labels', 'annotations']) {
+      const map = metadata[key];
+      if (isRecord(map)) for (const [k, v] of Object.entries(map)) if (v !== null && typeof v !== 'string') map[k] = String(v);
+    }
+  }
+  Object.values(node).forEach(stringifyMetadataValues);
+}
+
 /** Every YAML document of a file (empty documents skipped). */
 function readDocuments(path: string): KubeObject[] {
-  return parseAllDocuments(readFileSync(path, 'utf8'))
+  const objects = parseAllDocuments(readFileSync(path, 'utf8'))
     .map((doc) => doc.toJS({ maxAliasCount: -1 }) as unknown)
     .filter((o): o is KubeObject => isRecord(o));
+  objects.forEach(stringifyMetadataValues);
+  return objects;
+}
+
+/** A Go zero value (what `omitempty` leaves out). */
+function isGoZero(value: unknown): boolean {
+  return value === 0 || value === false || value === '' || (Array.isArray(value) && value.length === 0) || (isRecord(value) && Object.keys(value).length === 0);
 }
 
 /** Fails with the table's location when a row is malformed (a person edits these files). */
 function checkVector(vector: unknown, where: string): InjectVector {
   if (!isRecord(vector)) throw new Error(`${where}: a vector must be an object, got ${JSON.stringify(vector)}`);
   if (typeof vector.name !== 'string' || !vector.name) throw new Error(`${where}: a vector needs a name`);
-  if (typeof vector.input !== 'string' || !vector.input) throw new Error(`${where} (${vector.name}): "input" must name the input workload file`);
+  if (vector.outOfScope === undefined && (typeof vector.input !== 'string' || !vector.input)) {
+    throw new Error(`${where} (${vector.name}): "input" must name the input workload file`);
+  }
+  if (vector.outOfScope !== undefined && (typeof vector.outOfScope !== 'string' || !vector.outOfScope.trim())) {
+    throw new Error(`${where} (${vector.name}): "outOfScope" must say why the vector is not compared`);
+  }
   const verdicts = ['expected', 'expectedPatch', 'expectedError', 'expectedUnchanged', 'outOfScope'].filter((k) => vector[k] !== undefined);
   if (verdicts.length !== 1) {
     throw new Error(`${where} (${vector.name}): exactly one of expected, expectedPatch, expectedError, expectedUnchanged, outOfScope is needed, got ${verdicts.length ? verdicts.join(', ') : 'none'}`);
@@ -157,7 +195,7 @@ function checkVector(vector: unknown, where: string): InjectVector {
 
 /**
  * Reads a table file (JSON or YAML, see INJECT-VECTORS.md): either a list of vectors, each with its
- * `mesh`, or `{ mesh?, trustAnchorsFile?, vectors: [...] }`. File paths in it are relative to the
+ * `mesh`, or `{ mesh?, trustAnchorsFile?, expectedOmitsEmpty?, vectors: [...] }`. File paths in it are relative to the
  * file. Returns one table per mesh.
  */
 export function loadVectorTableFile(path: string): InjectVectorTable[] {
@@ -184,7 +222,11 @@ export function loadVectorTableFile(path: string): InjectVectorTable[] {
     if (!mesh) throw new Error(`${absolute}: vector ${i} (${vector.name}) names no mesh, and the table sets none`);
     let table = byMesh.get(mesh);
     if (!table) {
-      table = { mesh, baseDir: dirname(absolute), vectors: [], ...(typeof top.trustAnchorsFile === 'string' ? { trustAnchorsFile: top.trustAnchorsFile } : {}) };
+      table = {
+        mesh, baseDir: dirname(absolute), vectors: [],
+        ...(typeof top.trustAnchorsFile === 'string' ? { trustAnchorsFile: top.trustAnchorsFile } : {}),
+        ...(top.expectedOmitsEmpty === true ? { expectedOmitsEmpty: true } : {}),
+      };
       byMesh.set(mesh, table);
     }
     table.vectors.push(vector);
@@ -216,14 +258,14 @@ function podTemplateOf(object: Record<string, unknown>): Record<string, unknown>
  * Injects every pod (a Pod, or a workload's pod template, inside Lists too) of `object` with
  * `injectPod`; returns a new object. Other objects come back unchanged.
  */
-export function injectWorkload(object: KubeObject, injectPod: (pod: PodObject, owner: KubeObject) => PodObject): KubeObject {
+export function injectWorkload(object: KubeObject, injectPod: (pod: PodObject, owner?: KubeObject) => PodObject): KubeObject {
   const copy = structuredClone(object) as KubeObject & Record<string, unknown>;
   if (copy.kind === 'List' && Array.isArray(copy.items)) {
-    copy.items = (copy.items as KubeObject[]).map((item) => injectWorkload(item, injectPod));
+    copy.items = (copy.items as unknown[]).map((item) => (isRecord(item) ? injectWorkload(item as unknown as KubeObject, injectPod) : item));
     return copy;
   }
   if (copy.kind === 'Pod') {
-    return injectPod(copy as unknown as PodObject, object) as unknown as KubeObject;
+    return injectPod(copy as unknown as PodObject) as unknown as KubeObject;
   }
   const template = podTemplateOf(copy);
   if (!template || !isRecord(template.spec)) return copy;
@@ -265,6 +307,11 @@ export function withoutMeshwrightMarks<T>(value: T): T {
   return copy;
 }
 
+/** Whether a difference's path is a container resource quantity. */
+function isQuantityPath(path: string): boolean {
+  return /\.resources\.(limits|requests)(\.[A-Za-z0-9_-]+|\["[^"]+"\])$/.test(path);
+}
+
 function differencesToText(differences: readonly Difference[]): string[] {
   return differences.map((d) => `${d.path || '<root>'}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}`);
 }
@@ -276,7 +323,7 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
   if (vector.outOfScope !== undefined) return { name, mesh, status: 'outOfScope', reason: vector.outOfScope };
   const file = (relative: string) => (isAbsolute(relative) ? relative : resolvePath(table.baseDir, relative));
 
-  const spec = withSpecDefaults({ mesh, version: subject.defaultVersion, ...vector.spec } as MeshInstallationSpec);
+  const spec = withSpecDefaults({ mesh, ...subject.defaultSpec, ...vector.spec } as MeshInstallationSpec);
   const installation = {
     apiVersion: 'meshwright.dev/v1alpha1',
     kind: 'MeshInstallation',
@@ -297,10 +344,18 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
     labels: { ...(namespaceFile?.metadata.labels as Record<string, string> | undefined), ...vector.namespace?.labels },
     annotations: { ...(namespaceFile?.metadata.annotations as Record<string, string> | undefined), ...vector.namespace?.annotations },
   });
-  const input = readDocuments(file(vector.input));
+  const input = readDocuments(file(vector.input!));
   const outcomes: InjectionOutcome[] = [];
-  const injectPod = (pod: PodObject): PodObject => {
-    const outcome = subject.injector.inject({ pod, namespace: namespaceOf(pod), installation, resolved, trustAnchorsPem, ...(vector.request?.nativeSidecars !== undefined ? { nativeSidecars: vector.request.nativeSidecars } : {}) });
+  const injectPod = (pod: PodObject, owner?: KubeObject): PodObject => {
+    // A template injected outside admission names its workload, as `istioctl kube-inject` and
+    // `linkerd inject` know it (InjectionRequest.workload).
+    const workload = owner ? { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name ?? '', ...(owner.metadata.namespace ? { namespace: owner.metadata.namespace } : {}) } : undefined;
+    const request: InjectionRequest & { workload?: typeof workload } = {
+      pod, namespace: namespaceOf(pod), installation, resolved, trustAnchorsPem,
+      ...(vector.request?.nativeSidecars !== undefined ? { nativeSidecars: vector.request.nativeSidecars } : {}),
+      ...(workload ? { workload } : {}),
+    };
+    const outcome = subject.injector.inject(request);
     outcomes.push(outcome);
     return outcome.injected ? outcome.pod : pod;
   };
@@ -321,7 +376,7 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
   let actual: unknown[];
   try {
     if (vector.expectedPatch !== undefined) {
-      const pod = onlyPod(input, vector.input);
+      const pod = onlyPod(input, vector.input!);
       const patch = JSON.parse(readFileSync(file(vector.expectedPatch), 'utf8')) as JsonPatchOperation[];
       expected = [applyJsonPatch(pod, patch)];
       actual = [injectPod(structuredClone(pod))];
@@ -344,9 +399,13 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
     differences.push(...diffObject(withoutMeshwrightMarks(expected[i]) as KubeObject, withoutMeshwrightMarks(actual[i]) as KubeObject));
   }
   const named = vector.namedDifferences ?? [];
-  const unexplained = differences.filter((d) => !named.some((n) => n.path === d.path));
+  // Quantities compare by value: the API server (and upstream's Go serializer) stores `0.5` as `500m`.
+  const real = differences
+    .filter((d) => !(isQuantityPath(d.path) && typeof d.expected === 'string' && typeof d.actual === 'string' && sameQuantity(d.expected, d.actual)))
+    .filter((d) => !(table.expectedOmitsEmpty && d.expected === undefined && isGoZero(d.actual)));
+  const unexplained = real.filter((d) => !named.some((n) => n.path === d.path));
   for (const n of named) {
-    if (!differences.some((d) => d.path === n.path)) problems.push(`named difference ${n.path} (${n.why}) no longer occurs: remove it from the table`);
+    if (!real.some((d) => d.path === n.path)) problems.push(`named difference ${n.path} (${n.why}) no longer occurs: remove it from the table`);
   }
   problems.push(...differencesToText(unexplained));
   return problems.length ? { name, mesh, status: 'different', differences: problems } : { name, mesh, status: 'equal', namedDifferences: named.length };
@@ -377,6 +436,7 @@ export function summarize(results: readonly VectorResult[]): MeshSummary[] {
       percent: inScope.length ? (100 * equal) / inScope.length : 100,
       outOfScope: own.flatMap((r) => (r.status === 'outOfScope' ? [{ name: r.name, reason: r.reason }] : [])),
       different: own.flatMap((r) => (r.status === 'different' ? [{ name: r.name, differences: r.differences }] : [])),
+      equalWithNamedDifferences: own.flatMap((r) => (r.status === 'equal' && r.namedDifferences > 0 ? [{ name: r.name, count: r.namedDifferences }] : [])),
     }];
   });
 }

@@ -1,10 +1,11 @@
 /**
  * The Linkerd mesh distribution (`mesh: linkerd`): catalog, pure renderer, component health and CA
- * profile. Linkerd's proxy injector is not rendered: the operator injects proxies itself.
+ * profile. Linkerd's proxy injector is not rendered: the operator injects proxies itself (injection/).
  */
 import { deploymentsHealth, IDENTITY_AND_RBAC_KINDS, type MeshDistribution } from '../distribution.ts';
 import { linkerdCertificateAuthority } from './ca.ts';
 import { LINKERD_CATALOG, resolveLinkerdVersion } from './catalog.ts';
+import { linkerdInjector } from './injection/index.ts';
 import { renderLinkerd } from './render.ts';
 
 /** The Linkerd distribution. */
@@ -32,4 +33,5 @@ export const linkerdDistribution: MeshDistribution = {
   componentHealth: deploymentsHealth,
   kindsWithoutCaMaterial: IDENTITY_AND_RBAC_KINDS,
   certificateAuthority: linkerdCertificateAuthority,
+  injector: linkerdInjector,
 };

@@ -318,7 +318,7 @@ export function baseProxyValues(scope: LinkerdScope): Omit<ProxyValues, 'destina
     logLevel: scope.proxy.logLevel,
     logFormat: 'plain',
     logHttpHeaders: 'off',
-    workers: { minimum: 1, ...(scope.proxy.resources?.limits?.cpu ? { maximum: wholeCores(scope.proxy.resources.limits.cpu) } : {}) },
+    workers: { minimum: 1 },
     ...(scope.proxy.resources ? { resources: scope.proxy.resources } : {}),
     enableShutdownEndpoint: false,
     defaultInboundPolicy: scope.defaultInboundPolicy,
@@ -348,6 +348,9 @@ export function controlPlaneProxyValues(scope: LinkerdScope, pod: ControlPlanePr
     destinationAddress: pod.destinationAddress,
     policyAddress: pod.policyAddress,
     identityAddress: pod.identityAddress,
+    // At most as many workers as the CPU limit allows (an injected proxy gets a maximum only from
+    // its proxy-cpu-limit annotation, as in Linkerd).
+    workers: { minimum: 1, ...(scope.proxy.resources?.limits?.cpu ? { maximum: wholeCores(scope.proxy.resources.limits.cpu) } : {}) },
     podInboundPorts: [...pod.inboundPorts].sort((a, b) => a - b).join(','),
     ...(pod.requireTlsPorts ? { requireTlsOnInboundPorts: pod.requireTlsPorts.join(',') } : {}),
     // The control plane must accept unauthenticated clients: proxies without a certificate yet
