@@ -17,6 +17,7 @@ import { createLogger, type LoggerOptions } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
 import { operatorReadiness } from './runtime/readiness.ts';
 import { keepSpareKeyPairs } from './pki/x509.ts';
+import { InjectionWebhook, webhookSettingsFrom, type WebhookSettings } from './injection/webhook.ts';
 
 /** Settings of {@link runOperator}. */
 export interface RunOptions {
@@ -32,6 +33,8 @@ export interface RunOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** The injection webhook: its port (0: none), where the API server reaches it, its CA's lifetimes. */
+  webhook: WebhookSettings;
   /** Called once the HTTP server listens (tests read the port). */
   onListening?: (port: number) => void;
 }
@@ -57,6 +60,9 @@ export function optionsFromArgs(argv: string[], env: NodeJS.ProcessEnv, distribu
       identity: { type: 'string' },
       'log-level': { type: 'string' },
       'installation-selector': { type: 'string' },
+      'webhook-port': { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'webhook-service': { type: 'string' },
     },
   });
   let inClusterNamespace: string | undefined;
@@ -72,6 +78,7 @@ export function optionsFromArgs(argv: string[], env: NodeJS.ProcessEnv, distribu
     identity: values.identity ?? env.MESHWRIGHT_IDENTITY ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
     logLevel: parseLogLevel(values['log-level'] ?? env.MESHWRIGHT_LOG_LEVEL ?? 'info'),
     installationSelector: values['installation-selector'] ?? env.MESHWRIGHT_INSTALLATION_SELECTOR,
+    webhook: webhookSettingsFrom({ port: values['webhook-port'], url: values['webhook-url'], service: values['webhook-service'] }, env),
   };
 }
 
@@ -86,11 +93,14 @@ export async function runOperator(options: RunOptions): Promise<void> {
   const events = new EventRecorder({ client, identity: options.identity, log });
   // A new CA then only needs signing: its key pairs are ready (RSA generation is the slow part of an install).
   if (options.distributions.some((d) => d.certificateAuthority)) keepSpareKeyPairs(['RSA2048', 'ECDSAP256'], 2);
+  // Every replica serves the injection webhook; the leader's passes publish its CA bundle.
+  let webhook: InjectionWebhook | undefined;
   const operator = new Operator({
     client,
     distributions: options.distributions,
     log,
     installationSelector: options.installationSelector,
+    webhookEndpoint: () => webhook?.endpoint(),
     hooks: {
       onReconciled: (outcome, seconds) => {
         metrics.observeReconcile('meshinstallation', outcome, seconds);
@@ -106,6 +116,23 @@ export async function runOperator(options: RunOptions): Promise<void> {
   operator.installations.on((type, object) => {
     if (type === 'delete') metrics.forgetInstallation(object.metadata.name);
   });
+  // Without a way for the API server to reach it (no --webhook-url or --webhook-service) a webhook would serve nobody.
+  if (options.webhook.port === 0 || !options.webhook.target) {
+    log.info({ webhookPort: options.webhook.port }, 'the injection webhook is off (--webhook-port=0, or neither --webhook-url nor --webhook-service given): no pod is injected by this operator');
+  } else {
+    webhook = new InjectionWebhook({
+      settings: options.webhook, client, namespace: options.leaderElectionNamespace, log, registry: metrics.registry,
+      caches: { installations: operator.installations, namespaces: operator.namespaces, owned: operator.owned, distributions: options.distributions },
+    });
+    // A new bundle must reach every installation's webhook configurations (the pass reads it from the cache).
+    let bundle: string | undefined;
+    webhook.keeper.onChange(() => {
+      const current = webhook?.keeper.caBundlePem();
+      if (current === bundle) return;
+      bundle = current;
+      for (const installation of operator.installations.list()) operator.controller.enqueue(installation.metadata.name);
+    });
+  }
   const elector = options.leaderElection
     ? new LeaderElector({
       client,
@@ -133,6 +160,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: finishing passes in flight');
     await operator.stop();
+    await webhook?.stop();
     await elector?.release();
     await events.drain();
     await http.close();
@@ -143,7 +171,8 @@ export async function runOperator(options: RunOptions): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   // A cache that cannot list keeps this pending (readiness says which); a shutdown meanwhile ends it.
-  await operator.startCaches().catch((error: unknown) => {
+  // The webhook CA is read (or created) before any pass: a pass without its bundle would render no webhook configuration.
+  await Promise.all([operator.startCaches(), webhook?.start()]).catch((error: unknown) => {
     if (!stopping) throw error;
   });
   if (stopping) return;

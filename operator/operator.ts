@@ -10,6 +10,7 @@ import { API_VERSION, KIND } from './api/meshinstallation.ts';
 import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation/index.ts';
 import { ReferencedSecrets } from './controllers/referenced-secrets.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
+import type { WebhookEndpoint } from './distributions/injection.ts';
 import type { Clock } from './runtime/clock.ts';
 import { dataPlanePodView } from './controllers/meshinstallation/data-plane.ts';
 import { enrolmentMayChange } from './controllers/meshinstallation/enrolment.ts';
@@ -37,6 +38,11 @@ export interface OperatorOptions {
    * operators side by side without overlap, e.g. one per test.
    */
   installationSelector?: string;
+  /**
+   * Where the API server reaches this operator's injection webhook and the CA bundle it trusts
+   * (injection/webhook.ts); undefined (or returning undefined): no webhook configuration is rendered.
+   */
+  webhookEndpoint?: () => WebhookEndpoint | undefined;
 }
 
 /** The running operator (without leader election, metrics or HTTP: see main.ts). */
@@ -76,9 +82,10 @@ export class Operator {
     const miType = { apiVersion: API_VERSION, kind: KIND };
     this.installations = new Informer({ client, type: miType, labelSelector: options.installationSelector, clock: options.clock, onError: onError(miType) });
     for (const distribution of options.distributions) {
-      // The CA state Secret is ours whatever the mesh renders.
+      // The CA state Secret is ours whatever the mesh renders; so are an injector's webhook configurations.
       const caTypes = distribution.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : [];
-      for (const type of [...distribution.ownedTypes, ...caTypes]) {
+      const injectionTypes = distribution.injector ? [{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' }] : [];
+      for (const type of [...distribution.ownedTypes, ...caTypes, ...injectionTypes]) {
         const key = `${type.apiVersion}/${type.kind}`;
         if (!this.owned.has(key)) this.owned.set(key, new Informer({ client, type, labelSelector: INSTALLATION_LABEL, clock: options.clock, onError: onError(type), transform: managedFieldsTransform(type) }));
       }
@@ -100,6 +107,7 @@ export class Operator {
       clock: options.clock,
       hooks: options.hooks,
       schemas: this.schemas,
+      webhookEndpoint: options.webhookEndpoint,
       namespaces: this.namespaces,
       pods: this.pods,
     });

@@ -4,6 +4,7 @@
  * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them.
  */
 import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
+import { InjectionError, trustBundleSha256, withInjectionRecord, type SidecarInjector, type WebhookEndpoint } from '../../operator/distributions/injection.ts';
 import { deploymentsHealth, UnsupportedSpecError, type MeshDistribution, type RenderInput, type ResolvedVersion } from '../../operator/distributions/distribution.ts';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
@@ -135,3 +136,50 @@ export async function removeTestMesh(client: KubeClient, name: string, namespace
   await client.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }, `test-mesh-${name}`).catch(ignore);
   await client.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(ignore);
 }
+
+/** The namespace label that enrols a namespace in a test-mesh installation's injection (valued with the installation's name). */
+export const TEST_INJECT_LABEL = 'test-mesh.meshwright.dev/inject';
+/** A pod annotation the test injector refuses (InjectionError), to see a refusal travel through the API server. */
+export const TEST_REFUSE_ANNOTATION = 'test-mesh.meshwright.dev/refuse';
+/** The container the test injector adds. */
+export const TEST_PROXY_CONTAINER = 'test-proxy';
+
+/** The name of the MutatingWebhookConfiguration the test injector renders for `installation`. */
+export const testInjectionWebhookName = (installation: string) => `test-mesh-inject-${installation}`;
+
+/**
+ * A small injector for testing the webhook server, not a mesh: adds one container (the version's
+ * proxy image) and records itself; skips a pod that has it already; refuses a pod carrying
+ * {@link TEST_REFUSE_ANNOTATION}. Its webhook configuration sends pods of namespaces labelled
+ * {@link TEST_INJECT_LABEL}=<installation> to `/inject/<installation>`, failing closed.
+ */
+export const testInjector: SidecarInjector = {
+  inject({ pod, installation, resolved, trustAnchorsPem }) {
+    if (pod.spec.containers.some((c) => c.name === TEST_PROXY_CONTAINER)) return { injected: false, reason: 'AlreadyInjected', message: `the pod has a ${TEST_PROXY_CONTAINER} container already` };
+    const refusal = pod.metadata.annotations?.[TEST_REFUSE_ANNOTATION];
+    if (refusal !== undefined) throw new InjectionError(`the test mesh refuses this pod: ${TEST_REFUSE_ANNOTATION}=${refusal}`);
+    const record = { mesh: installation.spec.mesh, installation: installation.metadata.name!, revision: resolved.revision, proxyVersion: resolved.version, trustBundleSha256: trustBundleSha256(trustAnchorsPem) };
+    const injected = { ...pod, spec: { ...pod.spec, containers: [...pod.spec.containers, { name: TEST_PROXY_CONTAINER, image: `registry.example/test-mesh/proxy:${resolved.version}` }] } };
+    return { injected: true, pod: withInjectionRecord(injected, record), record };
+  },
+  webhookConfigurations(installation: DefaultedMeshInstallation, _resolved: ResolvedVersion, endpoint: WebhookEndpoint): KubeObject[] {
+    const name = installation.metadata.name!;
+    const path = `/inject/${name}`;
+    const caBundle = Buffer.from(endpoint.caBundlePem).toString('base64');
+    const clientConfig = 'url' in endpoint ? { url: `${endpoint.url}${path}`, caBundle } : { service: { ...endpoint.service, path }, caBundle };
+    return [{
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: testInjectionWebhookName(name) },
+      webhooks: [{
+        name: 'inject.test-mesh.meshwright.dev',
+        admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, reinvocationPolicy: 'Never',
+        clientConfig,
+        namespaceSelector: { matchLabels: { [TEST_INJECT_LABEL]: name } },
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
+      }],
+    }];
+  },
+  enrolmentLabel: (installation) => ({ key: TEST_INJECT_LABEL, value: installation.metadata.name! }),
+};
+
+/** The test mesh with {@link testInjector}. */
+export const testDistributionWithInjector: MeshDistribution = { ...testDistribution, injector: testInjector };

@@ -46,7 +46,12 @@ function ownedRules(types: readonly TypeRef[]): PolicyRule[] {
 
 /** The ClusterRole the operator runs with. */
 export function computeOperatorClusterRole(name: string, distributions: readonly MeshDistribution[]): KubeObject {
-  const owned = distributions.flatMap((d) => [...d.ownedTypes, ...(d.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : [])]);
+  const owned = distributions.flatMap((d) => [
+    ...d.ownedTypes,
+    ...(d.certificateAuthority ? [{ apiVersion: 'v1', kind: 'Secret' }] : []),
+    // An injector's webhook configurations are rendered into every installation of its mesh.
+    ...(d.injector ? [{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' }] : []),
+  ]);
   const rules: PolicyRule[] = [
     { apiGroups: ['meshwright.dev'], resources: ['meshinstallations'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
     { apiGroups: ['meshwright.dev'], resources: ['meshinstallations/status'], verbs: ['get', 'patch', 'update'] },
@@ -82,6 +87,13 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
     },
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` }, subjects: [subject] },
     {
+      // The injection webhook's serving CA: one Secret in the operator's own namespace, created
+      // once and renewed by update (injection/webhook-ca-keeper.ts); never deleted.
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-webhook-ca`, namespace, labels },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'get', 'list', 'update', 'watch'] }],
+    },
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-webhook-ca`, namespace, labels }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-webhook-ca` }, subjects: [subject] },
+    {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels },
       spec: {
         replicas: 2,
@@ -94,9 +106,10 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
             affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: labels } } }] } },
             securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [{
-              name: 'operator', image: options.image, args: ['run', '--leader-elect=true', '--metrics-address=:8080'],
+              name: 'operator', image: options.image,
+              args: ['run', '--leader-elect=true', '--metrics-address=:8080', '--webhook-port=9443', `--webhook-service=${namespace}/${name}-webhook:443`],
               env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ports: [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }],
+              ports: [{ name: 'metrics', containerPort: 8080, protocol: 'TCP' }, { name: 'webhook', containerPort: 9443, protocol: 'TCP' }],
               readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 10 },
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
@@ -109,5 +122,7 @@ export function computeOperatorManifests(options: OperatorManifestOptions): Kube
     // A voluntary disruption (a node drain) never takes both replicas at once.
     { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace, labels }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
     { apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-metrics`, namespace, labels }, spec: { selector: labels, ports: [{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }] } },
+    // The injection webhook, served by every replica (injection/server.ts).
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: `${name}-webhook`, namespace, labels }, spec: { selector: labels, ports: [{ name: 'https-webhook', port: 443, targetPort: 'webhook', protocol: 'TCP' }] } },
   ] as KubeObject[];
 }

@@ -4,6 +4,7 @@
  * installation; that is the {@link PassScope}'s.
  */
 import type { MeshDistribution } from '../../distributions/distribution.ts';
+import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import type { ReconcileError } from '../../runtime/errors.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
 import type { SchemaNode } from '../../runtime/list-semantics.ts';
@@ -33,4 +34,6 @@ export interface PassContext {
   namespaces?: Informer;
   /** Pods carrying the injection record (trimmed, see data-plane.ts): what status.dataPlane counts. */
   pods?: Informer;
+  /** Where the API server reaches the injection webhook, with the CA bundle to trust (undefined: no webhook configurations). */
+  webhookEndpoint?: () => WebhookEndpoint | undefined;
 }

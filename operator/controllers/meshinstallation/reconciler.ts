@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { CertificateAuthorities } from '../certificate-authority.ts';
 import { markOwned, renderOwned } from '../ownership.ts';
 import type { MeshDistribution } from '../../distributions/distribution.ts';
+import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
@@ -51,6 +52,8 @@ export interface MeshInstallationReconcilerOptions {
   namespaces?: Informer;
   /** Injected pods (data-plane.ts); without it status.dataPlane counts none. */
   pods?: Informer;
+  /** The injection webhook's endpoint and CA bundle (injection/webhook.ts); without it no webhook configuration is rendered. */
+  webhookEndpoint?: () => WebhookEndpoint | undefined;
 }
 
 /** Any error of a pass as a ReconcileError (an unexpected one is transient). */
@@ -75,6 +78,7 @@ export class MeshInstallationReconciler implements Reconciler {
       schemaOf: (type) => options.schemas?.schemaOf(type),
       namespaces: options.namespaces,
       pods: options.pods,
+      webhookEndpoint: options.webhookEndpoint,
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,
@@ -141,7 +145,7 @@ export class MeshInstallationReconciler implements Reconciler {
     await ensureFinalizer(scope, context);
     // The CA state Secret is created by the PKI step itself, never applied.
     scope.authority = await ensureCertificateAuthority(scope, context, target, early.apply.filter((o) => o !== stateSecret));
-    const desired = scope.desired = computeDesired(scope, target);
+    const desired = scope.desired = computeDesired(scope, target, context.webhookEndpoint?.());
     context.hooks.onManagedObjects?.(scope.name, desired.length);
     if (scope.paused) return;
     const verdicts = await claimObjects(scope, context, target, desired);

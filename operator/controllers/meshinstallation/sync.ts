@@ -12,6 +12,7 @@ import { applyStages, needsApply } from '../../runtime/apply.ts';
 import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
 import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
+import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
 import { judgeAll, type Verdicts } from './claims.ts';
 import { InstallationReason } from './conditions.ts';
@@ -23,10 +24,16 @@ import { passTime, type PassScope, type Target } from './scope.ts';
 /** Applies in flight at once within a stage: enough to hide round trips, few enough not to burst the API server's fairness queue. */
 const MAX_CONCURRENT_APPLIES = 8;
 
-/** The objects the pass wants: the render with its CA material, plus the CA state Secret. */
-export function computeDesired(scope: PassScope, target: Target): KubeObject[] {
+/**
+ * The objects the pass wants: the render with its CA material, the CA state Secret, and the mesh
+ * injector's webhook configurations pointing at `webhook` (the operator's own injection webhook,
+ * with the current bundle of its serving CA: the operator owns that caBundle) when there is one.
+ */
+export function computeDesired(scope: PassScope, target: Target, webhook?: WebhookEndpoint): KubeObject[] {
   const desired = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved, ca: scope.authority?.material });
   if (scope.authority) desired.push(markOwned(scope.authority.stateSecret, scope.name));
+  const { injector } = target.distribution;
+  if (injector && webhook) desired.push(...injector.webhookConfigurations(scope.mi, target.resolved, webhook).map((object) => markOwned(object, scope.name)));
   return desired;
 }
 

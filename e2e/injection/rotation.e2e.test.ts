@@ -1,0 +1,78 @@
+/**
+ * The webhook's serving certificate is renewed while pods are being created, and no admission
+ * fails: with a 12 s validity renewed 6 s ahead (a 2 s settle), the operator goes through several
+ * renewals (new CA joins the bundle → servers switch once it is published → old CA leaves) while
+ * pods are created one after another in an enrolled namespace; every one is created and injected.
+ * The renewals are read from the CA Secret and the operator's metrics, and seen on the wire (the
+ * certificate the server presents changes).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
+import { WEBHOOK_CA_ANNOTATIONS } from '../../operator/injection/webhook-ca.ts';
+import { InjectionHarness, type RunningOperator } from './harness.ts';
+
+const harness = new InjectionHarness();
+let operator: RunningOperator;
+
+before(async () => {
+  await harness.setUp();
+  operator = await harness.startOperator({ MESHWRIGHT_WEBHOOK_CERT_VALIDITY: '12s', MESHWRIGHT_WEBHOOK_CERT_RENEW_BEFORE: '6s', MESHWRIGHT_WEBHOOK_CA_SETTLE: '2s' });
+  await harness.install();
+  await harness.warmUp();
+});
+
+after(async () => {
+  await harness.tearDown();
+});
+
+/** SHA-256 fingerprint of the certificate the webhook server presents right now. */
+function presentedCertificate(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: harness.webhookPort, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function renewals(): Promise<{ renewals: number; previous: boolean }> {
+  const secret = await harness.caSecret();
+  return { renewals: Number(secret.metadata.annotations?.[WEBHOOK_CA_ANNOTATIONS.renewals] ?? 0), previous: 'previous-ca.crt' in secret.data };
+}
+
+test('the serving certificate is renewed at least twice while pods are created continuously, and none is refused', async () => {
+  const start = await renewals();
+  const seen = new Set<string>([await presentedCertificate()]);
+  let created = 0;
+  let injected = 0;
+  const refusals: string[] = [];
+  const deadline = Date.now() + 60_000;
+  // Until two renewals completed (the second old CA left the bundle), or the deadline.
+  for (;;) {
+    const result = await harness.createPod(harness.enrolled);
+    if ('created' in result) {
+      created++;
+      if (InjectionHarness.injected(result.created)) injected++;
+    } else {
+      refusals.push(result.refused);
+    }
+    seen.add(await presentedCertificate());
+    const now = await renewals();
+    if ((now.renewals - start.renewals >= 2 && !now.previous) || Date.now() > deadline) break;
+  }
+  const end = await renewals();
+  const text = await operator.metrics();
+  const switches = InjectionHarness.counter(text, 'meshwright_webhook_ca_steps_total', { step: 'switch' });
+  const added = InjectionHarness.counter(text, 'meshwright_webhook_ca_steps_total', { step: 'addNext' });
+  const dropped = InjectionHarness.counter(text, 'meshwright_webhook_ca_steps_total', { step: 'dropPrevious' });
+  process.stderr.write(`[rotation] ${created} pods created (${injected} injected), ${refusals.length} refused; renewals ${start.renewals} → ${end.renewals}; steps addNext=${added} switch=${switches} dropPrevious=${dropped}; ${seen.size} distinct serving certificates seen\n`);
+  assert.deepEqual(refusals, [], 'no pod was refused during the renewals');
+  assert.ok(end.renewals - start.renewals >= 2, `renewals during the load: ${end.renewals - start.renewals}`);
+  assert.ok(switches >= 2 && added >= 2 && dropped >= 2, `steps: addNext=${added} switch=${switches} dropPrevious=${dropped}`);
+  assert.ok(seen.size >= 3, `the server presented ${seen.size} distinct certificates`);
+  assert.equal(injected, created, 'every pod created during the renewals carries the proxy');
+  assert.ok(created >= 20, `only ${created} pods were created: the load did not span the renewals`);
+});
