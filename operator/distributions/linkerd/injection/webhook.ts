@@ -55,22 +55,20 @@ function clientConfig(endpoint: WebhookEndpoint, path: string): Record<string, u
 /** The MutatingWebhookConfiguration of `installation` (see the module comment). Pure. */
 export function linkerdWebhookConfigurations(installation: DefaultedMeshInstallation, _resolved: ResolvedVersion, endpoint: WebhookEndpoint): KubeObject[] {
   const controlPlaneNamespace = installation.spec.namespace;
-  const client = clientConfig(endpoint, injectionPath(installation));
-  const excludedNamespaces = {
-    key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES, controlPlaneNamespace],
-  };
-  const notDisabled = { key: ADMISSION_WEBHOOKS_LABEL, operator: 'NotIn', values: ['disabled'] };
-  const notControlPlane = [
+  // Each webhook gets objects of its own (no shared references a caller could mutate through).
+  const excludedNamespaces = () => ({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES, controlPlaneNamespace] });
+  const notDisabled = () => ({ key: ADMISSION_WEBHOOKS_LABEL, operator: 'NotIn', values: ['disabled'] });
+  const notControlPlane = () => [
     { key: CONTROL_PLANE_COMPONENT_LABEL, operator: 'DoesNotExist' },
     { key: 'linkerd.io/cni-resource', operator: 'DoesNotExist' },
   ];
-  const common = {
+  const common = () => ({
     admissionReviewVersions: ['v1'],
-    clientConfig: client,
+    clientConfig: clientConfig(endpoint, injectionPath(installation)),
     rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
     sideEffects: 'None',
     timeoutSeconds: 10,
-  };
+  });
   return [{
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -81,18 +79,18 @@ export function linkerdWebhookConfigurations(installation: DefaultedMeshInstalla
     webhooks: [
       {
         name: NAMESPACE_WEBHOOK,
-        ...common,
+        ...common(),
         failurePolicy: 'Fail',
-        namespaceSelector: { matchExpressions: [notDisabled, excludedNamespaces, { key: INJECT_ANNOTATION, operator: 'In', values: ENABLING }] },
-        objectSelector: { matchExpressions: notControlPlane },
+        namespaceSelector: { matchExpressions: [notDisabled(), excludedNamespaces(), { key: INJECT_ANNOTATION, operator: 'In', values: [...ENABLING] }] },
+        objectSelector: { matchExpressions: notControlPlane() },
       },
       {
         name: POD_OPT_IN_WEBHOOK,
-        ...common,
+        ...common(),
         // Why not Fail: the namespace is not enrolled, and a stopped operator must never block it.
         failurePolicy: 'Ignore',
-        namespaceSelector: { matchExpressions: [notDisabled, excludedNamespaces, { key: INJECT_ANNOTATION, operator: 'NotIn', values: ENABLING }] },
-        objectSelector: { matchExpressions: [...notControlPlane, { key: INJECT_ANNOTATION, operator: 'In', values: ENABLING }] },
+        namespaceSelector: { matchExpressions: [notDisabled(), excludedNamespaces(), { key: INJECT_ANNOTATION, operator: 'NotIn', values: [...ENABLING] }] },
+        objectSelector: { matchExpressions: [...notControlPlane(), { key: INJECT_ANNOTATION, operator: 'In', values: [...ENABLING] }] },
       },
     ],
   } as KubeObject];
