@@ -3,12 +3,15 @@
  * plane in `.cluster/`, installs the MeshInstallation CRD, runs the operator as a local process
  * (`meshwright run`, its JSON logs in `.cluster/logs/operator.log`), applies an example
  * (`examples/istio-minimal.yaml` unless another file is named) and reports progress until the
- * installation is Ready. Then it keeps the operator running until Ctrl-C; the cluster stays up
- * (`npm run cluster:down` stops it).
+ * installation is Ready. Then it deploys the sample application (examples/sample-app/: frontend →
+ * api → db) into the first namespace the installation enrols and shows its pods with their mesh
+ * proxies (e2e/cluster/sample-app.ts). Then it keeps the operator running until Ctrl-C; the
+ * cluster stays up (`npm run cluster:down` stops it).
  *
  *   npm start                                   # Istio, examples/istio-minimal.yaml
  *   npm start -- examples/linkerd-minimal.yaml  # another example
- *   npm start -- --exit-when-ready              # stop the operator once Ready (scripts, CI)
+ *   npm start -- --exit-when-ready              # stop the operator once Ready and the sample app is shown (scripts, CI)
+ *   npm start -- --no-sample-app                # the mesh only
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -20,9 +23,10 @@ import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { installMeshInstallationCrd } from '../support/kube.ts';
 import { startLocalCluster } from './local-cluster.ts';
+import { deploySampleApp } from './sample-app.ts';
 
 const root = join(import.meta.dirname, '..', '..');
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'exit-when-ready': { type: 'boolean' }, timeout: { type: 'string' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'exit-when-ready': { type: 'boolean' }, 'no-sample-app': { type: 'boolean' }, timeout: { type: 'string' } } });
 const example = resolve(positionals[0] ?? join(root, 'examples', 'istio-minimal.yaml'));
 const dir = resolve(process.env.MESHWRIGHT_CLUSTER_DIR ?? join(root, '.cluster'));
 const timeoutMs = Number(values.timeout ?? 300) * 1000;
@@ -99,6 +103,14 @@ for (const { metadata: { name } } of installations) {
 }
 
 say(`Ready. From a shell: export KUBECONFIG=${state.kubeconfig} PATH=${state.binDir}:$PATH; kubectl get meshinstallations`);
+if (!values['no-sample-app']) {
+  try {
+    await deploySampleApp(client, installations[0]!, say);
+  } catch (error) {
+    // The mesh is up; a sample that could not be shown is no reason to stop the operator.
+    say(`the sample app could not be deployed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 if (values['exit-when-ready']) {
   await stopOperator();
   process.exit(0);

@@ -78,11 +78,14 @@ const offline = (filename: string, extra: Record<string, unknown> = {}) => injec
 
 /** The pod spec of the (only) injected pod of an object, wherever its kind keeps it. */
 type PodLike = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: Array<{ name: string; image: string; env?: Array<{ name: string; value: string }> }> } };
-function podOf(object: Record<string, any>): PodLike {
-  switch (object.kind) {
+/** A parsed workload, loosely typed as the tests walk it. */
+type Workload = { kind: string; spec: { template: PodLike; jobTemplate: { spec: { template?: PodLike } } } };
+function podOf(object: unknown): PodLike {
+  const workload = object as Workload;
+  switch (workload.kind) {
     case 'Pod': return object as PodLike;
-    case 'CronJob': return object.spec.jobTemplate.spec.template;
-    default: return object.spec.template;
+    case 'CronJob': return workload.spec.jobTemplate.spec.template!;
+    default: return workload.spec.template;
   }
 }
 
@@ -108,8 +111,8 @@ test('every workload kind: the pod or pod template is injected in place, the res
       assert.equal(pod.metadata.labels?.app, 'web', `${file}: the template keeps its labels`);
       assert.ok(!('namespace' in pod.metadata) && !('generateName' in pod.metadata) && !('name' in pod.metadata), `${file}: no pod identity leaks into the template`);
       // Everything beside the template is as it was.
-      const strip = (o: Record<string, any>) => {
-        const copy = structuredClone(o);
+      const strip = (o: unknown) => {
+        const copy = structuredClone(o) as { kind: string; spec: { template?: PodLike; jobTemplate: { spec: { template?: PodLike } } } };
         if (copy.kind === 'CronJob') delete copy.spec.jobTemplate.spec.template;
         else delete copy.spec.template;
         return copy;
