@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
 import { auditEvents } from '../support/audit.ts';
+import { eventually } from '../support/kube.ts';
 import { TEST_REFUSE_ANNOTATION } from '../support/test-distribution.ts';
 import { InjectionHarness, type RunningOperator } from './harness.ts';
 
@@ -121,6 +122,22 @@ test('an invalid AdmissionReview posted to the server gets HTTP 400 with the rea
   const result = await harness.createPod(harness.enrolled);
   assert.ok('created' in result && InjectionHarness.injected(result.created), 'pods are still injected');
   assert.equal(InjectionHarness.counter(await operator.metrics(), 'meshwright_webhook_admissions_total', { installation: harness.name, outcome: 'invalid' }), 4);
+});
+
+test('the webhook CA Secret deleted: written back with the same CA, the webhook configuration keeps its bundle, pods are still injected', async () => {
+  const before = await harness.caSecret();
+  const bundleBefore = harness.caBundleOf((await harness.webhookConfiguration())!);
+  await harness.admin.delete({ apiVersion: 'v1', kind: 'Secret' }, 'meshwright-webhook-ca', harness.operatorNamespace);
+  const after = await eventually('the Secret written back', async () => {
+    const secret = await harness.caSecret().catch(() => undefined);
+    return secret && secret.metadata.uid !== before.metadata.uid ? secret : undefined;
+  }, 30_000);
+  assert.equal(after.data['ca.crt'], before.data['ca.crt'], 'the same CA');
+  assert.equal(after.data['tls.crt'], before.data['tls.crt'], 'the same serving certificate');
+  assert.equal(InjectionHarness.counter(await operator.metrics(), 'meshwright_webhook_ca_steps_total', { step: 'restore' }), 1);
+  assert.equal(harness.caBundleOf((await harness.webhookConfiguration())!), bundleBefore);
+  const result = await harness.createPod(harness.enrolled);
+  assert.ok('created' in result && InjectionHarness.injected(result.created), 'pods are still injected');
 });
 
 test('operator stopped: pods of a namespace that is not enrolled are still created, enrolled ones are refused with the webhook\'s error', async () => {

@@ -31,7 +31,7 @@ export class InjectionMetrics {
     });
     this.caSteps = new Counter({
       name: 'meshwright_webhook_ca_steps_total',
-      help: 'Steps this replica took on the webhook serving CA (create, addNext, switch, dropPrevious, reissue).',
+      help: 'Steps this replica took on the webhook serving CA (create, addNext, switch, dropPrevious, reissue, restore: the Secret deleted or mangled and written back from memory).',
       labelNames: ['step'],
       registers,
     });

@@ -42,6 +42,9 @@ export class WebhookCaKeeper {
   private readonly clock: Clock;
   private readonly listeners: Array<(state: WebhookCaState) => void> = [];
   private decoded?: { resourceVersion: string; state: WebhookCaState };
+  /** The last state read from the Secret: what a deleted or mangled Secret is restored from. */
+  private lastKnown?: WebhookCaState;
+  private unreadable?: string;
   private published?: { bundle: string; since: number };
   private timer?: Timer;
   private running?: Promise<void>;
@@ -75,16 +78,26 @@ export class WebhookCaKeeper {
     try {
       const state = decodeWebhookCa(secret.data as Record<string, string> | undefined, secret.metadata.annotations, `${this.options.namespace}/${this.options.name}`);
       this.decoded = { resourceVersion, state };
+      this.lastKnown = state;
       return state;
     } catch (error) {
-      this.options.log.error({ err: (error as Error).message }, 'the webhook CA Secret cannot be used');
+      if (this.unreadable !== resourceVersion) this.options.log.error({ err: (error as Error).message }, 'the webhook CA Secret cannot be used; it is restored from the last state this replica read');
+      this.unreadable = resourceVersion;
       return undefined;
     }
   }
 
-  /** The bundle webhook configurations must carry (undefined until the Secret is read). */
+  /**
+   * The state to serve and publish: the Secret's, or while it is gone or unreadable, the last one
+   * this replica read (so that a deleted Secret does not take the webhook configurations with it).
+   */
+  current(): WebhookCaState | undefined {
+    return this.state() ?? this.lastKnown;
+  }
+
+  /** The bundle webhook configurations must carry (undefined until a state was read). */
   caBundlePem(): string | undefined {
-    const state = this.state();
+    const state = this.current();
     return state ? caBundleOf(state) : undefined;
   }
 
@@ -136,12 +149,13 @@ export class WebhookCaKeeper {
     this.timer = this.clock.setTimer(Math.max(0, at - this.clock.now()), () => this.check());
   }
 
-  private async create(): Promise<void> {
-    const state = await createWebhookCa(this.options.settings, this.clock.now());
+  /** Creates the Secret: from `state` (restoring what was deleted), or with a new CA. */
+  private async create(state?: WebhookCaState): Promise<void> {
+    const content = state ?? await createWebhookCa(this.options.settings, this.clock.now());
     try {
-      await this.options.client.create(this.secretOf(state));
-      this.options.log.info({ secret: `${this.options.namespace}/${this.options.name}` }, 'created the webhook serving CA');
-      this.options.onStep?.('create');
+      await this.options.client.create(this.secretOf(content));
+      this.options.log.info({ secret: `${this.options.namespace}/${this.options.name}`, restored: state !== undefined }, state ? 'the webhook CA Secret was deleted: restored it from the last state read' : 'created the webhook serving CA');
+      this.options.onStep?.(state ? 'restore' : 'create');
     } catch (error) {
       // Another replica was first: its Secret arrives through the watch.
       if (!isConflict(error)) throw error;
@@ -164,7 +178,19 @@ export class WebhookCaKeeper {
   private async step(): Promise<void> {
     const secret = this.secrets.get(this.options.name, this.options.namespace);
     const state = this.state();
-    if (!secret || !state) return;
+    // Ours, so kept: a deleted Secret is created again, a mangled one written back, from the last state read.
+    if (!secret) {
+      if (this.secrets.hasSynced()) await this.create(this.lastKnown);
+      return;
+    }
+    if (!state) {
+      const restored = this.lastKnown ?? await createWebhookCa(this.options.settings, this.clock.now());
+      await this.options.client.replace(this.secretOf(restored, secret.metadata.resourceVersion)).catch((error: unknown) => {
+        if (!isConflict(error)) throw error;
+      });
+      this.options.onStep?.('restore');
+      return;
+    }
     const now = this.clock.now();
     const bundle = caBundleOf(state);
     if (this.options.published(bundle)) {

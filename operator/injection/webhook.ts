@@ -160,7 +160,7 @@ export class InjectionWebhook {
       address: `:${this.options.settings.port}`, certificate: state.serving, sources: this.sources(), log: this.options.log.child({ component: 'webhook' }), metrics: this.metrics,
     });
     // The Secret may have changed while the server started.
-    const current = this.keeper.state();
+    const current = this.keeper.current();
     if (current) this.server.setCertificate(current.serving);
   }
 
