@@ -44,7 +44,7 @@ async function istio(): Promise<{ tables: InjectVectorTable[]; subject?: Conform
 }
 
 /** Tables named by MESHWRIGHT_EXTRA_INJECT_VECTORS in `env` (none when unset). */
-export function extraTables(env: NodeJS.ProcessEnv = process.env): InjectVectorTable[] {
+function extraTables(env: NodeJS.ProcessEnv = process.env): InjectVectorTable[] {
   const path = env[EXTRA_TABLES_VARIABLE];
   return path ? loadVectorTableFile(path) : [];
 }

@@ -350,7 +350,7 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
     // A template injected outside admission names its workload, as `istioctl kube-inject` and
     // `linkerd inject` know it (InjectionRequest.workload).
     const workload = owner ? { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name ?? '', ...(owner.metadata.namespace ? { namespace: owner.metadata.namespace } : {}) } : undefined;
-    const request: InjectionRequest & { workload?: typeof workload } = {
+    const request: InjectionRequest = {
       pod, namespace: namespaceOf(pod), installation, resolved, trustAnchorsPem,
       ...(vector.request?.nativeSidecars !== undefined ? { nativeSidecars: vector.request.nativeSidecars } : {}),
       ...(workload ? { workload } : {}),

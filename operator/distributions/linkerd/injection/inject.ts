@@ -91,7 +91,7 @@ function exposedDefaultOpaquePorts(spec: PodObject['spec'], defaults: string): s
  * `request.workload` (a template injected outside admission) names the owner directly.
  */
 function ownerLabel(request: InjectionRequest): Record<string, string> {
-  const workload = (request as { workload?: { kind: string; name: string } }).workload;
+  const workload = request.workload;
   if (workload) {
     const label = OWNER_LABELS[workload.kind];
     return label ? { [label]: workload.name } : {};
