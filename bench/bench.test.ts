@@ -59,4 +59,13 @@ test('every benchmark runs in smoke mode and produces sane figures', async () =>
   positive(memory.idle.rssMb, 'the idle RSS');
   positive(memory.loaded.rssMb, 'the loaded RSS');
   assert.equal(memory.pods, SMOKE.namespaces * SMOKE.podsPerNamespace);
+  assert.equal(memory.injectedPods, memory.pods, 'every pod of the enrolled namespaces came back injected');
+
+  const { webhook } = results;
+  assert.equal(webhook.created, SMOKE.webhookConcurrent * SMOKE.webhookRounds);
+  assert.equal(webhook.injected, webhook.created, 'every pod of the bursts was injected');
+  assert.ok(webhook.operator.calls >= webhook.created, `the API server timed each call to the operator's webhook (${webhook.operator.calls} calls for ${webhook.created} pods)`);
+  assert.ok(webhook.noop.calls >= SMOKE.webhookConcurrent * SMOKE.webhookRounds, `and to the no-op webhook (${webhook.noop.calls})`);
+  for (const ms of [webhook.operator.p50Ms, webhook.operator.p99Ms, webhook.noop.p50Ms, webhook.noop.p99Ms, webhook.operatorOwn.p99Ms]) positive(ms, 'a webhook latency');
+  assert.ok(webhook.operator.p50Ms <= webhook.operator.p99Ms && webhook.noop.p50Ms <= webhook.noop.p99Ms, 'percentiles are ordered');
 });

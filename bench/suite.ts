@@ -1,13 +1,14 @@
 /**
- * The four benchmarks in order, one at a time (the machine has few cores): install with an
+ * The five benchmarks in order, one at a time (the machine has few cores): install with an
  * operator of its own; then one operator and one installed mesh for idle (nothing may happen
- * around it), memory (idle, then loaded with pods) and drift.
+ * around it), the injection webhook, memory (idle, then loaded with injected pods) and drift.
  */
 import { randomBytes } from 'node:crypto';
 import { benchDrift } from './drift.ts';
 import { benchIdle } from './idle.ts';
 import { benchInstall } from './install.ts';
 import { benchMemory } from './memory.ts';
+import { benchWebhook } from './webhook.ts';
 import type { BenchCluster } from './support/cluster.ts';
 import { benchInstallation, deleteInstallations, installAndWaitReady, preinstallMeshCrds } from './support/mesh.ts';
 import { startBenchOperator } from './support/operator.ts';
@@ -25,6 +26,9 @@ export interface SuiteSettings {
   settleMs: number;
   namespaces: number;
   podsPerNamespace: number;
+  /** Pods created at once in each webhook burst, and the bursts. */
+  webhookConcurrent: number;
+  webhookRounds: number;
   /**
    * Wait for the install benchmark's installations to be deleted before the next benchmark (so the
    * next operator's caches hold nothing of them). A throw-away smoke cluster can skip it.
@@ -34,12 +38,12 @@ export interface SuiteSettings {
 
 /** The issue's full scale. */
 export const FULL: SuiteSettings = {
-  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, cleanUpInstall: true,
+  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, webhookConcurrent: 100, webhookRounds: 5, cleanUpInstall: true,
 };
 
 /** A few repetitions of everything: proves the benchmarks work, inside the test command. */
 export const SMOKE: SuiteSettings = {
-  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, driftAdditions: 6, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, cleanUpInstall: false,
+  installRepetitions: 2, driftEdits: 16, driftDeletions: 4, driftAdditions: 6, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, webhookConcurrent: 20, webhookRounds: 1, cleanUpInstall: false,
 };
 
 /** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
@@ -56,12 +60,14 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
   try {
     await installAndWaitReady(cluster.admin, mesh);
     const idle = await benchIdle(cluster, { id, operator, windowMs: settings.idleWindowMs, settleMs: settings.settleMs, log });
+    log(`webhook: ${settings.webhookRounds} bursts of ${settings.webhookConcurrent} pods, the operator's webhook and a no-op one`);
+    const webhook = await benchWebhook(cluster, { id, operator, installation: mesh.metadata.name, concurrent: settings.webhookConcurrent, rounds: settings.webhookRounds, log });
     const memory = await benchMemory(cluster, {
-      id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, log,
+      id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, installation: mesh.metadata.name, log,
     });
     log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
     const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
-    return { install, drift, idle, memory };
+    return { install, drift, idle, memory, webhook };
   } finally {
     if (!cluster.owned) await deleteInstallations(cluster.admin, [mesh.metadata.name]).catch(() => undefined);
     await operator.stop();

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { operatorServiceAccountKubeconfig, startOperatorProcess } from '../../e2e/support/operator-account.ts';
 import { eventually } from '../../e2e/support/kube.ts';
+import { freePort } from '../../e2e/injection/harness.ts';
 import type { BenchCluster } from './cluster.ts';
 
 /** Label key that says which benchmark operator manages a MeshInstallation. */
@@ -38,7 +39,10 @@ export function processRssBytes(pid: number): number {
 export async function startBenchOperator(cluster: BenchCluster, id: string): Promise<BenchOperator> {
   const account = await operatorServiceAccountKubeconfig(cluster.admin, cluster.kc, id, builtInDistributions);
   const name = `meshwright-operator-${id}`;
+  // The injection webhook is served as outside a cluster: the API server calls it by URL.
+  const webhookPort = await freePort();
   const operator = startOperatorProcess(account.kubeconfig, [
+    `--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`,
     `--installation-selector=${BENCH_SELECTOR_KEY}=${id}`, '--leader-elect=true', `--leader-election-namespace=${account.namespace}`,
     `--identity=bench-${id}`, '--metrics-address=127.0.0.1:0', '--log-level=info',
   ]);

@@ -10,6 +10,7 @@ import type { DriftResult } from '../drift.ts';
 import type { IdleResult } from '../idle.ts';
 import type { InstallResult } from '../install.ts';
 import type { MemoryResult } from '../memory.ts';
+import type { WebhookResult } from '../webhook.ts';
 
 /** Where the machine and software were. */
 export interface Machine {
@@ -40,6 +41,7 @@ export interface SuiteResults {
   drift: DriftResult;
   idle: IdleResult;
   memory: MemoryResult;
+  webhook: WebhookResult;
 }
 
 /** One figure against its target. */
@@ -49,9 +51,13 @@ export interface Verdict {
   pass: boolean;
 }
 
-/** The issue's targets, never weakened: install ≤ 1.5× baseline; drift p99 ≤ 250 ms; idle writes 0 and reads ≤ lease renewals; RSS ≤ 200 MB with 10,000 pods. */
+/**
+ * The issues' targets, never weakened: install ≤ 1.5× baseline; drift p99 ≤ 250 ms; idle writes 0
+ * and reads ≤ lease renewals; RSS ≤ 200 MB with 10,000 injected pods; webhook p99 ≤ 5 ms and ≤ 2×
+ * a no-op webhook, every pod injected.
+ */
 export function verdicts(results: SuiteResults): Verdict[] {
-  const { install, drift, idle, memory } = results;
+  const { install, drift, idle, memory, webhook } = results;
   return [
     { target: 'install ≤ 1.5× baseline', value: `${install.ratio}×`, pass: install.ratio <= 1.5 },
     { target: 'drift p99 ≤ 250 ms', value: `${drift.all.p99} ms`, pass: drift.all.p99 <= 250 },
@@ -60,7 +66,10 @@ export function verdicts(results: SuiteResults): Verdict[] {
       target: 'idle reads ≤ lease renewals', value: `${round1(idle.perMinute.reads + idle.perMinute.leaseReads)}/min vs ${idle.expectedLeaseRenewalsPerMinute}/min`,
       pass: idle.perMinute.reads + idle.perMinute.leaseReads <= idle.expectedLeaseRenewalsPerMinute,
     },
-    { target: `RSS ≤ 200 MB with ${memory.pods} pods`, value: `${memory.loaded.rssMb} MB`, pass: memory.loaded.rssMb <= 200 },
+    { target: `RSS ≤ 200 MB with ${memory.injectedPods} injected pods`, value: `${memory.loaded.rssMb} MB`, pass: memory.loaded.rssMb <= 200 && memory.injectedPods === memory.pods },
+    { target: 'webhook p99 ≤ 5 ms (API server)', value: `${webhook.operator.p99Ms} ms`, pass: webhook.operator.p99Ms <= 5 },
+    { target: 'webhook p99 ≤ 2× no-op webhook', value: `${webhook.ratioP99}× (no-op ${webhook.noop.p99Ms} ms)`, pass: webhook.ratioP99 <= 2 },
+    { target: 'every burst pod injected', value: `${webhook.injected}/${webhook.created}`, pass: webhook.injected === webhook.created },
   ];
 }
 
@@ -68,7 +77,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** The human-readable table. */
 export function formatTable(mode: string, machine: Machine, results: SuiteResults): string {
-  const { install, drift, idle, memory } = results;
+  const { install, drift, idle, memory, webhook } = results;
   const rows: Array<[string, string]> = [
     [`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`],
     [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
@@ -79,7 +88,9 @@ export function formatTable(mode: string, machine: Machine, results: SuiteResult
     [`idle, ${idle.windowSeconds} s (APF metrics)`, `reads ${idle.perMinute.reads}/min, writes ${idle.perMinute.writes}/min, lease reads ${idle.perMinute.leaseReads}/min, lease writes ${idle.perMinute.leaseWrites}/min (expected renewals ${idle.expectedLeaseRenewalsPerMinute}/min)`],
     ...(idle.auditPerMinute ? [['idle (audit log)', `reads ${idle.auditPerMinute.reads}/min, writes ${idle.auditPerMinute.writes}/min, lease reads ${idle.auditPerMinute.leaseReads}/min, lease writes ${idle.auditPerMinute.leaseWrites}/min`] as [string, string]] : []),
     ['memory idle', `RSS ${memory.idle.rssMb} MB (heap used ${memory.idle.heapUsedMb} MB)`],
-    [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
+    [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.injectedPods} injected, ${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
+    [`webhook, ${webhook.rounds} × ${webhook.concurrent} concurrent creates (API server)`, `operator p50 ${webhook.operator.p50Ms} ms, p99 ${webhook.operator.p99Ms} ms (${Math.round(webhook.operator.within5ms * 1000) / 10} % within 5 ms); no-op p50 ${webhook.noop.p50Ms} ms, p99 ${webhook.noop.p99Ms} ms; ratio ${webhook.ratioP99}×`],
+    ['webhook (operator\'s own histogram)', `p50 ${webhook.operatorOwn.p50Ms} ms, p99 ${webhook.operatorOwn.p99Ms} ms`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = [
