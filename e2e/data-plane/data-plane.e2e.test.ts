@@ -77,6 +77,12 @@ async function injectedPod(podName: string, proxyVersion: string, hash: string):
 }
 
 const namespaceOf = (ns: string) => admin.get(nsType, ns);
+
+/** The Events about the installation with reason LabelSetByUser. */
+async function labelSetByUserEvents() {
+  const events = await admin.list<KubeObject & { reason?: string; type?: string; note?: string; series?: { count: number }; regarding?: { name?: string } }>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: 'default' });
+  return events.items.filter((e) => e.regarding?.name === name && e.reason === 'LabelSetByUser');
+}
 let root: CertificateWithKey;
 let issuer: CertificateWithKey;
 
@@ -127,6 +133,13 @@ describe('namespace enrolment and status.dataPlane', () => {
     const otherNs = await namespaceOf(other);
     assert.equal(otherNs.metadata.labels?.[enrolment.key], undefined);
     assert.equal(otherNs.metadata.annotations?.[ENROLLED_BY_ANNOTATION], undefined);
+    // The person who owns the installation hears of it once, as a Warning Event naming the namespace.
+    const events = await eventually('a LabelSetByUser Event', async () => {
+      const found = await labelSetByUserEvents();
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(events[0]!.type, 'Warning');
+    assert.match(events[0]!.note ?? '', new RegExp(`${legacy} has ${enrolment.key}=no`));
   });
 
   test('injected pods are counted per proxy version; one at an old version is outdated until it goes', async () => {
@@ -172,6 +185,11 @@ describe('namespace enrolment and status.dataPlane', () => {
   });
 
   test('a namespace leaving the selection is unenrolled (our label and annotation only); the newly selected one is enrolled', async () => {
+    // Dozens of passes ran while legacy stayed reported: it was announced once, not on every pass.
+    const announced = await labelSetByUserEvents();
+    assert.equal(announced.length, 1);
+    assert.equal(announced[0]!.series, undefined, 'no repeats folded into a series');
+    assert.ok(operator.passes(name) >= 5, `passes ran meanwhile (${operator.passes(name)})`);
     await admin.patch(miType, name, undefined, { spec: { injection: { namespaceSelector: null, namespaces: [other] } } }, 'merge');
     await eventually(`${shop} unenrolled and ${other} enrolled`, async () => {
       const [s, o] = await Promise.all([namespaceOf(shop), namespaceOf(other)]);
