@@ -90,8 +90,10 @@ test('an extra table from MESHWRIGHT_EXTRA_INJECT_VECTORS (YAML, paths relative 
   assert.equal(formatSummaryLine(summarize(results)), 'injection conformance: linkerd 1/2 in-scope vectors equal (50.0 %)');
 });
 
-test('a malformed extra table is refused with a message naming the file and the row', () => {
+test('a malformed extra table, a missing table and a missing vector file are refused with a message naming them', () => {
   const file = fileURLToPath(new URL('./testdata/extra-inject-vectors-bad.yaml', import.meta.url));
   assert.throws(() => extraTables({ [EXTRA_TABLES_VARIABLE]: file }), /extra-inject-vectors-bad\.yaml: vector 0 \(two-verdicts\): exactly one of expected, expectedPatch, expectedError, expectedUnchanged, outOfScope is needed, got expected, outOfScope/);
   assert.throws(() => extraTables({ [EXTRA_TABLES_VARIABLE]: '/nonexistent/table.yaml' }), /injection vector table \/nonexistent\/table\.yaml does not exist/);
+  const missingInput: InjectVectorTable = { mesh: 'linkerd', baseDir: '/nonexistent', vectors: [{ name: 'gone', input: 'pod.yaml', expectedUnchanged: true }] };
+  assert.throws(() => runTables([missingInput], { linkerd: subjectOf(linkerdDistribution)! }), /^Error: linkerd vector gone: pod\.yaml does not exist \(looked for \/nonexistent\/pod\.yaml\)$/);
 });

@@ -321,7 +321,12 @@ export function runVector(table: InjectVectorTable, vector: InjectVector, subjec
   const mesh = table.mesh;
   const { name } = vector;
   if (vector.outOfScope !== undefined) return { name, mesh, status: 'outOfScope', reason: vector.outOfScope };
-  const file = (relative: string) => (isAbsolute(relative) ? relative : resolvePath(table.baseDir, relative));
+  // A file a vector names, resolved against the table; a missing one is named with its vector.
+  const file = (relative: string) => {
+    const path = isAbsolute(relative) ? relative : resolvePath(table.baseDir, relative);
+    if (!existsSync(path)) throw new Error(`${mesh} vector ${name}: ${relative} does not exist (looked for ${path})`);
+    return path;
+  };
 
   const spec = withSpecDefaults({ mesh, ...subject.defaultSpec, ...vector.spec } as MeshInstallationSpec);
   const installation = {
