@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
-import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
+import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { installMeshInstallationCrd } from '../support/kube.ts';
-import { startLocalCluster } from './local-cluster.ts';
+import { freePort, startLocalCluster } from './local-cluster.ts';
 import { deploySampleApp } from './sample-app.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -41,8 +41,21 @@ const client = new KubeClient(kc, 'meshwright-start');
 await installMeshInstallationCrd(client);
 say('MeshInstallation CRD installed');
 
+// The operator serves the injection webhook on a local port the API server (also local) calls; its
+// serving CA Secret lives in the operator's namespace, as in a cluster.
+const operatorNamespace = 'meshwright-system';
+try {
+  await client.get({ apiVersion: 'v1', kind: 'Namespace' }, operatorNamespace);
+} catch (error) {
+  if (!isNotFound(error)) throw error;
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: operatorNamespace } });
+}
+const webhookPort = await freePort();
 const operatorLog = join(dir, 'logs', 'operator.log');
-const operator = spawn(process.execPath, [join(root, 'bin', 'meshwright.mjs'), 'run', '--leader-elect=false', '--metrics-address=127.0.0.1:0'], {
+const operator = spawn(process.execPath, [
+  join(root, 'bin', 'meshwright.mjs'), 'run', '--leader-elect=false', '--metrics-address=127.0.0.1:0',
+  `--leader-election-namespace=${operatorNamespace}`, `--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`,
+], {
   env: { ...process.env, KUBECONFIG: state.kubeconfig },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
@@ -57,7 +70,7 @@ operator.on('exit', (code, signal) => {
     process.exit(1);
   }
 });
-say(`operator running (pid ${operator.pid}); logs: ${operatorLog}`);
+say(`operator running (pid ${operator.pid}, injection webhook at https://127.0.0.1:${webhookPort}); logs: ${operatorLog}`);
 
 const installations = parseAllDocuments(readFileSync(example, 'utf8')).map((d) => d.toJS() as KubeObject).filter((o) => o?.kind === KIND);
 if (installations.length === 0) throw new Error(`${example} holds no ${KIND}`);
