@@ -80,6 +80,11 @@ export interface InjectVector {
   };
   /** Differences from upstream's output this vector expects; each must occur (so the list stays current). */
   namedDifferences?: NamedDifference[];
+  /**
+   * Further upstream files this vector accounts for (an out-of-scope vector's input and expected
+   * files, say), so a coverage check can show that every file of a vector folder is accounted for.
+   */
+  covers?: string[];
 }
 
 /** A table of vectors of one mesh, with where its files are. */
