@@ -170,6 +170,9 @@ test('valid override values take effect in Linkerd\'s units', () => {
   assert.equal(envOf(pod, 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION'), '8080,9000-9002');
   assert.equal(envOf(pod, 'EXTRA'), '1');
   assert.equal((proxyOf(pod).securityContext as { runAsUser: number }).runAsUser, 3000);
+  // A port name no container declares is skipped, as Linkerd does (a namespace-wide list may name ports some pods lack).
+  const unknownName = injected({ namespace: { ...ENROLLED, annotations: { 'config.linkerd.io/opaque-ports': 'mysql,3306' } } }).pod;
+  assert.equal(envOf(unknownName, 'LINKERD2_PROXY_INBOUND_PORTS_DISABLE_PROTOCOL_DETECTION'), '3306');
 });
 
 test('the record: mesh linkerd, revision default, the resolved version, and the trust bundle hash that Linkerd\'s trust-root-sha256 also carries', () => {
