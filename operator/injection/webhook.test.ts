@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { servingNames, webhookSettingsFrom, WEBHOOK_DEFAULTS } from './webhook.ts';
+import { createWebhookCa } from './webhook-ca.ts';
+import { bundlePublished, servingNames, webhookSettingsFrom, WEBHOOK_DEFAULTS, type WebhookTarget } from './webhook.ts';
 
 test('webhook settings: defaults, flags over environment, durations from the environment', () => {
   const defaults = webhookSettingsFrom({}, {});
@@ -46,4 +47,33 @@ test('serving names: the Service\'s two DNS names, a URL\'s IP as an IP SAN, its
   assert.deepEqual(servingNames({ url: 'https://127.0.0.1:9443' }), { dnsNames: [], ipAddresses: ['127.0.0.1'] });
   assert.deepEqual(servingNames({ url: 'https://[::1]:9443' }), { dnsNames: [], ipAddresses: ['::1'] });
   assert.deepEqual(servingNames({ url: 'https://webhook.example:9443' }), { dnsNames: ['webhook.example'], ipAddresses: [] });
+});
+
+test('bundlePublished: every webhook of a managed installation pointing at us must carry the whole bundle', async () => {
+  const settings = { validityMs: 3_600_000, renewBeforeMs: 600_000, settleMs: 1_000, dnsNames: [], ipAddresses: ['127.0.0.1'] };
+  const [a, b] = await Promise.all([createWebhookCa(settings, 0), createWebhookCa(settings, 0)]);
+  const both = a.ca.certificatePem + b.ca.certificatePem;
+  const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+  const target = { url: 'https://127.0.0.1:9443' };
+  const configuration = (owner: string | undefined, ...webhooks: Array<{ url?: string; service?: Record<string, unknown>; caBundle?: string }>) => ({
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration',
+    metadata: { name: `c-${owner}`, labels: owner ? { 'meshwright.dev/installation': owner } : {} },
+    webhooks: webhooks.map((clientConfig, i) => ({ name: `w${i}.example`, clientConfig })),
+  });
+  const managed = (name: string) => name === 'mesh';
+  const rows: Array<[string, ReturnType<typeof configuration>[], WebhookTarget, boolean]> = [
+    ['no configuration at all', [], target, true],
+    ['ours carries both CAs', [configuration('mesh', { url: 'https://127.0.0.1:9443/inject/mesh', caBundle: b64(both) })], target, true],
+    ['ours carries only the old CA', [configuration('mesh', { url: 'https://127.0.0.1:9443/inject/mesh', caBundle: b64(a.ca.certificatePem) })], target, false],
+    ['one of two webhooks lags', [configuration('mesh', { url: 'https://127.0.0.1:9443/inject/mesh', caBundle: b64(both) }, { url: 'https://127.0.0.1:9443/inject/mesh/canary', caBundle: b64(a.ca.certificatePem) })], target, false],
+    ['no caBundle yet', [configuration('mesh', { url: 'https://127.0.0.1:9443/inject/mesh' })], target, false],
+    ['an installation another operator manages', [configuration('other', { url: 'https://127.0.0.1:9443/inject/other', caBundle: b64(a.ca.certificatePem) })], target, true],
+    ['not ours at all (no installation label)', [configuration(undefined, { url: 'https://127.0.0.1:9443/inject/x' })], target, true],
+    ['pointing at another server', [configuration('mesh', { url: 'https://127.0.0.1:9444/inject/mesh', caBundle: b64(a.ca.certificatePem) })], target, true],
+    ['service mode, ours lags', [configuration('mesh', { service: { namespace: 'ns', name: 'hook', port: 443, path: '/inject/mesh' }, caBundle: b64(a.ca.certificatePem) })], { service: { namespace: 'ns', name: 'hook', port: 443 } }, false],
+    ['service mode, another port', [configuration('mesh', { service: { namespace: 'ns', name: 'hook', port: 8443 }, caBundle: b64(a.ca.certificatePem) })], { service: { namespace: 'ns', name: 'hook', port: 443 } }, true],
+  ];
+  for (const [name, configurations, where, expected] of rows) {
+    assert.equal(bundlePublished(configurations as never, managed, where, both), expected, name);
+  }
 });

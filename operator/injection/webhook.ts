@@ -192,32 +192,37 @@ export class InjectionWebhook {
     };
   }
 
-  /**
-   * Whether every mutating webhook of the installations this operator manages that points at our
-   * endpoint carries the whole of `bundle`. None pointing at us: nothing to wait for.
-   */
+  /** Whether the webhook configurations in the caches carry all of `bundle` (see {@link bundlePublished}). */
   private published(bundle: string): boolean {
     const { target } = this.options.settings;
     const { caches } = this.options;
     if (!target) return true;
     const configurations = caches.owned.get(MUTATING_WEBHOOK_KEY)?.list() ?? [];
-    const ours = configurations.filter((configuration) => {
-      const owner = configuration.metadata.labels?.['meshwright.dev/installation'];
-      return owner !== undefined && caches.installations.get(owner) !== undefined;
-    });
-    for (const configuration of ours) {
-      for (const webhook of webhooksOf(configuration)) {
-        if (!pointsAt(webhook.clientConfig, target)) continue;
-        const published = webhook.clientConfig?.caBundle ? Buffer.from(webhook.clientConfig.caBundle, 'base64').toString('utf8') : '';
-        if (!bundleCovers(published, bundle)) return false;
-      }
-    }
-    return true;
+    return bundlePublished(configurations, (name) => caches.installations.get(name) !== undefined, target, bundle);
   }
 }
 
 /** The owned-cache key of MutatingWebhookConfigurations. */
 export const MUTATING_WEBHOOK_KEY = 'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
+
+/**
+ * Whether every mutating webhook that points at `target`, in a configuration owned by an
+ * installation this operator manages (`managed`), carries all of `bundle` in its caBundle. None
+ * pointing at us: nothing to wait for. Webhooks pointing elsewhere (another operator's, a mesh's
+ * own) are not ours to wait for. Pure.
+ */
+export function bundlePublished(configurations: readonly KubeObject[], managed: (installation: string) => boolean, target: WebhookTarget, bundle: string): boolean {
+  for (const configuration of configurations) {
+    const owner = configuration.metadata.labels?.['meshwright.dev/installation'];
+    if (owner === undefined || !managed(owner)) continue;
+    for (const webhook of webhooksOf(configuration)) {
+      if (!pointsAt(webhook.clientConfig, target)) continue;
+      const published = webhook.clientConfig?.caBundle ? Buffer.from(webhook.clientConfig.caBundle, 'base64').toString('utf8') : '';
+      if (!bundleCovers(published, bundle)) return false;
+    }
+  }
+  return true;
+}
 
 interface Webhook {
   clientConfig?: { url?: string; caBundle?: string; service?: { namespace?: string; name?: string; port?: number } };
