@@ -62,3 +62,29 @@ test('the server answers over TLS with the CA\'s certificate, survives invalid r
     await server.close();
   }
 });
+
+test('a namespace the cache has not seen yet is waited for briefly instead of denied; one that never comes is denied after the waits', async () => {
+  const { ca, serving } = await createWebhookCa(settings, NOW);
+  let lookups = 0;
+  const installation = { apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'mesh' }, spec: { mesh: 'istio', version: '1.0.0', namespace: 'mesh-system' } };
+  const lagging: AdmissionSources = {
+    ...noSources,
+    installation: (name) => (name === 'mesh' ? installation : undefined),
+    // Appears on the third look, as a namespace created a moment before its first pod.
+    namespace: (name) => (name === 'late' && ++lookups >= 3 ? { name, labels: {}, annotations: {} } : undefined),
+  };
+  const server = await startWebhookServer({ address: '127.0.0.1:0', certificate: serving, sources: lagging, log });
+  try {
+    const review = (namespace: string) => JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', namespace, operation: 'CREATE', object: { metadata: {}, spec: { containers: [] } } } });
+    const late = await post(server.port, ca.certificatePem, '/inject/mesh', review('late'));
+    // The namespace was found: the answer goes on to the next thing the test sources lack (no distribution).
+    assert.match(late.body, /has no sidecar injector/);
+    assert.equal(lookups, 3);
+    const started = Date.now();
+    const never = await post(server.port, ca.certificatePem, '/inject/mesh', review('never'));
+    assert.match((JSON.parse(never.body) as { response: { status: { message: string } } }).response.status.message, /namespace "never" is not in the operator's cache yet/);
+    assert.ok(Date.now() - started >= 700, 'the waits were taken before denying');
+  } finally {
+    await server.close();
+  }
+});

@@ -15,6 +15,14 @@ import { parseListenAddress } from '../runtime/http-server.ts';
 import { answerAdmission, INJECT_PATH_PREFIX, type AdmissionSources } from './admission.ts';
 import type { InjectionMetrics } from './metrics.ts';
 
+/**
+ * Waits before answering again when the caches lag (a namespace created a moment ago, an
+ * installation this replica has not seen yet): the API server gave us its whole timeout (seconds),
+ * and a denial for a few milliseconds of lag would fail a pod for nothing.
+ */
+const CACHE_LAG_WAITS_MS = [25, 50, 100, 200, 400];
+const CACHE_LAG_REASONS: ReadonlySet<string> = new Set(['NamespaceUnknown', 'InstallationUnknown']);
+
 /** The API server sends at most 3 MiB objects; anything far beyond that is not an AdmissionReview. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -87,7 +95,12 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       if (error instanceof BodyTooLarge) return send(res, 413, 'text/plain; charset=utf-8', `${error.message}\n`);
       throw error;
     }
-    const answer = answerAdmission(path, body, sources);
+    let answer = answerAdmission(path, body, sources);
+    for (const wait of CACHE_LAG_WAITS_MS) {
+      if (!answer.reason || !CACHE_LAG_REASONS.has(answer.reason)) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      answer = answerAdmission(path, body, sources);
+    }
     send(res, answer.httpStatus, answer.contentType, answer.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics?.observeAdmission(answer.installation ?? '', answer.outcome, seconds);

@@ -16,7 +16,7 @@ import type { KubeClient, KubeObject } from '../runtime/kube.ts';
 import type { AdmissionSources } from './admission.ts';
 import { InjectionMetrics } from './metrics.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { bundleCovers, WEBHOOK_CA_SECRET_NAME, type WebhookCaSettings } from './webhook-ca.ts';
+import { bundleCovers, WEBHOOK_CA_SECRET_NAME } from './webhook-ca.ts';
 import { WebhookCaKeeper } from './webhook-ca-keeper.ts';
 
 /** Where the API server reaches the webhook, without the CA bundle (that changes at each renewal). */
