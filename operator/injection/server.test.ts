@@ -88,3 +88,13 @@ test('a namespace the cache has not seen yet is waited for briefly instead of de
     await server.close();
   }
 });
+
+test('a port in use is said plainly, naming the flag', async () => {
+  const { serving } = await createWebhookCa(settings, NOW);
+  const first = await startWebhookServer({ address: '127.0.0.1:0', certificate: serving, sources: noSources, log });
+  try {
+    await assert.rejects(startWebhookServer({ address: `127.0.0.1:${first.port}`, certificate: serving, sources: noSources, log }), /cannot listen on 127\.0\.0\.1:\d+ \(--webhook-port\): .*EADDRINUSE.*choose a free port, or 0/);
+  } finally {
+    await first.close();
+  }
+});

@@ -119,9 +119,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   // A client that fails the handshake (an untrusted certificate, a port scan) is no server error.
   server.on('tlsClientError', (error) => log.debug({ err: error.message }, 'TLS handshake with a webhook client failed'));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: Error) => reject(new Error(`the injection webhook cannot listen on ${options.address} (--webhook-port): ${error.message}; choose a free port, or 0 to turn the webhook off`));
+    server.once('error', failed);
     server.listen({ port, ...(host ? { host } : {}) }, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
