@@ -68,8 +68,10 @@ export interface InjectOptions {
   nativeSidecars?: 'auto' | 'true' | 'false';
   kubeletVersions?: string[];
   revision?: string;
-  /** Extra environment for Istio's feature flags (e.g. COMPLIANCE_POLICY). */
+  /** Extra environment for Istio's feature flags (e.g. COMPLIANCE_POLICY, PLATFORM). */
   env?: Record<string, string>;
+  /** Fake Namespaces with annotations, by name (Istio's webhook reads them on OpenShift). */
+  namespaceAnnotations?: Record<string, Record<string, string>>;
 }
 
 const settingsCache = new Map<string, Promise<InjectorSettings>>();
@@ -106,6 +108,9 @@ async function runHarness(referee: IstioReferee, command: string, settings: Inje
     if (options.meshExact) args.push('--mesh-exact');
     if (options.revision) args.push('--revision', options.revision);
     for (const v of options.kubeletVersions ?? []) args.push('--kubelet-version', v);
+    for (const [namespace, annotations] of Object.entries(options.namespaceAnnotations ?? {})) {
+      for (const [key, value] of Object.entries(annotations)) args.push('--namespace-annotation', `${namespace}/${key}=${value}`);
+    }
     return await new Promise<HarnessRun>((resolveRun) => {
       const child = execFile(referee.harness, [...args, '-'], { maxBuffer: 256 << 20, env: { ...process.env, ...options.env } }, (error, stdout, stderr) => {
         resolveRun({ ok: !error, stdout, stderr });

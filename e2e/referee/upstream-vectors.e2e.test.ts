@@ -4,7 +4,10 @@
  * and must reproduce upstream's expected files byte for byte (the injector's version stamp in
  * `sidecar.istio.io/status` aside, as upstream strips it too). Then the harness's webhook mode
  * (Istio's real `inject.NewWebhook` handler fed an AdmissionReview) must produce, for a pod, the
- * same pod the expected file holds.
+ * same pod the expected file holds. Upstream's OpenShift vectors are checked as upstream checks
+ * them, through the webhook only: the platform set to OpenShift, the namespace's UID-range
+ * annotations in the fake cluster, and the patched pod compared with the expected file's pod
+ * (the status annotation and Go's zero-value artefacts aside, as upstream's comparison does).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +15,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { applyJsonPatch, type JsonPatchOperation } from '../../operator/distributions/json-patch.ts';
+import { structuralDiff } from './compare.ts';
+import { withoutSerializerArtefacts } from './differential.ts';
 import { chartSettings, ensureIstioReferee, injectResources, reviewThroughWebhook, type InjectorSettings } from './istio-referee.ts';
 import { upstreamVectors, type MeshObject, type Vector } from './upstream-vectors.ts';
 
@@ -38,7 +43,31 @@ describe(`Istio's injection vectors (istio.io/istio ${referee.version}) through 
   for (const [i, vector] of vectors.entries()) {
     const name = `[${String(i).padStart(3, '0')}] ${vector.input} -> ${vector.want ?? `refused (${vector.error})`}`;
     if (vector.webhookOnly) {
-      test(name, { skip: 'upstream checks it through the webhook on OpenShift only (namespace UID-range annotations); not run by the harness yet' }, () => undefined);
+      test(`${name} (through the webhook, as upstream checks it)`, async () => {
+        const { settings } = await settingsFor(vector);
+        const doc = parse(readFileSync(join(referee.vectors, vector.input), 'utf8')) as Workload;
+        const pod = podAsCreatedFrom(doc);
+        const namespace = doc.metadata.namespace ?? 'default';
+        assert.ok(vector.namespaceAnnotations?.[namespace], `the vector's namespace ${namespace} is in the fake cluster`);
+        const answer = await reviewThroughWebhook(referee, settings, {
+          apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+          request: { uid: `vector-${i}`, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace, object: pod },
+        }, { nativeSidecars: vector.nativeSidecars ?? 'auto', env: vector.env, namespaceAnnotations: vector.namespaceAnnotations });
+        assert.equal(answer.response?.allowed, true, answer.response?.result?.message);
+        const patch = JSON.parse(Buffer.from(answer.response!.patch!, 'base64').toString('utf8')) as JsonPatchOperation[];
+        const expected = podAsCreatedFrom(parseAllDocuments(readFileSync(join(referee.vectors, vector.want!), 'utf8'))[0]!.toJS() as Workload);
+        const comparable = (p: Pod) => {
+          const { metadata = {}, spec } = withoutSerializerArtefacts(p) as Pod;
+          const annotations = { ...(metadata.annotations as Record<string, string> | undefined) };
+          delete annotations['sidecar.istio.io/status'];
+          return { labels: metadata.labels, annotations, ownerReferences: metadata.ownerReferences, spec };
+        };
+        const patched = applyJsonPatch(pod, patch) as Pod;
+        assert.deepEqual(structuralDiff(comparable(expected), comparable(patched)), [], 'the patched pod is the expected file\'s pod');
+        // What the vectors are about: the proxy runs as the last UID of the namespace's range (as root with TPROXY).
+        const proxy = [...patched.spec.containers, ...(patched.spec.initContainers ?? [])].find((c) => c.name === 'istio-proxy') as { securityContext?: { runAsUser?: number } } | undefined;
+        assert.equal(proxy?.securityContext?.runAsUser, vector.input.includes('tproxy') ? 0 : 1000629999);
+      });
       continue;
     }
     test(name, async () => {
@@ -57,7 +86,25 @@ describe(`Istio's injection vectors (istio.io/istio ${referee.version}) through 
   }
 });
 
-type Pod = { metadata?: Record<string, unknown>; spec: { containers: Array<{ name: string; image?: string; args?: string[] }>; initContainers?: Array<{ name: string; image?: string; args?: string[] }> } };
+type Workload = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: { template?: Pod } } & Pod;
+
+/**
+ * The pod a controller creates from `workload`'s template, as upstream's webhook test simulates it
+ * (`objectToPod`): the workload (for a Deployment, a ReplicaSet `<name>-fake` with the
+ * pod-template-hash label) as controller owner and generated name, so the webhook can name the
+ * workload.
+ */
+function podAsCreatedFrom(workload: Workload): Pod & { apiVersion: string; kind: string } {
+  if (workload.kind === 'Pod') return { apiVersion: 'v1', kind: 'Pod', metadata: workload.metadata, spec: workload.spec };
+  const template = structuredClone(workload.spec.template!);
+  const deployment = workload.kind === 'Deployment';
+  const owner = deployment ? { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${workload.metadata.name}-fake` } : { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name };
+  const metadata = { ...template.metadata, generateName: deployment ? `${owner.name}-` : owner.name, ownerReferences: [{ ...owner, controller: true }] } as NonNullable<Pod['metadata']>;
+  if (deployment) metadata.labels = { ...metadata.labels, 'pod-template-hash': 'fake' };
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: template.spec };
+}
+
+type Pod = { metadata?: Record<string, unknown> & { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: Array<{ name: string; image?: string; args?: string[] }>; initContainers?: Array<{ name: string; image?: string; args?: string[] }> } };
 
 describe('Istio\'s real webhook handler (inject.NewWebhook) through the referee', () => {
   for (const [input, want] of [['pod.yaml', 'pod.yaml.injected'], ['hello.yaml', 'hello.yaml.injected'], ['hello.yaml', 'hello-old-version.yaml.injected']] as const) {

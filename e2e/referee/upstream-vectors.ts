@@ -28,6 +28,8 @@ export interface Vector {
   log?: string;
   /** Upstream checks it through the webhook only (it needs OpenShift and namespace annotations). */
   webhookOnly?: boolean;
+  /** Fake Namespaces with annotations the webhook reads (upstream's test cluster). */
+  namespaceAnnotations?: Record<string, Record<string, string>>;
 }
 
 const defaultConfig = (m: MeshObject) => (m.defaultConfig ??= {});
@@ -35,7 +37,17 @@ const noNative = { nativeSidecars: 'false' } as const;
 const holdApplication = ['values.global.proxy.holdApplicationUntilProxyStarts=true'];
 const statusParams = ['values.global.proxy.statusPort=123', 'values.global.proxy.readinessInitialDelaySeconds=100', 'values.global.proxy.readinessPeriodSeconds=200', 'values.global.proxy.readinessFailureThreshold=300'];
 const multus = ['components.cni.enabled=true', 'values.cni.provider=multus'];
-const openShift = { sets: ['components.cni.enabled=true'], webhookOnly: true };
+/**
+ * Upstream's OpenShift cases: the platform set to OpenShift, and the namespace `test-ns` of its test
+ * cluster with the UID range and supplemental groups OpenShift allocates (the proxy then runs as
+ * the range's last UID).
+ */
+const openShift = {
+  sets: ['components.cni.enabled=true'],
+  webhookOnly: true,
+  env: { PLATFORM: 'openshift' },
+  namespaceAnnotations: { 'test-ns': { 'openshift.io/sa.scc.uid-range': '1000620000/10000', 'openshift.io/sa.scc.supplemental-groups': '1000620000/10000' } },
+};
 
 /** The vectors with settings of their own (upstream's table). */
 const special: Vector[] = [

@@ -174,8 +174,9 @@ func runInjector(cmd string, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:0", "serve: the address")
 	tlsCert := fs.String("tls-cert", "", "serve: serving certificate")
 	tlsKey := fs.String("tls-key", "", "serve: serving key")
-	var kubelets multiFlag
+	var kubelets, namespaceAnnotations multiFlag
 	fs.Var(&kubelets, "kubelet-version", "a fake node's kubelet version (repeatable)")
+	fs.Var(&namespaceAnnotations, "namespace-annotation", "NAMESPACE/KEY=VALUE: a fake namespace's annotation (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -213,7 +214,11 @@ func runInjector(cmd string, args []string) error {
 	if len(kubelets) == 0 {
 		kubelets = multiFlag{"v1.33.0", "v1.34.0"}
 	}
-	inj, stop, err := newInjector(s, *meshExact, *revision, kubelets)
+	namespaces, err := fakeNamespaces(namespaceAnnotations)
+	if err != nil {
+		return err
+	}
+	inj, stop, err := newInjector(s, *meshExact, *revision, kubelets, namespaces)
 	if err != nil {
 		return err
 	}
@@ -263,7 +268,33 @@ func readInput(args []string) ([]byte, error) {
 
 func warn(s string) { fmt.Fprint(os.Stderr, s) }
 
-func newInjector(s settings, meshExact bool, revision string, kubelets []string) (*injector, chan struct{}, error) {
+// fakeNamespaces builds the Namespaces named by --namespace-annotation flags, with their annotations.
+func fakeNamespaces(flags []string) ([]runtime.Object, error) {
+	byName := map[string]*corev1.Namespace{}
+	var order []string
+	for _, f := range flags {
+		slash := strings.Index(f, "/")
+		eq := strings.Index(f, "=")
+		if slash <= 0 || eq < slash+2 {
+			return nil, fmt.Errorf("--namespace-annotation %q: expected NAMESPACE/KEY=VALUE", f)
+		}
+		name := f[:slash]
+		ns, ok := byName[name]
+		if !ok {
+			ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{}}}
+			byName[name] = ns
+			order = append(order, name)
+		}
+		ns.Annotations[f[slash+1:eq]] = f[eq+1:]
+	}
+	out := make([]runtime.Object, 0, len(order))
+	for _, name := range order {
+		out = append(out, byName[name])
+	}
+	return out, nil
+}
+
+func newInjector(s settings, meshExact bool, revision string, kubelets []string, namespaces []runtime.Object) (*injector, chan struct{}, error) {
 	cfg, err := inject.UnmarshalConfig([]byte(s.Config))
 	if err != nil {
 		return nil, nil, fmt.Errorf("injector config: %v", err)
@@ -289,7 +320,7 @@ func newInjector(s settings, meshExact bool, revision string, kubelets []string)
 			Status:     corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: v}},
 		})
 	}
-	client := kube.NewFakeClient(nodes...)
+	client := kube.NewFakeClient(append(nodes, namespaces...)...)
 	return &injector{config: &cfg, values: values, rawValue: s.Values, mesh: mc, revision: revision, client: client, multi: multicluster.NewFakeController()}, make(chan struct{}), nil
 }
 
