@@ -180,4 +180,10 @@ export interface SidecarInjector {
   webhookConfigurations(installation: DefaultedMeshInstallation, resolved: ResolvedVersion, endpoint: WebhookEndpoint): KubeObject[];
   /** The label (and value) that enrols a namespace in `installation`'s injection (the mesh's own). */
   enrolmentLabel(installation: DefaultedMeshInstallation, resolved: ResolvedVersion): { key: string; value: string };
+  /**
+   * Other namespace label keys by which a person routes this mesh's injection (Istio: `istio.io/rev`
+   * beside `istio-injection`, and the reverse). Enrolment leaves a namespace carrying one alone as
+   * that person's choice, since adding the enrolment label could override it. None when absent.
+   */
+  otherSelectionLabels?(installation: DefaultedMeshInstallation, resolved: ResolvedVersion): readonly string[];
 }

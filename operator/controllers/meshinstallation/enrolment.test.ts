@@ -6,6 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ENROLLED_BY_ANNOTATION, enrolmentMayChange, enrolmentPatch, planEnrolment, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
+import { withSpecDefaults } from '../../api/defaults.ts';
+import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
+import { istioDistribution } from '../../distributions/istio/index.ts';
+import { linkerdDistribution } from '../../distributions/linkerd/index.ts';
 
 const label = { key: 'istio-injection', value: 'enabled' };
 const ours = { [ENROLLED_BY_ANNOTATION]: 'mesh' };
@@ -58,6 +62,32 @@ test('the decision table: enrol, keep, leave a person\'s label, release, unenrol
     assert.deepEqual(result.enrolled, row.enrolled ? ['a'] : [], row.title);
     assert.deepEqual(result.notEnrolled.map((n) => n.reason), row.reported ? [row.reported] : [], row.title);
   }
+});
+
+test('another label a person routes the mesh\'s injection by (Istio\'s istio.io/rev beside istio-injection) is theirs: never overridden', () => {
+  const rows: Array<{ title: string; namespace: NamespaceState; action?: unknown; enrolled: boolean; reported: boolean }> = [
+    { title: 'a person\'s revision label: not enrolled, reported', namespace: ns('a', { 'istio.io/rev': 'canary' }), enrolled: false, reported: true },
+    { title: 'a revision label added after we enrolled it: ours goes, reported', namespace: ns('a', { 'istio.io/rev': 'canary', 'istio-injection': 'enabled' }, ours), action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, enrolled: false, reported: true },
+    { title: 'a person set both: theirs, counted as enrolled', namespace: ns('a', { 'istio.io/rev': 'canary', 'istio-injection': 'enabled' }), enrolled: true, reported: false },
+    { title: 'an unrelated label changes nothing', namespace: ns('a', { 'istio.io/other': 'x' }), action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true, reported: false },
+  ];
+  for (const row of rows) {
+    const result = plan([row.namespace], { namespaces: ['a'] }, { otherKeys: ['istio.io/rev'] });
+    assert.deepEqual(result.actions, row.action ? [row.action] : [], row.title);
+    assert.deepEqual(result.enrolled, row.enrolled ? ['a'] : [], row.title);
+    assert.deepEqual(result.notEnrolled.map((n) => n.reason), row.reported ? ['LabelSetByUser'] : [], row.title);
+  }
+  assert.match(plan([ns('a', { 'istio.io/rev': 'canary' })], { namespaces: ['a'] }, { otherKeys: ['istio.io/rev'] }).notEnrolled[0]!.message,
+    /^a has istio\.io\/rev=canary, set by someone other than the operator, which routes its injection; it is left as it is \(remove that label to let the operator enrol it with istio-injection=enabled\)$/);
+});
+
+test('Istio names the other of its two selection labels; Linkerd has one', () => {
+  const installation = (mesh: 'istio' | 'linkerd', version: string) => ({ apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'm' }, spec: withSpecDefaults({ mesh, version, namespace: 'mesh-system' }) }) as DefaultedMeshInstallation;
+  const istio = installation('istio', '1.31.1');
+  assert.deepEqual(istioDistribution.injector!.enrolmentLabel(istio, istioDistribution.resolve(istio)), { key: 'istio-injection', value: 'enabled' });
+  assert.deepEqual(istioDistribution.injector!.otherSelectionLabels!(istio, istioDistribution.resolve(istio)), ['istio.io/rev']);
+  const linkerd = installation('linkerd', 'edge-26.8.3');
+  assert.equal(linkerdDistribution.injector!.otherSelectionLabels?.(linkerd, linkerdDistribution.resolve(linkerd)), undefined);
 });
 
 test('a person\'s label is reported with what is there and what to do', () => {

@@ -55,6 +55,8 @@ export interface EnrolmentInput {
   selection: { namespaces?: readonly string[]; namespaceSelector?: LabelSelectorSpec };
   /** The mesh's enrolment label (SidecarInjector.enrolmentLabel). */
   label: { key: string; value: string };
+  /** Other label keys a person routes the mesh's injection by (SidecarInjector.otherSelectionLabels): theirs to decide. */
+  otherKeys?: readonly string[];
   /** Every namespace in the cluster. */
   namespaces: readonly NamespaceState[];
   /** The installation is being deleted: everything it enrolled is unenrolled. */
@@ -101,6 +103,8 @@ function isSelected(selection: EnrolmentInput['selection'], ns: NamespaceState):
  * | wanted | ours | label           | action                                  |
  * |--------|------|-----------------|-----------------------------------------|
  * | yes    | any  | our value       | none (enrolled)                         |
+ * | yes    | no   | absent, another selection label a person set | none; reported (LabelSetByUser) |
+ * | yes    | yes  | ours, and another selection label a person set | remove label and annotation; reported |
  * | yes    | any  | absent          | enrol                                   |
  * | yes    | yes  | another value   | drop our annotation only; reported      |
  * | yes    | no   | another value   | none; reported (LabelSetByUser)         |
@@ -127,6 +131,8 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
     const wanted = selected && !excluded.has(ns.name) && !deleting && !input.deleting;
     const base = { namespace: ns.name, resourceVersion: ns.resourceVersion };
     const labelled = current === label.value;
+    // The operator only ever sets label.key, so another selection label is a person's.
+    const otherKey = (input.otherKeys ?? []).find((key) => key !== label.key && ns.labels?.[key] !== undefined);
 
     if (selected && excluded.has(ns.name) && !input.deleting) {
       notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.NamespaceExcluded, message: `${ns.name} is ${ns.name === input.controlPlaneNamespace ? 'the control-plane namespace' : 'a system namespace'}; the mesh never injects there` });
@@ -137,7 +143,11 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
       continue;
     }
     if (wanted) {
-      if (labelled) {
+      if (otherKey !== undefined && (current === undefined || ours)) {
+        // Our label beside theirs could override their choice (Istio's istio-injection wins over istio.io/rev).
+        if (ours) actions.push({ type: 'unenrol', ...base, removeLabel: labelled });
+        notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.LabelSetByUser, message: `${ns.name} has ${otherKey}=${ns.labels![otherKey]}, set by someone other than the operator, which routes its injection; it is left as it is (remove that label to let the operator enrol it with ${label.key}=${label.value})` });
+      } else if (labelled) {
         enrolled.push(ns.name);
       } else if (current === undefined) {
         if (claimedBy !== undefined && !ours) {
@@ -212,7 +222,7 @@ export async function enrolNamespaces(scope: PassScope, context: PassContext, ta
   const label = injector.enrolmentLabel(scope.mi, target.resolved);
   const { namespaces, namespaceSelector } = scope.mi.spec.injection;
   const plan = planEnrolment({
-    installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label,
+    installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, otherKeys: injector.otherSelectionLabels?.(scope.mi, target.resolved),
     selection: { namespaces, namespaceSelector: namespaceSelector as LabelSelectorSpec | undefined }, namespaces: namespaceStates(context),
   });
   if (!(await execute(scope, context, plan.actions, label))) {

@@ -18,12 +18,15 @@
  * | workload.ts      | which workload a pod belongs to                                           |
  */
 import type { SidecarInjector } from '../../injection.ts';
+import { REV_LABEL } from '../scope.ts';
 import { injectIstio } from './inject.ts';
-import { istioEnrolmentLabel, istioWebhookConfigurations } from './webhooks.ts';
+import { INJECTION_LABEL, istioEnrolmentLabel, istioWebhookConfigurations } from './webhooks.ts';
 
 /** Istio's injector (see the module table above). */
 export const istioInjector: SidecarInjector = {
   inject: injectIstio,
   webhookConfigurations: istioWebhookConfigurations,
   enrolmentLabel: istioEnrolmentLabel,
+  // istio-injection wins over istio.io/rev upstream: enrolling by one must not override a person's other.
+  otherSelectionLabels: (installation, resolved) => [INJECTION_LABEL, REV_LABEL].filter((key) => key !== istioEnrolmentLabel(installation, resolved).key),
 };
