@@ -13,12 +13,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
 import { auditEvents } from '../support/audit.ts';
 import { eventually } from '../support/kube.ts';
 import { TEST_REFUSE_ANNOTATION } from '../support/test-distribution.ts';
-import { InjectionHarness, type RunningOperator } from './harness.ts';
+import { freePort, InjectionHarness, type RunningOperator } from './harness.ts';
 
 const harness = new InjectionHarness();
 let operator: RunningOperator;
@@ -138,6 +139,17 @@ test('the webhook CA Secret deleted: written back with the same CA, the webhook 
   assert.equal(harness.caBundleOf((await harness.webhookConfiguration())!), bundleBefore);
   const result = await harness.createPod(harness.enrolled);
   assert.ok('created' in result && InjectionHarness.injected(result.created), 'pods are still injected');
+});
+
+test('a Secret of the webhook CA\'s name that meshwright did not create is never written: the operator says so and stops', async () => {
+  const name = `foreign-${harness.run}`;
+  await harness.admin.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: harness.operatorNamespace }, type: 'Opaque', data: { note: Buffer.from('mine').toString('base64') } } as never);
+  const other = await harness.startOperator({ MESHWRIGHT_WEBHOOK_SECRET: name }, [`--webhook-port=${await freePort()}`, '--identity=foreign-check']);
+  const code = await new Promise<number | null>((resolve) => (other.child.exitCode !== null ? resolve(other.child.exitCode) : other.child.once('exit', resolve)));
+  assert.notEqual(code, 0);
+  await eventually('the reason in the log', async () => /was not created by meshwright .*delete it, or set MESHWRIGHT_WEBHOOK_SECRET/.test(readFileSync(other.logFile, 'utf8')), 5_000);
+  const secret = await harness.admin.get({ apiVersion: 'v1', kind: 'Secret' }, name, harness.operatorNamespace);
+  assert.deepEqual(secret.data, { note: Buffer.from('mine').toString('base64') }, 'untouched');
 });
 
 test('operator stopped: pods of a namespace that is not enrolled are still created, enrolled ones are refused with the webhook\'s error', async () => {

@@ -20,6 +20,14 @@ import { caBundleOf, createWebhookCa, decodeWebhookCa, encodeWebhookCa, planWebh
 
 const secretType = { apiVersion: 'v1', kind: 'Secret' };
 
+/** Labels of the Secret; a Secret of that name without them was not created by meshwright and is never written. */
+const SECRET_LABELS = { 'app.kubernetes.io/managed-by': 'meshwright', 'app.kubernetes.io/component': 'webhook-ca' } as const;
+
+/** Whether the operator created `secret` (it carries {@link SECRET_LABELS}). */
+function isOurs(secret: KubeObject): boolean {
+  return Object.entries(SECRET_LABELS).every(([key, value]) => secret.metadata.labels?.[key] === value);
+}
+
 /** Settings of {@link WebhookCaKeeper}. */
 export interface WebhookCaKeeperOptions {
   client: KubeClient;
@@ -72,7 +80,7 @@ export class WebhookCaKeeper {
   /** The state as cached (undefined before the Secret exists, or if it cannot be read). */
   state(): WebhookCaState | undefined {
     const secret = this.secrets.get(this.options.name, this.options.namespace);
-    if (!secret) return undefined;
+    if (!secret || !isOurs(secret)) return undefined;
     const resourceVersion = secret.metadata.resourceVersion ?? '';
     if (this.decoded?.resourceVersion === resourceVersion) return this.decoded.state;
     try {
@@ -105,6 +113,8 @@ export class WebhookCaKeeper {
   async start(): Promise<WebhookCaState> {
     this.stopped = false;
     await this.secrets.start();
+    const existing = this.secrets.get(this.options.name, this.options.namespace);
+    if (existing && !isOurs(existing)) throw new Error(this.foreign());
     if (!this.state() && !this.secrets.get(this.options.name, this.options.namespace)) await this.create();
     for (;;) {
       const state = this.state();
@@ -162,13 +172,18 @@ export class WebhookCaKeeper {
     }
   }
 
+  private foreign(): string {
+    const where = `${this.options.namespace}/${this.options.name}`;
+    return `Secret ${where} exists but was not created by meshwright (it lacks the labels ${Object.entries(SECRET_LABELS).map(([k, v]) => `${k}=${v}`).join(', ')}); the operator never writes a Secret it did not create: delete it, or set MESHWRIGHT_WEBHOOK_SECRET to another name`;
+  }
+
   private secretOf(state: WebhookCaState, resourceVersion?: string): KubeObject {
     const { data, annotations } = encodeWebhookCa(state);
     return {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque', data,
       metadata: {
         name: this.options.name, namespace: this.options.namespace, annotations,
-        labels: { 'app.kubernetes.io/managed-by': 'meshwright', 'app.kubernetes.io/component': 'webhook-ca' },
+        labels: { ...SECRET_LABELS },
         ...(resourceVersion ? { resourceVersion } : {}),
       },
     };
@@ -181,6 +196,11 @@ export class WebhookCaKeeper {
     // Ours, so kept: a deleted Secret is created again, a mangled one written back, from the last state read.
     if (!secret) {
       if (this.secrets.hasSynced()) await this.create(this.lastKnown);
+      return;
+    }
+    if (!isOurs(secret)) {
+      // Someone replaced ours with a Secret of their own: never written; we serve what we had.
+      this.options.log.error({ secret: `${this.options.namespace}/${this.options.name}` }, this.foreign());
       return;
     }
     if (!state) {
