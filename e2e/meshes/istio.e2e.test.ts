@@ -2,9 +2,11 @@
  * Istio on the local cluster, one scenario after another (they share cluster-scoped objects):
  * examples/istio-minimal.yaml end to end (see mesh-install.ts), then every other Istio example and
  * every spec behind an Istio golden render reconciled to Ready with a pass that writes nothing
- * (see no-op.ts); then the safety of installations from each other (see safety.ts).
+ * (see no-op.ts); then the safety of installations from each other (see safety.ts); then sidecar
+ * injection through the operator's webhook on the real mesh (see injection.ts).
  */
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
+import { describeInjection } from './injection.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
@@ -20,3 +22,5 @@ const cases: NoOpCase[] = [
 describeNoOpPasses('Istio: every example and golden spec is Ready and then at rest', cases);
 
 describeSafety('istio');
+
+describeInjection('istio');

@@ -2,12 +2,15 @@
  * Linkerd on the local cluster, one scenario after another (they share cluster-scoped objects):
  * examples/linkerd-minimal.yaml end to end (see mesh-install.ts), then every other Linkerd example
  * and every spec behind a Linkerd golden render reconciled to Ready with a pass that writes nothing
- * (see no-op.ts), then an issuer Secret the user keeps (see external-issuer.ts).
+ * (see no-op.ts), then an issuer Secret the user keeps (see external-issuer.ts), then the safety of
+ * installations from each other (see safety.ts), then sidecar injection through the operator's
+ * webhook on the real mesh (see injection.ts).
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 import { LINKERD_GOLDEN_SPECS } from '../../operator/distributions/linkerd/testdata/golden-specs.ts';
 import { describeExternalIssuerScenarios } from './external-issuer.ts';
+import { describeInjection } from './injection.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
@@ -39,3 +42,5 @@ describeNoOpPasses('Linkerd: every example and golden spec is Ready and then at 
 describeExternalIssuerScenarios();
 
 describeSafety('linkerd');
+
+describeInjection('linkerd');
