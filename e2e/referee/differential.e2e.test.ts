@@ -5,6 +5,11 @@
  * the operator's injector, and compared structurally; the goal is >= 99 % agreement, every
  * remaining difference a named exception (differential.ts).
  *
+ * The same workloads also go the admission way, the path the operator's webhook serves: each
+ * becomes the pod its controller would create (owner reference, generated name), Istio's real
+ * webhook handler answers its AdmissionReview with a patch, and our injector injects the pod as
+ * the webhook server calls it (no workload given: it is derived from the owner reference).
+ *
  * Also: the generator is deterministic by seed and covers what it promises, the referee injects
  * every generated workload (refusing only ones carrying an invalid annotation), and the comparison
  * finds a difference planted in an injected workload, at its path, and honours the exception table.
@@ -16,8 +21,11 @@ import assert from 'node:assert/strict';
 import { parse, stringify } from 'yaml';
 import { ISTIO_ALL_OPTIONS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { formatSummary, structuralDiff, summarise } from './compare.ts';
-import { INJECTION_EXCEPTIONS, installationOf, operatorInjector, refereeConfigurationFor, withoutSerializerArtefacts } from './differential.ts';
-import { ensureIstioReferee, injectEach, type EachResult } from './istio-referee.ts';
+import { applyJsonPatch, type JsonPatchOperation } from '../../operator/distributions/json-patch.ts';
+import { InjectionError, INJECTED_BY_LABEL, RECORD_ANNOTATIONS, type PodObject } from '../../operator/distributions/injection.ts';
+import { istioDistribution } from '../../operator/distributions/istio/index.ts';
+import { INJECTION_EXCEPTIONS, installationOf, operatorInjector, podCreatedFrom, refereeConfigurationFor, withoutSerializerArtefacts } from './differential.ts';
+import { ensureIstioReferee, injectEach, startRefereeWebhook, type EachResult } from './istio-referee.ts';
 import { diffParameters, generateWorkloads } from './workload-generator.ts';
 
 const referee = ensureIstioReferee();
@@ -115,6 +123,54 @@ describe(`differential injection: ${count} workloads of seed ${seed} (MESHWRIGHT
     process.stderr.write(`[referee] ${ourInjector.name} vs Istio ${referee.version}: ${formatSummary(summary)}\n`);
     const injectedByUs = pairs.filter((p) => JSON.stringify(p.ours).includes('"istio-proxy"')).length;
     assert.ok(injectedByUs > workloads.length / 2, `most workloads are injected by ours too (${injectedByUs}/${workloads.length})`);
+    assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
+  });
+
+  test('through the admission path (Istio\'s real webhook handler, pods as their controllers create them), the operator\'s injector agrees on >= 99 %', async () => {
+    const installation = installationOf(ISTIO_ALL_OPTIONS);
+    const resolved = istioDistribution.resolve(installation);
+    const configuration = await refereeConfigurationFor(referee, installation);
+    const webhook = await startRefereeWebhook(referee, configuration.settings, { revision: configuration.revision === 'default' ? undefined : configuration.revision });
+    const pairs: Array<{ index: number; referee: unknown; ours: unknown }> = [];
+    let patched = 0;
+    try {
+      for (const w of workloads) {
+        const pod = podCreatedFrom(w.object as Parameters<typeof podCreatedFrom>[0]);
+        const namespace = pod.metadata.namespace ?? 'default';
+        const answer = await webhook.review({
+          apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+          request: { uid: `w${w.index}`, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace, object: pod },
+        });
+        assert.equal(answer.response?.uid, `w${w.index}`);
+        let refereePod: unknown = { error: true };
+        if (answer.response?.allowed) {
+          // The patch is relative to the pod as Go serialises it (every container with resources).
+          const asGo = structuredClone(pod) as PodObject & { spec: { initContainers?: Array<Record<string, unknown>> } };
+          for (const c of [...asGo.spec.containers, ...(asGo.spec.initContainers ?? [])]) c.resources ??= {};
+          refereePod = answer.response.patch ? applyJsonPatch(asGo, JSON.parse(Buffer.from(answer.response.patch, 'base64').toString('utf8')) as JsonPatchOperation[]) : pod;
+          if (answer.response.patch) patched++;
+        }
+        let ours: unknown;
+        try {
+          const outcome = istioDistribution.injector!.inject({ pod: structuredClone(pod), namespace: { name: namespace, labels: {}, annotations: {} }, installation, resolved, trustAnchorsPem: '', nativeSidecars: true });
+          if (outcome.injected) {
+            const injected = structuredClone(outcome.pod);
+            delete injected.metadata.labels![INJECTED_BY_LABEL];
+            for (const key of Object.values(RECORD_ANNOTATIONS)) delete injected.metadata.annotations![key];
+            ours = injected;
+          } else ours = pod;
+        } catch (error) {
+          if (!(error instanceof InjectionError)) throw error;
+          ours = { error: true };
+        }
+        pairs.push({ index: w.index, referee: withoutSerializerArtefacts(refereePod), ours: withoutSerializerArtefacts(ours) });
+      }
+    } finally {
+      await webhook.close();
+    }
+    const summary = summarise(pairs, INJECTION_EXCEPTIONS);
+    process.stderr.write(`[referee] admission path: meshwright's Istio injector vs Istio's webhook handler ${referee.version}: ${formatSummary(summary)}\n`);
+    assert.ok(patched > workloads.length / 2, `most pods are patched by the referee (${patched}/${workloads.length})`);
     assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
   });
 });

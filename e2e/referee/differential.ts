@@ -87,6 +87,27 @@ export function operatorInjector(installation: DefaultedMeshInstallation = insta
   return { name: `meshwright's Istio injector (${installation.metadata.name}, Istio ${resolved.version})`, inject: async (workloads) => workloads.map((w) => injectOne(w as Workload)) };
 }
 
+/**
+ * The pod a controller creates from `workload`'s template, as upstream's webhook test simulates it:
+ * the workload (for a Deployment, a ReplicaSet `<name>-fake` with the pod-template-hash label) as
+ * controller owner and generated name, in the workload's namespace, so the webhook can name the
+ * workload. A Pod is itself.
+ */
+export function podCreatedFrom(workload: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, unknown> }): PodObject & { apiVersion: string; kind: string } {
+  if (workload.kind === 'Pod') return { apiVersion: 'v1', kind: 'Pod', metadata: structuredClone(workload.metadata), spec: structuredClone(workload.spec) as PodObject['spec'] };
+  const path = TEMPLATE_PATHS[workload.kind];
+  if (!path) throw new Error(`${workload.kind} has no pod template this test knows`);
+  let template: unknown = workload;
+  for (const step of path) template = (template as Record<string, unknown>)[step];
+  const { metadata: templateMetadata, spec } = structuredClone(template) as { metadata?: PodObject['metadata']; spec: PodObject['spec'] };
+  const deployment = workload.kind === 'Deployment';
+  const owner = deployment ? { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${workload.metadata.name}-fake` } : { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name };
+  const metadata: PodObject['metadata'] = { ...templateMetadata, generateName: deployment ? `${owner.name}-` : owner.name, ownerReferences: [{ ...owner, controller: true }] };
+  if (workload.metadata.namespace) metadata.namespace = workload.metadata.namespace;
+  if (deployment) metadata.labels = { ...metadata.labels, 'pod-template-hash': 'fake' };
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
+}
+
 /** Probe fields Go leaves out when zero (int32 with omitempty). */
 const PROBE_TIMINGS = ['initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'];
 

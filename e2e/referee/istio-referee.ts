@@ -5,7 +5,7 @@
  * The module's charts (`manifests/`) and injection test vectors (`testdata/inject/`) are copied
  * next to the binaries, so the referee's templates are always the ones of the same version.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,4 +155,50 @@ export async function reviewThroughWebhook(referee: IstioReferee, settings: Inje
   const run = await runHarness(referee, 'review', settings, JSON.stringify(review), options);
   if (!run.ok) throw new Error(`the harness failed: ${run.stderr.slice(-2000)}`);
   return JSON.parse(run.stdout) as AdmissionReview;
+}
+
+/** Istio's real webhook handler served by the harness (plain HTTP on a free local port). */
+export interface RefereeWebhook {
+  /** Sends one AdmissionReview and returns the answer. */
+  review(review: AdmissionReview): Promise<AdmissionReview>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the harness's `serve` mode with `settings` (one process for many reviews, where
+ * {@link reviewThroughWebhook} starts one per review) and resolves once it listens.
+ */
+export async function startRefereeWebhook(referee: IstioReferee, settings: InjectorSettings, options: InjectOptions = {}): Promise<RefereeWebhook> {
+  const dir = mkdtempSync(join(tmpdir(), 'meshwright-referee-'));
+  const file = join(dir, 'settings.json');
+  writeFileSync(file, JSON.stringify(settings));
+  const args = ['serve', '--settings', file, '--addr', '127.0.0.1:0', '--native-sidecars', options.nativeSidecars ?? 'auto'];
+  if (options.revision) args.push('--revision', options.revision);
+  for (const v of options.kubeletVersions ?? []) args.push('--kubelet-version', v);
+  const child = spawn(referee.harness, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
+  const address = await new Promise<string>((resolveAddress, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /listening on (\S+)/.exec(stdout);
+      if (match) resolveAddress(match[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`the harness exited (${code}) before listening: ${stderr}`)));
+  });
+  const exited = new Promise<void>((resolveExit) => child.on('exit', () => resolveExit()));
+  return {
+    async review(review) {
+      const response = await fetch(`http://${address}/inject`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(review) });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`the referee's webhook answered ${response.status}: ${text}`);
+      return JSON.parse(text) as AdmissionReview;
+    },
+    async close() {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

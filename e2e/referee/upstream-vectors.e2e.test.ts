@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { applyJsonPatch, type JsonPatchOperation } from '../../operator/distributions/json-patch.ts';
 import { structuralDiff } from './compare.ts';
-import { withoutSerializerArtefacts } from './differential.ts';
+import { podCreatedFrom, withoutSerializerArtefacts } from './differential.ts';
 import { chartSettings, ensureIstioReferee, injectResources, reviewThroughWebhook, type InjectorSettings } from './istio-referee.ts';
 import { upstreamVectors, type MeshObject, type Vector } from './upstream-vectors.ts';
 
@@ -45,8 +45,8 @@ describe(`Istio's injection vectors (istio.io/istio ${referee.version}) through 
     if (vector.webhookOnly) {
       test(`${name} (through the webhook, as upstream checks it)`, async () => {
         const { settings } = await settingsFor(vector);
-        const doc = parse(readFileSync(join(referee.vectors, vector.input), 'utf8')) as Workload;
-        const pod = podAsCreatedFrom(doc);
+        const doc = parse(readFileSync(join(referee.vectors, vector.input), 'utf8')) as { metadata: { namespace?: string } };
+        const pod = podCreatedFrom(doc as Parameters<typeof podCreatedFrom>[0]) as unknown as Pod;
         const namespace = doc.metadata.namespace ?? 'default';
         assert.ok(vector.namespaceAnnotations?.[namespace], `the vector's namespace ${namespace} is in the fake cluster`);
         const answer = await reviewThroughWebhook(referee, settings, {
@@ -55,12 +55,12 @@ describe(`Istio's injection vectors (istio.io/istio ${referee.version}) through 
         }, { nativeSidecars: vector.nativeSidecars ?? 'auto', env: vector.env, namespaceAnnotations: vector.namespaceAnnotations });
         assert.equal(answer.response?.allowed, true, answer.response?.result?.message);
         const patch = JSON.parse(Buffer.from(answer.response!.patch!, 'base64').toString('utf8')) as JsonPatchOperation[];
-        const expected = podAsCreatedFrom(parseAllDocuments(readFileSync(join(referee.vectors, vector.want!), 'utf8'))[0]!.toJS() as Workload);
+        const expected = podCreatedFrom(parseAllDocuments(readFileSync(join(referee.vectors, vector.want!), 'utf8'))[0]!.toJS() as Parameters<typeof podCreatedFrom>[0]) as unknown as Pod;
         const comparable = (p: Pod) => {
           const { metadata = {}, spec } = withoutSerializerArtefacts(p) as Pod;
           const annotations = { ...(metadata.annotations as Record<string, string> | undefined) };
           delete annotations['sidecar.istio.io/status'];
-          return { labels: metadata.labels, annotations, ownerReferences: metadata.ownerReferences, spec };
+          return { labels: metadata.labels, annotations, ownerReferences: (metadata as Record<string, unknown>).ownerReferences, spec };
         };
         const patched = applyJsonPatch(pod, patch) as Pod;
         assert.deepEqual(structuralDiff(comparable(expected), comparable(patched)), [], 'the patched pod is the expected file\'s pod');
@@ -85,24 +85,6 @@ describe(`Istio's injection vectors (istio.io/istio ${referee.version}) through 
     });
   }
 });
-
-type Workload = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: { template?: Pod } } & Pod;
-
-/**
- * The pod a controller creates from `workload`'s template, as upstream's webhook test simulates it
- * (`objectToPod`): the workload (for a Deployment, a ReplicaSet `<name>-fake` with the
- * pod-template-hash label) as controller owner and generated name, so the webhook can name the
- * workload.
- */
-function podAsCreatedFrom(workload: Workload): Pod & { apiVersion: string; kind: string } {
-  if (workload.kind === 'Pod') return { apiVersion: 'v1', kind: 'Pod', metadata: workload.metadata, spec: workload.spec };
-  const template = structuredClone(workload.spec.template!);
-  const deployment = workload.kind === 'Deployment';
-  const owner = deployment ? { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${workload.metadata.name}-fake` } : { apiVersion: workload.apiVersion, kind: workload.kind, name: workload.metadata.name };
-  const metadata = { ...template.metadata, generateName: deployment ? `${owner.name}-` : owner.name, ownerReferences: [{ ...owner, controller: true }] } as NonNullable<Pod['metadata']>;
-  if (deployment) metadata.labels = { ...metadata.labels, 'pod-template-hash': 'fake' };
-  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: template.spec };
-}
 
 type Pod = { metadata?: Record<string, unknown> & { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: { containers: Array<{ name: string; image?: string; args?: string[] }>; initContainers?: Array<{ name: string; image?: string; args?: string[] }> } };
 
