@@ -98,3 +98,25 @@ test('a port in use is said plainly, naming the flag', async () => {
     await first.close();
   }
 });
+
+test('close() lets an admission in flight finish, then stops listening', async () => {
+  const { ca, serving } = await createWebhookCa(settings, NOW);
+  let asked = 0;
+  // The namespace lookup is the slow part here: the first answer waits (cache lag), then it appears.
+  const slow: AdmissionSources = {
+    ...noSources,
+    installation: () => ({ apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'mesh' }, spec: { mesh: 'istio', version: '1.0.0', namespace: 'm' } }),
+    namespace: (name) => (++asked > 1 ? { name, labels: {}, annotations: {} } : undefined),
+  };
+  const server = await startWebhookServer({ address: '127.0.0.1:0', certificate: serving, sources: slow, log });
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', namespace: 'ns', operation: 'CREATE', object: { metadata: {}, spec: { containers: [] } } } });
+  const inFlight = post(server.port, ca.certificatePem, '/inject/mesh', review);
+  // Wait until the request is being handled (its first namespace lookup happened).
+  while (asked === 0) await new Promise((resolve) => setImmediate(resolve));
+  const closed = server.close();
+  const answer = await inFlight;
+  assert.equal(answer.status, 200, 'the admission in flight was answered');
+  assert.match(answer.body, /has no sidecar injector/);
+  await closed;
+  await assert.rejects(post(server.port, ca.certificatePem, '/inject/mesh', review), /ECONNREFUSED/);
+});

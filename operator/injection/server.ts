@@ -23,6 +23,9 @@ import type { InjectionMetrics } from './metrics.ts';
 const CACHE_LAG_WAITS_MS = [25, 50, 100, 200, 400];
 const CACHE_LAG_REASONS: ReadonlySet<string> = new Set(['NamespaceUnknown', 'InstallationUnknown']);
 
+/** How long close() lets admissions in flight finish before it cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 /** The API server sends at most 3 MiB objects; anything far beyond that is not an AdmissionReview. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -48,7 +51,7 @@ export interface WebhookServer {
   port: number;
   /** Serves new connections with `certificate` from now on (no restart). */
   setCertificate(certificate: ServingCertificatePem): void;
-  /** Stops listening and closes open connections. */
+  /** Stops listening, lets admissions in flight finish (up to a few seconds), and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -135,9 +138,16 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       server.setSecureContext(tls(certificate));
     },
     close() {
+      // Admissions in flight are answered (a reset would fail a pod of an enrolled namespace);
+      // idle keep-alive connections close at once, and whatever still hangs after the grace goes.
       closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close((error) => {
+          clearTimeout(force);
+          if (error) reject(error);
+          else resolve();
+        });
+        server.closeIdleConnections();
       });
       return closing;
     },
