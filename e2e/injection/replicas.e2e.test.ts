@@ -2,7 +2,8 @@
  * Every replica serves the injection webhook, not only the leader: two operator processes with
  * leader election share the webhook CA Secret; the API server is pointed (by URL) at the one that
  * is *not* leading, and pods are injected by it — its admission counter moves, the leader's does
- * not, and it reads the same CA as the leader (one Secret, created once).
+ * not, and it reads the same CA as the leader (one Secret, created once). Then the installation is
+ * deleted: its webhook configuration goes with it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,4 +63,15 @@ test('the standby replica serves admissions: pods are injected through it while 
   const creates = InjectionHarness.counter(await leader.metrics(), 'meshwright_webhook_ca_steps_total', { step: 'create' })
     + InjectionHarness.counter(await standby.metrics(), 'meshwright_webhook_ca_steps_total', { step: 'create' });
   assert.equal(creates, 1, 'the CA Secret was created once');
+});
+
+test('the installation deleted: its webhook configuration goes with it, and pods of the namespace it enrolled are created as they are', async () => {
+  await harness.admin.delete({ apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation' }, harness.name);
+  await eventually('the webhook configuration deleted', async () => (await harness.webhookConfiguration()) === undefined, 60_000);
+  // The API server drops a deleted webhook within about a second: until then, pods would still be injected.
+  const plain = await eventually('a pod created without the proxy', async () => {
+    const result = await harness.createPod(harness.enrolled);
+    return 'created' in result && !InjectionHarness.injected(result.created) ? result.created : undefined;
+  }, 30_000, 300);
+  assert.equal(plain.metadata.labels?.['meshwright.dev/injected-by'], undefined);
 });
