@@ -109,6 +109,24 @@ export function decodeAdmissionReview(body: string): AdmissionRequest | string {
   return request as AdmissionRequest;
 }
 
+/**
+ * The installation as injection reads it, made once per cached version (the informer replaces the
+ * object on every change, so its identity keys the memo): defaulting a spec takes milliseconds,
+ * which an admission on the API server's critical path should not spend each time.
+ */
+const preparedInstallations = new WeakMap<KubeObject, { installation: DefaultedMeshInstallation }>();
+
+function prepared(cached: KubeObject): { installation: DefaultedMeshInstallation } {
+  let entry = preparedInstallations.get(cached);
+  if (!entry) {
+    // The spec the installation is served with: the last one applied in full while a newer one is refused.
+    const served = (cached.status as { served?: { spec?: Record<string, unknown> } } | undefined)?.served?.spec;
+    entry = { installation: { ...cached, spec: withSpecDefaults((served ?? cached.spec) as never) } as unknown as DefaultedMeshInstallation };
+    preparedInstallations.set(cached, entry);
+  }
+  return entry;
+}
+
 /** Whether `object` has the shape of a Pod the injector can work on. */
 function asPod(object: unknown): PodObject | string {
   if (typeof object !== 'object' || object === null || Array.isArray(object)) return 'the request carries no object';
@@ -163,9 +181,7 @@ export function answerAdmission(path: string, body: string, sources: AdmissionSo
   const namespaceName = decoded.namespace ?? pod.metadata.namespace;
   const namespace = namespaceName ? sources.namespace(namespaceName) : undefined;
   if (!namespace) return denied(uid, name, 503, 'NamespaceUnknown', `namespace ${JSON.stringify(namespaceName ?? '')} is not in the operator's cache yet; retry`);
-  // The spec the installation is served with: the last one applied in full while a newer one is refused.
-  const served = (cached.status as { served?: { spec?: Record<string, unknown> } } | undefined)?.served?.spec;
-  const installation = { ...cached, spec: withSpecDefaults((served ?? cached.spec) as never) } as unknown as DefaultedMeshInstallation;
+  const { installation } = prepared(cached);
   const distribution = sources.distribution(installation.spec.mesh);
   if (!distribution?.injector) return denied(uid, name, 500, 'NoInjector', `mesh ${installation.spec.mesh} of installation "${name}" has no sidecar injector in this operator`);
   const before: PodObject = { ...pod, metadata: { ...pod.metadata, namespace: namespace.name } };

@@ -53,7 +53,7 @@ function diffArrays(before: readonly unknown[], after: readonly unknown[], path:
 }
 
 function diffValues(before: unknown, after: unknown, path: string, out: JsonPatchOperation[]): void {
-  if (equal(before, after)) return;
+  // Objects are walked key by key (no deep comparison first: that would visit each subtree once per level above it).
   if (isObject(before) && isObject(after)) {
     for (const key of Object.keys(before)) {
       if (!Object.hasOwn(after, key)) out.push({ op: 'remove', path: `${path}/${pointerToken(key)}` });
@@ -66,7 +66,7 @@ function diffValues(before: unknown, after: unknown, path: string, out: JsonPatc
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) return diffArrays(before, after, path, out);
-  out.push({ op: 'replace', path, value: after });
+  if (!equal(before, after)) out.push({ op: 'replace', path, value: after });
 }
 
 /**
