@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENROLLED_BY_ANNOTATION, enrolmentMayChange, enrolmentPatch, planEnrolment, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
+import { ENROLLED_BY_ANNOTATION, ENROLLED_LABEL_ANNOTATION, enrolmentMayChange, enrolmentPatch, planEnrolment, recordedLabel, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
 import { withSpecDefaults } from '../../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
@@ -42,15 +42,15 @@ test('label selector: matchLabels and every operator, as upstream evaluates them
 
 test('the decision table: enrol, keep, leave a person\'s label, release, unenrol', () => {
   const rows: Array<{ title: string; namespace: NamespaceState; selected: boolean; action?: unknown; enrolled: boolean; reported?: string }> = [
-    { title: 'selected, unlabelled: enrolled', namespace: ns('a'), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true },
+    { title: 'selected, unlabelled: enrolled', namespace: ns('a'), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, enrolled: true },
     { title: 'selected, already ours and labelled: nothing to write', namespace: ns('a', { 'istio-injection': 'enabled' }, ours), selected: true, enrolled: true },
     { title: 'selected, a person set our value: counted, not claimed', namespace: ns('a', { 'istio-injection': 'enabled' }), selected: true, enrolled: true },
     { title: 'selected, a person opted out: left alone and reported', namespace: ns('a', { 'istio-injection': 'disabled' }), selected: true, enrolled: false, reported: 'LabelSetByUser' },
-    { title: 'selected, ours but a person changed the value: only our annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: true, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, enrolled: false, reported: 'LabelSetByUser' },
-    { title: 'selected, ours but a person removed the label: put back', namespace: ns('a', {}, ours), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true },
+    { title: 'selected, ours but a person changed the value: only our annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: true, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, enrolled: false, reported: 'LabelSetByUser' },
+    { title: 'selected, ours but a person removed the label: put back', namespace: ns('a', {}, ours), selected: true, action: { type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, enrolled: true },
     { title: 'selected, another installation enrolled it (label removed since): not taken', namespace: ns('a', {}, { [ENROLLED_BY_ANNOTATION]: 'other' }), selected: true, enrolled: false, reported: 'EnrolledByAnotherInstallation' },
-    { title: 'not selected, ours: label and annotation removed', namespace: ns('a', { 'istio-injection': 'enabled', team: 'x' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, enrolled: false },
-    { title: 'not selected, ours, label changed by a person: only the annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, enrolled: false },
+    { title: 'not selected, ours: label and annotation removed', namespace: ns('a', { 'istio-injection': 'enabled', team: 'x' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] }, enrolled: false },
+    { title: 'not selected, ours, label changed by a person: only the annotation goes', namespace: ns('a', { 'istio-injection': 'disabled' }, ours), selected: false, action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, enrolled: false },
     { title: 'not selected, a person\'s label: untouched, still counted', namespace: ns('a', { 'istio-injection': 'enabled' }), selected: false, enrolled: true },
     { title: 'not selected, unlabelled: nothing', namespace: ns('a', { team: 'x' }), selected: false, enrolled: false },
     { title: 'selected but terminating: never written to', namespace: ns('a', {}, {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), selected: true, enrolled: false },
@@ -67,9 +67,9 @@ test('the decision table: enrol, keep, leave a person\'s label, release, unenrol
 test('another label a person routes the mesh\'s injection by (Istio\'s istio.io/rev beside istio-injection) is theirs: never overridden', () => {
   const rows: Array<{ title: string; namespace: NamespaceState; action?: unknown; enrolled: boolean; reported: boolean }> = [
     { title: 'a person\'s revision label: not enrolled, reported', namespace: ns('a', { 'istio.io/rev': 'canary' }), enrolled: false, reported: true },
-    { title: 'a revision label added after we enrolled it: ours goes, reported', namespace: ns('a', { 'istio.io/rev': 'canary', 'istio-injection': 'enabled' }, ours), action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, enrolled: false, reported: true },
+    { title: 'a revision label added after we enrolled it: ours goes, reported', namespace: ns('a', { 'istio.io/rev': 'canary', 'istio-injection': 'enabled' }, ours), action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] }, enrolled: false, reported: true },
     { title: 'a person set both: theirs, counted as enrolled', namespace: ns('a', { 'istio.io/rev': 'canary', 'istio-injection': 'enabled' }), enrolled: true, reported: false },
-    { title: 'an unrelated label changes nothing', namespace: ns('a', { 'istio.io/other': 'x' }), action: { type: 'enrol', namespace: 'a', resourceVersion: '7' }, enrolled: true, reported: false },
+    { title: 'an unrelated label changes nothing', namespace: ns('a', { 'istio.io/other': 'x' }), action: { type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, enrolled: true, reported: false },
   ];
   for (const row of rows) {
     const result = plan([row.namespace], { namespaces: ['a'] }, { otherKeys: ['istio.io/rev'] });
@@ -112,7 +112,7 @@ test('selection by label selector; system and control-plane namespaces never enr
 
 test('no selection enrols nothing and unenrols what the installation enrolled', () => {
   const result = plan([ns('a', { 'istio-injection': 'enabled' }, ours), ns('b')], {});
-  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }]);
+  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] }]);
 });
 
 test('deleting the installation unenrols exactly what it enrolled: not a person\'s label, not another installation\'s', () => {
@@ -121,20 +121,51 @@ test('deleting the installation unenrols exactly what it enrolled: not a person\
     ns('theirs', { 'istio-injection': 'enabled' }),
     ns('other', { 'istio-injection': 'enabled' }, { [ENROLLED_BY_ANNOTATION]: 'other' }),
   ], { namespaces: ['mine', 'theirs', 'other'] }, { deleting: true });
-  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'mine', resourceVersion: '7', removeLabel: true }]);
+  assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'mine', resourceVersion: '7', removeLabels: ['istio-injection'] }]);
   assert.deepEqual(result.notEnrolled, []);
 });
 
-test('the patches touch only our label and annotation, guarded by the resourceVersion the plan saw', () => {
-  assert.deepEqual(enrolmentPatch({ type: 'enrol', namespace: 'a', resourceVersion: '7' }, 'mesh', label), {
-    metadata: { resourceVersion: '7', labels: { 'istio-injection': 'enabled' }, annotations: { [ENROLLED_BY_ANNOTATION]: 'mesh' } },
+test('the patches touch only our labels and annotations, guarded by the resourceVersion the plan saw', () => {
+  const record = { [ENROLLED_BY_ANNOTATION]: 'mesh', [ENROLLED_LABEL_ANNOTATION]: 'istio-injection=enabled' };
+  assert.deepEqual(enrolmentPatch({ type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, 'mesh', label), {
+    metadata: { resourceVersion: '7', labels: { 'istio-injection': 'enabled' }, annotations: record },
   });
-  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: true }, 'mesh', label), {
-    metadata: { resourceVersion: '7', labels: { 'istio-injection': null }, annotations: { [ENROLLED_BY_ANNOTATION]: null } },
+  assert.deepEqual(enrolmentPatch({ type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio.io/rev'] }, 'mesh', label), {
+    metadata: { resourceVersion: '7', labels: { 'istio.io/rev': null, 'istio-injection': 'enabled' }, annotations: record },
   });
-  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabel: false }, 'mesh', label), {
-    metadata: { resourceVersion: '7', annotations: { [ENROLLED_BY_ANNOTATION]: null } },
+  const gone = { [ENROLLED_BY_ANNOTATION]: null, [ENROLLED_LABEL_ANNOTATION]: null };
+  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] }, 'mesh', label), {
+    metadata: { resourceVersion: '7', labels: { 'istio-injection': null }, annotations: gone },
   });
+  assert.deepEqual(enrolmentPatch({ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }, 'mesh', label), {
+    metadata: { resourceVersion: '7', annotations: gone },
+  });
+});
+
+test('the label the operator set is recorded: when the mesh\'s label changes (a revision), ours is replaced, and it is what goes on unenrolment', () => {
+  const recorded = (text: string) => ({ [ENROLLED_BY_ANNOTATION]: 'mesh', [ENROLLED_LABEL_ANNOTATION]: text });
+  const revision = { key: 'istio.io/rev', value: '1-31-1' };
+  const rows: Array<{ title: string; namespace: NamespaceState; wanted: boolean; label?: { key: string; value: string }; action: unknown }> = [
+    { title: 'istio-injection of ours gives way to the revision label', namespace: ns('a', { 'istio-injection': 'enabled' }, recorded('istio-injection=enabled')), wanted: true, label: revision,
+      action: { type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] } },
+    { title: 'an older revision of ours moves to the new one (the same key, overwritten)', namespace: ns('a', { 'istio.io/rev': '1-30-4' }, recorded('istio.io/rev=1-30-4')), wanted: true, label: revision,
+      action: { type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] } },
+    { title: 'an older label a person changed since is theirs, not removed', namespace: ns('a', { 'istio-injection': 'disabled' }, recorded('istio-injection=enabled')), wanted: true, label: revision,
+      action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: [] } },
+    { title: 'unenrolled after the label changed: the recorded one goes', namespace: ns('a', { 'istio-injection': 'enabled' }, recorded('istio-injection=enabled')), wanted: false, label: revision,
+      action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] } },
+    { title: 'the mesh\'s label unknown (version gone from the catalog): the record still says what is ours', namespace: ns('a', { 'istio-injection': 'enabled' }, recorded('istio-injection=enabled')), wanted: false, label: { key: '', value: '' },
+      action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] } },
+    { title: 'unknown label and no record: only the annotation goes', namespace: ns('a', { 'istio-injection': 'enabled' }, ours), wanted: false, label: { key: '', value: '' },
+      action: { type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: [] } },
+  ];
+  for (const row of rows) {
+    const result = plan([row.namespace], { namespaces: row.wanted ? ['a'] : [] }, { otherKeys: ['istio-injection'], ...(row.label ? { label: row.label } : {}) });
+    assert.deepEqual(result.actions, [row.action], row.title);
+  }
+  assert.deepEqual(recordedLabel('istio.io/rev=1-31-1'), { key: 'istio.io/rev', value: '1-31-1' });
+  assert.equal(recordedLabel('=x'), undefined);
+  assert.equal(recordedLabel(undefined), undefined);
 });
 
 test('only label, annotation and deletion changes of a namespace wake the installations', () => {

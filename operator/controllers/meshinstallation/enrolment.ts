@@ -21,6 +21,11 @@ import type { PassScope, Target } from './scope.ts';
 
 /** Annotation the operator puts on a namespace it enrolled, valued with the installation's name. */
 export const ENROLLED_BY_ANNOTATION = 'meshwright.dev/enrolled-by';
+/**
+ * Annotation recording the label the operator set (`key=value`), so that it takes off exactly that
+ * one even after the mesh's enrolment label changed (a revision) or stopped resolving.
+ */
+export const ENROLLED_LABEL_ANNOTATION = 'meshwright.dev/enrolled-label';
 
 /** Namespaces no mesh injects into, whatever the selection says (the control-plane namespace is added per installation). */
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -65,10 +70,13 @@ export interface EnrolmentInput {
 
 /** One write to a namespace. */
 export type EnrolmentAction =
-  /** Set the label and the annotation. */
-  | { type: 'enrol'; namespace: string; resourceVersion?: string }
-  /** Remove the annotation, and the label too when `removeLabel` (it still has the value the operator set). */
-  | { type: 'unenrol'; namespace: string; resourceVersion?: string; removeLabel: boolean };
+  /**
+   * Set the enrolment label and record it (annotations); `removeLabels`: labels the operator set
+   * by an earlier enrolment label (the mesh's label changed, e.g. with a revision), taken off at once.
+   */
+  | { type: 'enrol'; namespace: string; resourceVersion?: string; removeLabels: string[] }
+  /** Remove the annotations, and `removeLabels`: labels the operator set that still have the value it set. */
+  | { type: 'unenrol'; namespace: string; resourceVersion?: string; removeLabels: string[] };
 
 /** A selected namespace the operator did not enrol, and why. */
 export interface NamespaceNotEnrolled {
@@ -96,22 +104,28 @@ function isSelected(selection: EnrolmentInput['selection'], ns: NamespaceState):
   return false;
 }
 
+/** The label an {@link ENROLLED_LABEL_ANNOTATION} value records (`key=value`), if it reads as one. */
+export function recordedLabel(text: string | undefined): { key: string; value: string } | undefined {
+  const at = text?.indexOf('=') ?? -1;
+  return text && at > 0 ? { key: text.slice(0, at), value: text.slice(at + 1) } : undefined;
+}
+
 /**
- * The writes that make the namespaces' enrolment match the selection, by this table (`ours`: the
- * namespace carries our annotation; `label`: the enrolment key's current value):
+ * The writes that make the namespaces' enrolment match the selection. `ours`: the namespace
+ * carries our annotation; "our labels": the label it records the operator set
+ * ({@link ENROLLED_LABEL_ANNOTATION}; for a namespace enrolled before that record, the enrolment
+ * label), where it still has the value the operator set. Every other label is a person's.
  *
- * | wanted | ours | label           | action                                  |
- * |--------|------|-----------------|-----------------------------------------|
- * | yes    | any  | our value       | none (enrolled)                         |
- * | yes    | no   | absent, another selection label a person set | none; reported (LabelSetByUser) |
- * | yes    | yes  | ours, and another selection label a person set | remove label and annotation; reported |
- * | yes    | any  | absent          | enrol                                   |
- * | yes    | yes  | another value   | drop our annotation only; reported      |
- * | yes    | no   | another value   | none; reported (LabelSetByUser)         |
- * | yes    | other installation's | absent | none; reported                  |
- * | no     | yes  | our value       | remove label and annotation             |
- * | no     | yes  | absent / other  | remove the annotation only              |
- * | no     | no   | any             | none                                    |
+ * | wanted | the namespace                                                   | action                          |
+ * |--------|-----------------------------------------------------------------|---------------------------------|
+ * | yes    | a person's other selection label (Istio's istio.io/rev), no enrolment label of a person's | ours taken off; reported (LabelSetByUser) |
+ * | yes    | ours, our label as the mesh's label is now                      | none (enrolled)                 |
+ * | yes    | the enrolment label with the mesh's value, a person's           | none (enrolled); ours, if any, taken off |
+ * | yes    | no enrolment label                                              | enrol (an earlier label of ours replaced) |
+ * | yes    | no enrolment label, another installation's annotation          | none; reported                  |
+ * | yes    | the enrolment label with another value, a person's (`disabled`) | none, ours taken off; reported (LabelSetByUser) |
+ * | no     | ours                                                            | our labels and annotations off  |
+ * | no     | not ours                                                        | none                            |
  *
  * "Wanted" is selected, not excluded (system or control-plane namespace), not being deleted, and
  * the installation not being deleted. A namespace being deleted is never written to.
@@ -123,59 +137,72 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
   const enrolled: string[] = [];
   const notEnrolled: NamespaceNotEnrolled[] = [];
   for (const ns of [...input.namespaces].sort((a, b) => a.name.localeCompare(b.name))) {
-    const current = ns.labels?.[label.key];
+    const labels = ns.labels ?? {};
     const claimedBy = ns.annotations?.[ENROLLED_BY_ANNOTATION];
     const ours = claimedBy === installation;
     const selected = isSelected(input.selection, ns);
     const deleting = ns.deletionTimestamp !== undefined;
     const wanted = selected && !excluded.has(ns.name) && !deleting && !input.deleting;
     const base = { namespace: ns.name, resourceVersion: ns.resourceVersion };
-    const labelled = current === label.value;
-    // The operator only ever sets label.key, so another selection label is a person's.
-    const otherKey = (input.otherKeys ?? []).find((key) => key !== label.key && ns.labels?.[key] !== undefined);
 
     if (selected && excluded.has(ns.name) && !input.deleting) {
       notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.NamespaceExcluded, message: `${ns.name} is ${ns.name === input.controlPlaneNamespace ? 'the control-plane namespace' : 'a system namespace'}; the mesh never injects there` });
     }
     if (deleting) {
       // Its pods go with it; no write to a namespace on its way out.
-      if (labelled && !excluded.has(ns.name)) enrolled.push(ns.name);
+      if (labels[label.key] === label.value && !excluded.has(ns.name)) enrolled.push(ns.name);
       continue;
     }
-    if (wanted) {
-      if (otherKey !== undefined && (current === undefined || ours)) {
-        // Our label beside theirs could override their choice (Istio's istio-injection wins over istio.io/rev).
-        if (ours) actions.push({ type: 'unenrol', ...base, removeLabel: labelled });
-        notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.LabelSetByUser, message: `${ns.name} has ${otherKey}=${ns.labels![otherKey]}, set by someone other than the operator, which routes its injection; it is left as it is (remove that label to let the operator enrol it with ${label.key}=${label.value})` });
-      } else if (labelled) {
-        enrolled.push(ns.name);
-      } else if (current === undefined) {
-        if (claimedBy !== undefined && !ours) {
-          notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.EnrolledByAnotherInstallation, message: `${ns.name} is enrolled by MeshInstallation ${claimedBy} (annotation ${ENROLLED_BY_ANNOTATION}); remove it from one installation's selection` });
-        } else {
-          actions.push({ type: 'enrol', ...base });
-          enrolled.push(ns.name);
-        }
+    const recorded = ours ? recordedLabel(ns.annotations?.[ENROLLED_LABEL_ANNOTATION]) ?? label : undefined;
+    const ourKeys = recorded && labels[recorded.key] === recorded.value ? [recorded.key] : [];
+    const current = recorded?.key === label.key && recorded.value === label.value && ourKeys.length > 0;
+    // The labels a person set: everything but ours.
+    const theirs = Object.fromEntries(Object.entries(labels).filter(([key]) => !ourKeys.includes(key)));
+    const theirValue = theirs[label.key];
+    const release = () => {
+      if (ours) actions.push({ type: 'unenrol', ...base, removeLabels: ourKeys });
+    };
+
+    if (!wanted) {
+      release();
+      if (!ours && theirValue === label.value && !excluded.has(ns.name)) enrolled.push(ns.name);
+      continue;
+    }
+    // Our label beside a person's other selection label could override their choice (Istio's
+    // istio-injection wins over istio.io/rev): theirs decides.
+    const otherKey = (input.otherKeys ?? []).find((key) => key !== label.key && theirs[key] !== undefined);
+    if (otherKey !== undefined && theirValue === undefined) {
+      release();
+      notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.LabelSetByUser, message: `${ns.name} has ${otherKey}=${theirs[otherKey]}, set by someone other than the operator, which routes its injection; it is left as it is (remove that label to let the operator enrol it with ${label.key}=${label.value})` });
+    } else if (current) {
+      enrolled.push(ns.name);
+    } else if (theirValue === label.value) {
+      release();
+      enrolled.push(ns.name);
+    } else if (theirValue === undefined) {
+      if (claimedBy !== undefined && !ours) {
+        notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.EnrolledByAnotherInstallation, message: `${ns.name} is enrolled by MeshInstallation ${claimedBy} (annotation ${ENROLLED_BY_ANNOTATION}); remove it from one installation's selection` });
       } else {
-        // A person set the key to something else (opting out, say): theirs to keep.
-        if (ours) actions.push({ type: 'unenrol', ...base, removeLabel: false });
-        notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.LabelSetByUser, message: `${ns.name} has ${label.key}=${current}, set by someone other than the operator; it is left as it is (set ${label.key}=${label.value} or remove the label to enrol it)` });
+        actions.push({ type: 'enrol', ...base, removeLabels: ourKeys.filter((key) => key !== label.key) });
+        enrolled.push(ns.name);
       }
-      continue;
+    } else {
+      // A person set the key to something else (opting out, say): theirs to keep.
+      release();
+      notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.LabelSetByUser, message: `${ns.name} has ${label.key}=${theirValue}, set by someone other than the operator; it is left as it is (set ${label.key}=${label.value} or remove the label to enrol it)` });
     }
-    if (ours) actions.push({ type: 'unenrol', ...base, removeLabel: labelled });
-    else if (labelled && !excluded.has(ns.name)) enrolled.push(ns.name);
   }
   return { actions, enrolled, notEnrolled };
 }
 
-/** The merge patch of one action: only our label and annotation, guarded by the resourceVersion the plan saw. */
+/** The merge patch of one action: only our labels and annotations, guarded by the resourceVersion the plan saw. */
 export function enrolmentPatch(action: EnrolmentAction, installation: string, label: { key: string; value: string }): Record<string, unknown> {
   const guard = action.resourceVersion ? { resourceVersion: action.resourceVersion } : {};
+  const removed = Object.fromEntries(action.removeLabels.map((key) => [key, null]));
   if (action.type === 'enrol') {
-    return { metadata: { ...guard, labels: { [label.key]: label.value }, annotations: { [ENROLLED_BY_ANNOTATION]: installation } } };
+    return { metadata: { ...guard, labels: { ...removed, [label.key]: label.value }, annotations: { [ENROLLED_BY_ANNOTATION]: installation, [ENROLLED_LABEL_ANNOTATION]: `${label.key}=${label.value}` } } };
   }
-  return { metadata: { ...guard, ...(action.removeLabel ? { labels: { [label.key]: null } } : {}), annotations: { [ENROLLED_BY_ANNOTATION]: null } } };
+  return { metadata: { ...guard, ...(action.removeLabels.length > 0 ? { labels: removed } : {}), annotations: { [ENROLLED_BY_ANNOTATION]: null, [ENROLLED_LABEL_ANNOTATION]: null } } };
 }
 
 /** The namespace cache as plan input. */
@@ -197,7 +224,7 @@ async function execute(scope: PassScope, context: PassContext, actions: readonly
   for (const action of actions) {
     try {
       await context.client.patch({ apiVersion: 'v1', kind: 'Namespace' }, action.namespace, undefined, enrolmentPatch(action, scope.name, label), 'merge');
-      scope.log.info({ namespace: action.namespace, label: `${label.key}=${label.value}`, removeLabel: action.type === 'unenrol' ? action.removeLabel : undefined }, action.type === 'enrol' ? 'enrolled namespace' : 'unenrolled namespace');
+      scope.log.info({ namespace: action.namespace, label: `${label.key}=${label.value}`, removedLabels: action.removeLabels }, action.type === 'enrol' ? 'enrolled namespace' : 'unenrolled namespace');
     } catch (error) {
       if (!isConflict(error) && !isNotFound(error)) throw error;
       complete = false;
@@ -241,14 +268,16 @@ export async function unenrolAll(scope: PassScope, context: PassContext): Promis
   if (!context.namespaces) return true;
   const states = namespaceStates(context).filter((ns) => ns.annotations?.[ENROLLED_BY_ANNOTATION] === scope.name && ns.deletionTimestamp === undefined);
   if (states.length === 0) return true;
-  const label = enrolmentLabelOf(scope, context);
-  const actions: EnrolmentAction[] = label
-    ? planEnrolment({ installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, selection: {}, namespaces: states, deleting: true }).actions
-    // Without the mesh's label we cannot tell ours from a person's: only the annotation goes.
-    : states.map((ns) => ({ type: 'unenrol', namespace: ns.name, resourceVersion: ns.resourceVersion, removeLabel: false }));
-  await execute(scope, context, actions, label ?? { key: '', value: '' });
+  // Without the mesh's label (its version left the catalog) the record still names what we set;
+  // a namespace enrolled before the record existed then loses only the annotation.
+  const label = enrolmentLabelOf(scope, context) ?? UNKNOWN_LABEL;
+  const { actions } = planEnrolment({ installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, selection: {}, namespaces: states, deleting: true });
+  await execute(scope, context, actions, label);
   return false;
 }
+
+/** A label no namespace carries: planning with it, only what the record names is ours. */
+const UNKNOWN_LABEL = { key: '', value: '' };
 
 /** The mesh's enrolment label for the installation, if its version still resolves. */
 function enrolmentLabelOf(scope: PassScope, context: PassContext): { key: string; value: string } | undefined {
