@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HttpMethod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { ENROLLED_BY_ANNOTATION } from '../../operator/controllers/meshinstallation/enrolment.ts';
@@ -48,6 +49,20 @@ async function until<T>(deadline: number, probe: () => Promise<T | undefined>): 
   }
 }
 
+/** Whether the API server's admission injects a pod in `namespace` now: a dry run (nothing is created). */
+async function admissionInjects(client: KubeClient, namespace: string, installation: string): Promise<true | undefined> {
+  const path = `${await client.path({ apiVersion: 'v1', kind: 'Pod' }, namespace)}?dryRun=All`;
+  try {
+    const pod = await client.request<KubeObject>(HttpMethod.POST, path, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'sample-app-probe-', namespace },
+      spec: { containers: [{ name: 'probe', image: 'registry.k8s.io/pause:3.10' }] },
+    });
+    return pod.metadata.labels?.[INJECTED_BY_LABEL] === installation ? true : undefined;
+  } catch {
+    return undefined; // refused (a webhook not serving yet): try again
+  }
+}
+
 /**
  * Deploys the sample into `installation`'s first enrolled namespace (creating the namespace if
  * needed), waits for its pods and reports them through `say`. Never throws for what the cluster
@@ -77,6 +92,12 @@ export async function deploySampleApp(client: KubeClient, installation: KubeObje
     return (mi.status?.dataPlane?.enrolledNamespaces ?? 0) > 0 ? true : undefined;
   });
   say(enrolled ? `namespace ${namespace} is enrolled for injection` : `namespace ${namespace} was not enrolled within 30s (does this build of the operator enrol namespaces?); deploying anyway`);
+  // The API server learns of the label and of new webhook configurations from its own caches, a
+  // moment later: pods created before that would pass uninjected. A dry-run pod shows when it has.
+  if (enrolled) {
+    const ready = await until(Math.min(deadline, Date.now() + 30_000), () => admissionInjects(client, namespace, name));
+    if (!ready) say(`a dry-run pod in ${namespace} is still not injected after 30s; deploying anyway`);
+  }
 
   const objects = sampleAppObjects(namespace);
   for (const object of objects) await client.apply(object, { force: true, manager: 'meshwright-start' });
