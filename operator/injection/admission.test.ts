@@ -180,3 +180,17 @@ for (const [name, body, message] of invalidBodies) {
     assert.match(answer.body, message);
   });
 }
+
+test('the installation is prepared (defaulted) once per cached version, and afresh when the cache holds a new one', () => {
+  seen.length = 0;
+  const first = installation();
+  const same = sources({ installation: first });
+  answerAdmission('/inject/mesh', reviewOf(pod()), same);
+  answerAdmission('/inject/mesh', reviewOf(pod()), same);
+  const updated = installation({ spec: { mesh: 'istio', version: '1.0.0', namespace: 'mesh-system' } });
+  answerAdmission('/inject/mesh', reviewOf(pod()), sources({ installation: updated }));
+  assert.equal(seen.length, 3);
+  assert.equal(seen[0]!.installation, seen[1]!.installation, 'the same prepared installation for the same cached object');
+  assert.notEqual(seen[2]!.installation, seen[0]!.installation);
+  assert.equal(seen[2]!.resolved.version, '1.0.0', 'a new cached version is read');
+});
