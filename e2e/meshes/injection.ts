@@ -236,7 +236,7 @@ function istioStatus(pod: Pod): { containers: string[]; initContainers: string[]
  * Asserts an Istio proxy on `pod`: istio-proxy as a container with istio-init before it, or as a
  * native sidecar; the status annotation naming it and `revision`; CA and discovery at `istiod`.
  */
-function assertIstioProxy(pod: Pod, revision: string, istiod: string, version: string): void {
+function assertIstioProxy(pod: Pod, revision: string, istiod: string, version: string): Container {
   const proxy = proxyContainer(pod, 'istio-proxy');
   assert.ok(proxy, `${pod.metadata.name} runs istio-proxy: ${JSON.stringify([pod.spec.initContainers?.map((c) => c.name), pod.spec.containers.map((c) => c.name)])}`);
   const status = istioStatus(pod);
@@ -252,6 +252,19 @@ function assertIstioProxy(pod: Pod, revision: string, istiod: string, version: s
   assert.equal(envOf(proxy.container, 'CA_ADDR'), `${istiod}:15012`, 'certificates from that revision\'s istiod');
   const proxyConfig = JSON.parse(envOf(proxy.container, 'PROXY_CONFIG') ?? '{}') as { discoveryAddress?: string };
   assert.equal(proxyConfig.discoveryAddress, `${istiod}:15012`, 'configuration from that revision\'s istiod');
+  return proxy.container;
+}
+
+/**
+ * {@link assertIstioProxy}, and the workload Istio names in the proxy's metadata: the Deployment
+ * `deployment` in the pod's namespace, which the webhook derives from the pod's ReplicaSet owner
+ * as upstream does (the pod has no name yet when it is admitted).
+ */
+function assertIstioProxyOfDeployment(pod: Pod, revision: string, istiod: string, version: string, deployment: string): void {
+  const proxy = assertIstioProxy(pod, revision, istiod, version);
+  assert.equal(envOf(proxy, 'ISTIO_META_WORKLOAD_NAME'), deployment);
+  assert.equal(envOf(proxy, 'ISTIO_META_OWNER'), `kubernetes://apis/apps/v1/namespaces/${pod.metadata.namespace}/deployments/${deployment}`);
+  assert.equal(pod.metadata.labels?.['service.istio.io/canonical-name'], deployment, 'canonical name from the app label');
 }
 
 /** Registers the injection scenarios of `mesh` (see the module comment). */
@@ -290,7 +303,7 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
       await world.namespace(ns.podRev);
     });
 
-    test('enrolled through spec.injection: a Deployment\'s pods run istio-proxy of revision default (istiod of the installation) and the record, whose trust-bundle hash is that of cacerts root-cert.pem', async () => {
+    test('enrolled through spec.injection: a Deployment\'s pods run istio-proxy of revision default (istiod of the installation, the Deployment as workload) and the record, whose trust-bundle hash is that of cacerts root-cert.pem', async () => {
       await world.install(name, { mesh: 'istio', version, namespace: cp, injection: { namespaces: [ns.app] } });
       await world.enrolled(ns.app, { key: 'istio-injection', value: 'enabled' }, name);
       await world.webhookConfiguration(`istio-sidecar-injector-${cp}`);
@@ -299,7 +312,7 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
       trustHash = trustBundleSha256(decode(cacerts.data['root-cert.pem']));
       const pods = await world.deployment(ns.app, 'web', 2);
       for (const pod of pods) {
-        assertIstioProxy(pod, 'default', istiod, version);
+        assertIstioProxyOfDeployment(pod, 'default', istiod, version, 'web');
         assertRecord(pod, { installation: name, mesh: 'istio', revision: 'default', proxyVersion: version, trustBundleSha256: trustHash });
       }
     });
@@ -366,9 +379,14 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
     const canary = `inj-canary-${run}`;
     const canaryCp = `inj-canary-cp-${run}`;
     const canaryApp = `inj-canary-app-${run}`;
+    const canaryTag = `inj-canary-tag-${run}`;
     const revision = version.replace(/\./g, '-');
+    const canaryIstiod = `istiod-${revision}.${canaryCp}.svc`;
 
-    before(() => world.namespace(canaryApp));
+    before(async () => {
+      await world.namespace(canaryApp);
+      await world.namespace(canaryTag, { 'istio.io/rev': 'default' });
+    });
 
     test(`the namespace is enrolled with istio.io/rev=${revision}; its pods get that revision's proxy: sidecar.istio.io/status and the record name the revision, CA and discovery point at istiod-${revision}`, async () => {
       await world.install(canary, { mesh: 'istio', version, namespace: canaryCp, upgrade: { strategy: 'Canary' }, injection: { namespaces: [canaryApp] } });
@@ -384,11 +402,22 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
       const hash = trustBundleSha256(decode(cacerts.data['root-cert.pem']));
       const pods = await world.deployment(canaryApp, 'web', 2);
       for (const pod of pods) {
-        assertIstioProxy(pod, revision, `istiod-${revision}.${canaryCp}.svc`, version);
+        assertIstioProxyOfDeployment(pod, revision, canaryIstiod, version, 'web');
         assertRecord(pod, { installation: canary, mesh: 'istio', revision, proxyVersion: version, trustBundleSha256: hash });
       }
-      const { dataPlane, condition } = await world.dataPlaneWhen(canary, '2 injected pods', (d) => d?.injectedPods === 2);
-      assert.deepEqual(dataPlane, { enrolledNamespaces: 1, injectedPods: 2, outdatedPods: 0, proxyVersions: { [version]: 2 } });
+    });
+
+    test(`the revision tag default: a namespace labelled istio.io/rev=default gets proxies of revision ${revision}, pointing at istiod-${revision}`, async () => {
+      const [pod] = await world.deployment(canaryTag, 'tagged', 1);
+      assertIstioProxy(pod!, revision, canaryIstiod, version);
+      assert.equal(pod!.metadata.annotations?.[RECORD_ANNOTATIONS.revision], revision);
+    });
+
+    test('status.dataPlane counts the pods of both namespaces and the one enrolled; DataPlaneReady=True ProxiesCurrent', async () => {
+      assert.equal((await world.injectedPods(canary)).length, 3);
+      const { dataPlane, condition } = await world.dataPlaneWhen(canary, '3 injected pods', (d) => d?.injectedPods === 3);
+      assert.deepEqual(dataPlane, { enrolledNamespaces: 1, injectedPods: 3, outdatedPods: 0, proxyVersions: { [version]: 3 } });
+      assert.equal(condition.status, 'True');
       assert.equal(condition.reason, 'ProxiesCurrent');
       await world.remove(canary);
     });
@@ -403,10 +432,12 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
   let bundle = '';
 
   /** Asserts Linkerd's proxy on `pod`, with Linkerd's own annotations and the trust anchors the mesh publishes. */
-  function assertLinkerdProxy(pod: Pod): void {
+  function assertLinkerdProxy(pod: Pod, deployment: string): void {
     const proxy = proxyContainer(pod, 'linkerd-proxy');
     assert.ok(proxy, `${pod.metadata.name} runs linkerd-proxy: ${JSON.stringify([pod.spec.initContainers?.map((c) => c.name), pod.spec.containers.map((c) => c.name)])}`);
-    if (!proxy.native) assert.ok(pod.spec.initContainers?.some((c) => c.name === 'linkerd-init'), `${pod.metadata.name} has linkerd-init`);
+    // Without the CNI plugin linkerd-init sets the firewall up, before a native sidecar too.
+    const inits = pod.spec.initContainers?.map((c) => c.name) ?? [];
+    assert.ok(inits.includes('linkerd-init') && (!proxy.native || inits.indexOf('linkerd-init') < inits.indexOf('linkerd-proxy')), `${pod.metadata.name} has linkerd-init first: ${inits.join(',')}`);
     assert.ok(pod.spec.containers.some((c) => c.name === 'app'), 'the app container is kept');
     const a = pod.metadata.annotations ?? {};
     assert.equal(a['linkerd.io/proxy-version'], version);
@@ -414,6 +445,10 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
     assert.equal(a['linkerd.io/trust-root-sha256'], trustBundleSha256(bundle), 'linkerd.io/trust-root-sha256 is the SHA-256 of the published trust anchors');
     assert.equal(envOf(proxy.container, 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS')?.trim(), bundle.trim(), 'the proxy is given the published trust anchors');
     assertRecord(pod, { installation: name, mesh: 'linkerd', revision: 'default', proxyVersion: version, trustBundleSha256: trustBundleSha256(bundle) });
+    // Linkerd's owner labels, from the pod's ReplicaSet owner (the pod has no name yet when admitted).
+    assert.equal(pod.metadata.labels?.['linkerd.io/proxy-deployment'], deployment);
+    assert.equal(pod.metadata.labels?.['linkerd.io/workload-ns'], pod.metadata.namespace);
+    assert.equal(pod.metadata.labels?.['linkerd.io/control-plane-ns'], cp);
   }
 
   describe('linkerd.io/inject and the enrolment label', () => {
@@ -424,7 +459,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
       await world.namespace(ns.webhooksOff, { 'config.linkerd.io/admission-webhooks': 'disabled' });
     });
 
-    test('enrolled through spec.injection: a Deployment\'s pods run linkerd-proxy with linkerd.io/proxy-version, linkerd.io/trust-root-sha256 and the record hashing the anchors of linkerd-identity-trust-roots', async () => {
+    test('enrolled through spec.injection: a Deployment\'s pods run linkerd-init and linkerd-proxy (owner labels naming the Deployment) with linkerd.io/proxy-version, linkerd.io/trust-root-sha256 and the record hashing the anchors of linkerd-identity-trust-roots', async () => {
       await world.install(name, { mesh: 'linkerd', version, namespace: cp, injection: { namespaces: [ns.app] } });
       await world.enrolled(ns.app, { key: 'linkerd.io/inject', value: 'enabled' }, name);
       await world.webhookConfiguration('linkerd-proxy-injector-webhook-config');
@@ -433,7 +468,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
       assert.match(bundle, /BEGIN CERTIFICATE/);
       await world.warmUp(ns.app, 'linkerd-proxy');
       const pods = await world.deployment(ns.app, 'web', 2);
-      for (const pod of pods) assertLinkerdProxy(pod);
+      for (const pod of pods) assertLinkerdProxy(pod, 'web');
     });
 
     test('a namespace nobody enrolled: a Deployment\'s pods are left untouched', async () => {
@@ -447,7 +482,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
 
     test('opt-in by pod: label linkerd.io/inject=enabled injects in a namespace that is not enrolled, but not in one labelled config.linkerd.io/admission-webhooks=disabled', async () => {
       const [pod] = await world.deployment(ns.optIn, 'opted-in', 1, { 'linkerd.io/inject': 'enabled' });
-      assertLinkerdProxy(pod!);
+      assertLinkerdProxy(pod!, 'opted-in');
       assertUntouched(await world.deployment(ns.webhooksOff, 'opted-in', 1, { 'linkerd.io/inject': 'enabled' }), 'admission webhooks disabled');
     });
 
