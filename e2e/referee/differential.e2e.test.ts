@@ -173,4 +173,23 @@ describe(`differential injection: ${count} workloads of seed ${seed} (MESHWRIGHT
     assert.ok(patched > workloads.length / 2, `most pods are patched by the referee (${patched}/${workloads.length})`);
     assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
   });
+
+  test('another installation agrees too: a Canary revision (1-30-4, demo profile, its own proxy memory limit) with classic sidecars', async () => {
+    const installation = installationOf({ version: '1.30.4', profile: 'demo', upgrade: { strategy: 'Canary' }, meshConfig: { proxy: { resources: { limits: { memory: '2Gi' } } } } } as never);
+    const configuration = await refereeConfigurationFor(referee, installation);
+    assert.equal(configuration.revision, '1-30-4');
+    const results = await injectEach(referee, configuration.settings, workloads.map((w) => JSON.stringify(w.object)).join('\n---\n'), { revision: configuration.revision, nativeSidecars: 'false' });
+    const ourInjector = operatorInjector(installation, false);
+    const ours = await ourInjector.inject(workloads.map((w) => w.object));
+    const pairs = results.map((r) => ({
+      index: r.index,
+      referee: r.error !== undefined ? { error: true } : withoutSerializerArtefacts(parse(r.output!.replace(/\n---\n$/, ''))),
+      ours: 'error' in ours[r.index]! ? { error: true } : withoutSerializerArtefacts((ours[r.index] as { output: unknown }).output),
+    }));
+    const summary = summarise(pairs, INJECTION_EXCEPTIONS);
+    process.stderr.write(`[referee] ${ourInjector.name}, classic sidecars: ${formatSummary(summary)}\n`);
+    const canaryProxies = pairs.filter((p) => JSON.stringify(p.ours).includes('istiod-1-30-4.istio-system.svc:15012')).length;
+    assert.ok(canaryProxies > workloads.length / 2, `most proxies talk to the canary istiod (${canaryProxies}/${workloads.length})`);
+    assert.ok(summary.agree / summary.total >= 0.99, formatSummary(summary));
+  });
 });

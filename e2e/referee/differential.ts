@@ -51,7 +51,7 @@ function withoutRecord(pod: PodObject): PodObject {
  * derived from: the all-options spec), injecting each workload's pod template as kube-inject does:
  * a Pod as itself, a workload's template with the workload named as its owner.
  */
-export function operatorInjector(installation: DefaultedMeshInstallation = installationOf(ISTIO_ALL_OPTIONS)): WorkloadInjector {
+export function operatorInjector(installation: DefaultedMeshInstallation = installationOf(ISTIO_ALL_OPTIONS), nativeSidecars = true): WorkloadInjector {
   const resolved = istioDistribution.resolve(installation);
   const injector = istioDistribution.injector!;
   const injectOne = (workload: Workload): InjectionOutcome => {
@@ -69,7 +69,7 @@ export function operatorInjector(installation: DefaultedMeshInstallation = insta
     const pod: PodObject = { metadata: { ...template.metadata, ...(object.kind === 'Pod' ? {} : { namespace }) }, spec: template.spec };
     try {
       const outcome = injector.inject({
-        pod, installation, resolved, trustAnchorsPem: '', nativeSidecars: true,
+        pod, installation, resolved, trustAnchorsPem: '', nativeSidecars,
         namespace: { name: namespace, labels: {}, annotations: {} },
         ...(object.kind === 'Pod' ? {} : { workload: { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace } }),
       });

@@ -126,11 +126,12 @@ func runSettings(args []string) error {
 				continue
 			}
 			data, _ := m.Object["data"].(map[string]any)
-			switch m.GetName() {
-			case "istio-sidecar-injector":
+			// A revisioned render names them istio-sidecar-injector-<revision> and istio-<revision>.
+			switch name := m.GetName(); {
+			case name == "istio-sidecar-injector" || strings.HasPrefix(name, "istio-sidecar-injector-"):
 				out.Config, _ = data["config"].(string)
 				out.Values, _ = data["values"].(string)
-			case "istio":
+			case name == "istio" || (strings.HasPrefix(name, "istio-") && data["mesh"] != nil):
 				meshData, _ = data["mesh"].(string)
 			}
 		}
