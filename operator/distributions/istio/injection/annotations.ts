@@ -152,7 +152,6 @@ const VALIDATORS: Record<string, (value: string) => string | undefined> = {
 };
 
 function quantity(value: string): string | undefined {
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) return 'value contains control characters';
   return parseQuantity(value) === undefined ? `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` : undefined;
 }
