@@ -148,6 +148,7 @@ for (const m of meshes) {
     assert.deepEqual(documents[0], parse(files['multi.yaml']!.split('---\n')[0]!));
     assertInjected(m, podOf(documents[1]), 'document 2');
     assertInjected(m, podOf(documents[2]), 'document 4');
+    assert.equal(documents[2].metadata.namespace, undefined, 'a Pod that named no namespace still names none');
 
     const json = JSON.parse((await offline(m, 'multi.yaml', { output: 'json' })).stdout);
     assert.equal(json.kind, 'List');

@@ -102,6 +102,11 @@ function injectPod(pod: PodObject, where: string, context: InjectContext, notes:
     return pod;
   }
   for (const warning of outcome.warnings ?? []) notes.push(`${where}: warning: ${warning}`);
+  // The namespace was only the injector's context: a manifest that named none still names none.
+  if (pod.metadata.namespace === undefined) {
+    const { namespace: _namespace, ...metadata } = outcome.pod.metadata;
+    return { ...outcome.pod, metadata };
+  }
   return outcome.pod;
 }
 
