@@ -107,7 +107,7 @@ export function injectPodWith(pod: PodObject, namespace: string, settings: Istio
   const podLabels = { ...labels, ...template.labels };
 
   // The user's containers that the template also defines win over it, field by field, and are
-  // recorded in an annotation (Istio's `sidecar.istio.io/overrides`).
+  // recorded in an annotation (Istio's `proxy.istio.io/overrides`).
   const original = pod.spec as Json & { containers: Json[] };
   const originalInit = (original.initContainers as Json[] | undefined) ?? [];
   const overrides: { containers?: Json[]; initContainers?: Json[] } = {};
