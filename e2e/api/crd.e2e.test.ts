@@ -249,10 +249,12 @@ test('status is written through the status subresource only, validated, and show
   const columns = table.columnDefinitions.map((c) => c.name);
   const row = table.rows[0]!.cells;
   const cell = (column: string) => row[columns.indexOf(column)];
-  assert.deepEqual(columns.slice(0, 6), ['Name', 'Mesh', 'Version', 'Ready', 'Progress', 'Age']);
+  assert.deepEqual(columns.slice(0, 7), ['Name', 'Mesh', 'Version', 'Ready', 'Proxies', 'Progress', 'Age']);
   assert.equal(cell('Mesh'), 'istio');
   assert.equal(cell('Version'), '1.31.1');
   assert.equal(cell('Ready'), 'True');
+  assert.equal(cell('Proxies'), 12, 'status.dataPlane.injectedPods');
+  assert.equal(cell('Outdated'), 0, 'status.dataPlane.outdatedPods (-o wide)');
   // The Progress column is the operator's to fill (status.progress, see reconcile.e2e.test.ts): a status without it shows none.
   assert.ok(cell('Progress') === null || cell('Progress') === '', `Progress: ${JSON.stringify(cell('Progress'))}`);
 });
