@@ -142,7 +142,7 @@ describe('namespace enrolment and status.dataPlane', () => {
     assert.match(events[0]!.note ?? '', new RegExp(`${legacy} has ${enrolment.key}=no`));
   });
 
-  test('injected pods are counted per proxy version; one at an old version is outdated until it goes', async () => {
+  test('injected pods are counted per proxy version from a pod cache trimmed to their record; one at an old version is outdated until it goes', async () => {
     const hash = await publishedHash();
     await injectedPod('web-1', '1.1.0', hash);
     await injectedPod('web-2', '1.1.0', hash);
@@ -152,6 +152,14 @@ describe('namespace enrolment and status.dataPlane', () => {
     assert.equal(condition.status, 'False');
     assert.equal(condition.reason, 'ProxiesOutdated');
     assert.match(condition.message, /^1 of 3 pods run an outdated proxy: 1 pod not at proxy version 1\.1\.0 \(1\.0\.0: 1\)/);
+    // The operator's pod cache holds these pods trimmed to their record: no spec, no other annotation.
+    const cached = operator.current!.pods.list(shop);
+    assert.deepEqual(cached.map((p) => p.metadata.name).sort(), ['old-1', 'web-1', 'web-2']);
+    for (const p of cached) {
+      assert.equal(p.spec, undefined, `${p.metadata.name}: no spec cached`);
+      assert.equal(p.metadata.managedFields, undefined);
+      assert.deepEqual(Object.keys(p.metadata.annotations ?? {}).sort(), Object.values(RECORD_ANNOTATIONS).sort());
+    }
 
     await admin.delete(podType, 'old-1', shop);
     const current = await statusWhen('2 pods, none outdated', (d, c) => d?.injectedPods === 2 && d.outdatedPods === 0 && c?.reason === 'ProxiesCurrent');
