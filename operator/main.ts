@@ -150,7 +150,12 @@ export async function runOperator(options: RunOptions): Promise<void> {
     address: options.metricsAddress,
     metrics,
     log,
-    readiness: () => operatorReadiness(operator.cacheStates(), elector?.health()),
+    readiness: () => {
+      const status = operatorReadiness(operator.cacheStates(), elector?.health());
+      // A Service must not send admissions to a replica whose webhook does not listen yet: enrolled pods fail closed.
+      if (webhook && webhook.port === undefined) return { ready: false, reasons: [...status.reasons, 'the injection webhook is not serving yet (its CA Secret is being read or created)'] };
+      return status;
+    },
   });
   options.onListening?.(http.port);
   log.info({ identity: options.identity, metricsPort: http.port, leaderElection: options.leaderElection }, 'meshwright operator starting');

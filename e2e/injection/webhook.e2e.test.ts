@@ -152,6 +152,19 @@ test('a Secret of the webhook CA\'s name that meshwright did not create is never
   assert.deepEqual(secret.data, { note: Buffer.from('mine').toString('base64') }, 'untouched');
 });
 
+test('a webhook CA Secret the operator cannot reach (a namespace its RBAC does not cover) keeps /readyz not ready with that reason, and is retried rather than fatal', async () => {
+  const other = await harness.startOperator({}, [`--webhook-port=${await freePort()}`, '--identity=no-namespace', `--leader-election-namespace=missing-${harness.run}`]);
+  const reasons = await eventually('/readyz to name the webhook', async () => {
+    const response = await fetch(`http://127.0.0.1:${other.metricsPort}/readyz`);
+    const text = await response.text();
+    return response.status === 503 && /the injection webhook is not serving yet/.test(text) ? text : undefined;
+  }, 20_000);
+  assert.match(reasons, /injection webhook is not serving yet/);
+  await eventually('the reason logged', async () => /(watching the webhook CA Secret failed|cannot create the webhook CA Secret); retrying/.test(readFileSync(other.logFile, 'utf8')), 10_000);
+  assert.equal(other.child.exitCode, null, 'the operator keeps running and retrying');
+  await other.stop();
+});
+
 test('operator stopped: pods of a namespace that is not enrolled are still created, enrolled ones are refused with the webhook\'s error', async () => {
   await operator.stop();
   const plain = await harness.createPod(harness.plain);

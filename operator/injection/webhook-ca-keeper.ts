@@ -115,7 +115,8 @@ export class WebhookCaKeeper {
     await this.secrets.start();
     const existing = this.secrets.get(this.options.name, this.options.namespace);
     if (existing && !isOurs(existing)) throw new Error(this.foreign());
-    if (!this.state() && !this.secrets.get(this.options.name, this.options.namespace)) await this.create();
+    let retryMs = 500;
+    let lastFailure: string | undefined;
     for (;;) {
       const state = this.state();
       if (state) {
@@ -123,6 +124,19 @@ export class WebhookCaKeeper {
         return state;
       }
       if (this.stopped) throw new Error('the webhook CA keeper stopped before the Secret could be read');
+      if (!this.secrets.get(this.options.name, this.options.namespace)) {
+        try {
+          await this.create();
+        } catch (error) {
+          // Its namespace missing, RBAC: said once per distinct reason, retried with backoff; /readyz says the webhook is not serving.
+          const message = error instanceof Error ? error.message : String(error);
+          if (message !== lastFailure) this.options.log.error({ err: message, secret: `${this.options.namespace}/${this.options.name}`, retryInMs: retryMs }, 'cannot create the webhook CA Secret; retrying');
+          lastFailure = message;
+          await new Promise<void>((resolve) => this.clock.setTimer(retryMs, resolve));
+          retryMs = Math.min(retryMs * 2, 30_000);
+          continue;
+        }
+      }
       // Created by us or by another replica: the watch brings it.
       await new Promise<void>((resolve) => this.clock.setTimer(100, resolve));
     }
