@@ -79,9 +79,14 @@ class MeshInjectionWorld {
   async install(name: string, spec: Record<string, unknown>): Promise<Installation> {
     this.installations.push({ name, namespace: spec.namespace as string });
     await this.admin.create({ apiVersion: API_VERSION, kind: KIND, metadata: { name, labels: this.selector }, spec });
-    return eventually(`${name} Ready`, async () => {
+    return this.ready(name);
+  }
+
+  /** Waits until installation `name` has condition `type` True at its generation. */
+  async ready(name: string, type = 'Ready'): Promise<Installation> {
+    return eventually(`${name} ${type}`, async () => {
       const mi = await this.admin.get<Installation>(miType, name);
-      const ready = mi.status?.conditions?.find((c) => c.type === 'Ready');
+      const ready = mi.status?.conditions?.find((c) => c.type === type);
       return ready?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
     }, 180_000, 250).catch(async (error: Error) => {
       const mi = await this.admin.get<Installation>(miType, name);
@@ -118,12 +123,13 @@ class MeshInjectionWorld {
    * picks a new webhook configuration up within about a second, and pods created before that would
    * pass unmutated. A dry run goes through admission (the webhooks have no side effects) and stores nothing.
    */
-  async warmUp(namespace: string, proxy: string): Promise<void> {
-    await eventually(`a dry-run pod in ${namespace} injected with ${proxy}`, async () => {
+  async warmUp(namespace: string, proxy: string, image?: RegExp): Promise<void> {
+    await eventually(`a dry-run pod in ${namespace} injected with ${proxy}${image ? ` ${image}` : ''}`, async () => {
       const pod = await this.admin.request<Pod>(HttpMethod.POST, `/api/v1/namespaces/${namespace}/pods?dryRun=All`, {
         apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'warm-up-', namespace }, spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
       });
-      return proxyContainer(pod, proxy) !== undefined;
+      const found = proxyContainer(pod, proxy);
+      return found !== undefined && (!image || image.test(found.container.image ?? ''));
     }, 30_000, 200);
   }
 
@@ -142,11 +148,12 @@ class MeshInjectionWorld {
     return this.available(namespace, name, replicas);
   }
 
-  /** Waits until Deployment `name` has `replicas` available pods and exactly that many pods; returns them. */
+  /** Waits until Deployment `name` is rolled out: `replicas` pods, all updated, available and running; returns them. */
   async available(namespace: string, name: string, replicas: number): Promise<Pod[]> {
     return eventually(`Deployment ${namespace}/${name} with ${replicas} available pods`, async () => {
-      const deployment = await this.admin.get<KubeObject & { status?: { availableReplicas?: number; updatedReplicas?: number } }>(deploymentType, name, namespace);
-      if ((deployment.status?.availableReplicas ?? 0) !== replicas) return undefined;
+      const deployment = await this.admin.get<KubeObject & { status?: { observedGeneration?: number; replicas?: number; availableReplicas?: number; updatedReplicas?: number } }>(deploymentType, name, namespace);
+      const status = deployment.status ?? {};
+      if ((status.observedGeneration ?? 0) < (deployment.metadata.generation ?? 0) || status.replicas !== replicas || status.updatedReplicas !== replicas || status.availableReplicas !== replicas) return undefined;
       const pods = (await this.admin.list<Pod>(podType, { namespace, labelSelector: `app=${name}` })).items.filter((p) => !p.metadata.deletionTimestamp);
       return pods.length === replicas && pods.every((p) => p.status?.phase === 'Running') ? pods : undefined;
     }, 60_000, 200).catch(async (error: Error) => {
@@ -158,6 +165,12 @@ class MeshInjectionWorld {
   /** Scales Deployment `name` and waits for the pods. */
   async scale(namespace: string, name: string, replicas: number): Promise<Pod[]> {
     await this.admin.patch(deploymentType, name, namespace, { spec: { replicas } }, 'merge');
+    return this.available(namespace, name, replicas);
+  }
+
+  /** Restarts Deployment `name` as `kubectl rollout restart` does (a pod-template annotation) and waits for the new pods. */
+  async restart(namespace: string, name: string, replicas: number): Promise<Pod[]> {
+    await this.admin.patch(deploymentType, name, namespace, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, 'merge');
     return this.available(namespace, name, replicas);
   }
 
@@ -223,6 +236,9 @@ function assertRecord(pod: Pod, expected: { installation: string; mesh: string; 
   assert.equal(a[RECORD_ANNOTATIONS.trustBundleSha256], expected.trustBundleSha256, `${pod.metadata.name}: the record's trust-bundle hash is that of the anchors the mesh publishes`);
 }
 
+/** `text` as a literal in a regular expression. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const decode = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('utf8');
 
 /** Istio's `sidecar.istio.io/status` of an injected pod. */
@@ -248,7 +264,7 @@ function assertIstioProxy(pod: Pod, revision: string, istiod: string, version: s
   }
   assert.ok(pod.spec.containers.some((c) => c.name === 'app'), 'the app container is kept');
   assert.equal(status.revision, revision, 'sidecar.istio.io/status names the revision');
-  assert.match(proxy.container.image ?? '', new RegExp(`/proxyv2:${version.replace(/\./g, '\\.')}`));
+  assert.match(proxy.container.image ?? '', new RegExp(`/proxyv2:${escape(version)}$`));
   assert.equal(envOf(proxy.container, 'CA_ADDR'), `${istiod}:15012`, 'certificates from that revision\'s istiod');
   const proxyConfig = JSON.parse(envOf(proxy.container, 'PROXY_CONFIG') ?? '{}') as { discoveryAddress?: string };
   assert.equal(proxyConfig.discoveryAddress, `${istiod}:15012`, 'configuration from that revision\'s istiod');
@@ -283,6 +299,8 @@ export function describeInjection(mesh: 'istio' | 'linkerd'): void {
 
 function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient): void {
   const version = '1.31.1';
+  /** The InPlace installation starts one patch behind, and is upgraded to {@link version} in the end. */
+  const older = '1.31.0';
   const name = `inj-istio-${run}`;
   const cp = `inj-istio-cp-${run}`;
   const ns = {
@@ -304,7 +322,7 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
     });
 
     test('enrolled through spec.injection: a Deployment\'s pods run istio-proxy of revision default (istiod of the installation, the Deployment as workload) and the record, whose trust-bundle hash is that of cacerts root-cert.pem', async () => {
-      await world.install(name, { mesh: 'istio', version, namespace: cp, injection: { namespaces: [ns.app] } });
+      await world.install(name, { mesh: 'istio', version: older, namespace: cp, injection: { namespaces: [ns.app] } });
       await world.enrolled(ns.app, { key: 'istio-injection', value: 'enabled' }, name);
       await world.webhookConfiguration(`istio-sidecar-injector-${cp}`);
       await world.warmUp(ns.app, 'istio-proxy');
@@ -312,8 +330,8 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
       trustHash = trustBundleSha256(decode(cacerts.data['root-cert.pem']));
       const pods = await world.deployment(ns.app, 'web', 2);
       for (const pod of pods) {
-        assertIstioProxyOfDeployment(pod, 'default', istiod, version, 'web');
-        assertRecord(pod, { installation: name, mesh: 'istio', revision: 'default', proxyVersion: version, trustBundleSha256: trustHash });
+        assertIstioProxyOfDeployment(pod, 'default', istiod, older, 'web');
+        assertRecord(pod, { installation: name, mesh: 'istio', revision: 'default', proxyVersion: older, trustBundleSha256: trustHash });
       }
     });
 
@@ -323,40 +341,67 @@ function describeIstio(world: MeshInjectionWorld, run: string, admin: KubeClient
       assertUntouched(await world.deployment(ns.plain, 'web', 2), ns.plain);
     });
 
-    test('opt-out by pod: label sidecar.istio.io/inject=false in the enrolled namespace leaves the pods untouched', async () => {
-      assertUntouched(await world.deployment(ns.app, 'opted-out', 1, { 'sidecar.istio.io/inject': 'false' }), 'opted out');
+    test('opt-out by pod in the enrolled namespace: label sidecar.istio.io/inject=false, or the annotation, leaves the pods untouched', async () => {
+      assertUntouched(await world.deployment(ns.app, 'opted-out', 1, { 'sidecar.istio.io/inject': 'false' }), 'opted out by label');
+      assertUntouched(await world.deployment(ns.app, 'opted-out-annotation', 1, {}, { 'sidecar.istio.io/inject': 'false' }), 'opted out by annotation');
+    });
+
+    test('opt-in by pod: label sidecar.istio.io/inject=true injects in a namespace that is not enrolled', async () => {
+      const [pod] = await world.deployment(ns.podRev, 'opted-in', 1, { 'sidecar.istio.io/inject': 'true' });
+      assertIstioProxyOfDeployment(pod!, 'default', istiod, older, 'opted-in');
     });
 
     test('precedence: istio-injection=disabled wins over the namespace\'s istio.io/rev; istio.io/rev=default alone injects', async () => {
       assertUntouched(await world.deployment(ns.disabled, 'web', 1), 'istio-injection=disabled with istio.io/rev=default');
       const [pod] = await world.deployment(ns.nsRev, 'web', 1);
-      assertIstioProxy(pod!, 'default', istiod, version);
+      assertIstioProxy(pod!, 'default', istiod, older);
     });
 
     test('precedence: the namespace\'s revision wins over the pod\'s — a pod naming another revision in a default-revision namespace is injected, a pod naming default in another revision\'s namespace is not (the same pod alone is)', async () => {
       const [named] = await world.deployment(ns.nsRev, 'other-rev-pod', 1, { 'istio.io/rev': `no-such-rev-${run}` });
-      assertIstioProxy(named!, 'default', istiod, version);
+      assertIstioProxy(named!, 'default', istiod, older);
       assertUntouched(await world.deployment(ns.otherRev, 'default-rev-pod', 1, { 'istio.io/rev': 'default' }), 'pod istio.io/rev=default in a namespace of another revision');
       const [alone] = await world.deployment(ns.podRev, 'default-rev-pod', 1, { 'istio.io/rev': 'default' });
-      assertIstioProxy(alone!, 'default', istiod, version);
+      assertIstioProxy(alone!, 'default', istiod, older);
     });
 
     test('status.dataPlane counts the injected pods (per proxy version) and the enrolled namespace, and follows a scale-up; DataPlaneReady=True ProxiesCurrent', async () => {
-      // web (2) in the enrolled namespace, web and other-rev-pod in the default-revision one, default-rev-pod alone.
+      // web (2) in the enrolled namespace, web and other-rev-pod in the default-revision one, default-rev-pod and opted-in alone.
       const injected = await world.injectedPods(name);
-      assert.equal(injected.length, 5, injected.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', '));
-      const first = await world.dataPlaneWhen(name, '5 injected pods', (d) => d?.injectedPods === 5);
-      assert.deepEqual(first.dataPlane, { enrolledNamespaces: 1, injectedPods: 5, outdatedPods: 0, proxyVersions: { [version]: 5 } });
+      assert.equal(injected.length, 6, injected.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', '));
+      const first = await world.dataPlaneWhen(name, '6 injected pods', (d) => d?.injectedPods === 6);
+      assert.deepEqual(first.dataPlane, { enrolledNamespaces: 1, injectedPods: 6, outdatedPods: 0, proxyVersions: { [older]: 6 } });
       assert.equal(first.condition.status, 'True');
       assert.equal(first.condition.reason, 'ProxiesCurrent');
-      assert.match(first.condition.message, new RegExp(`^5 pods in 1 enrolled namespace run proxy ${version.replace(/\./g, '\\.')} with the current trust bundle`));
+      assert.match(first.condition.message, new RegExp(`^6 pods in 1 enrolled namespace run proxy ${escape(older)} with the current trust bundle`));
 
       await world.scale(ns.app, 'web', 4);
-      assert.equal((await world.injectedPods(name)).length, 7);
-      const scaled = await world.dataPlaneWhen(name, '7 injected pods', (d) => d?.injectedPods === 7);
-      assert.deepEqual(scaled.dataPlane.proxyVersions, { [version]: 7 });
+      assert.equal((await world.injectedPods(name)).length, 8);
+      const scaled = await world.dataPlaneWhen(name, '8 injected pods', (d) => d?.injectedPods === 8);
+      assert.deepEqual(scaled.dataPlane.proxyVersions, { [older]: 8 });
       assert.equal(scaled.dataPlane.outdatedPods, 0);
       assert.equal(scaled.condition.reason, 'ProxiesCurrent');
+    });
+
+    test(`a version bump (${older} → ${version}): the pods keep their proxy and are counted outdated (DataPlaneReady=False ProxiesOutdated); a restarted Deployment's pods get the new proxy and are current`, async () => {
+      await admin.patch(miType, name, undefined, { spec: { version } }, 'merge');
+      // Not Ready: that waits for the data plane, whose proxies are now outdated.
+      await world.ready(name, 'ControlPlaneReady');
+      const outdated = await world.dataPlaneWhen(name, 'all 8 pods outdated', (d, c) => d?.outdatedPods === 8 && c?.reason === 'ProxiesOutdated');
+      assert.deepEqual(outdated.dataPlane, { enrolledNamespaces: 1, injectedPods: 8, outdatedPods: 8, proxyVersions: { [older]: 8 } });
+      assert.equal(outdated.condition.status, 'False');
+      assert.match(outdated.condition.message, new RegExp(`^8 of 8 pods run an outdated proxy: 8 pods not at proxy version ${escape(version)} \\(${escape(older)}: 8\\)`));
+
+      // The webhook serves the installation as its operator's cache has it: wait until new pods get the new proxy.
+      await world.warmUp(ns.app, 'istio-proxy', new RegExp(`/proxyv2:${escape(version)}$`));
+      const pods = await world.restart(ns.app, 'web', 4);
+      for (const pod of pods) {
+        assertIstioProxyOfDeployment(pod, 'default', istiod, version, 'web');
+        assertRecord(pod, { installation: name, mesh: 'istio', revision: 'default', proxyVersion: version, trustBundleSha256: trustHash });
+      }
+      const after = await world.dataPlaneWhen(name, '4 of 8 pods outdated', (d) => d?.injectedPods === 8 && d.outdatedPods === 4);
+      assert.deepEqual(after.dataPlane.proxyVersions, { [older]: 4, [version]: 4 });
+      assert.equal(after.condition.reason, 'ProxiesOutdated');
     });
 
     test('deleting the installation removes its webhook configuration and unenrols the namespace; pods created afterwards are untouched', async () => {
@@ -441,7 +486,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
     assert.ok(pod.spec.containers.some((c) => c.name === 'app'), 'the app container is kept');
     const a = pod.metadata.annotations ?? {};
     assert.equal(a['linkerd.io/proxy-version'], version);
-    assert.match(proxy.container.image ?? '', new RegExp(`proxy:${version}$`));
+    assert.match(proxy.container.image ?? '', new RegExp(`/proxy:${escape(version)}$`));
     assert.equal(a['linkerd.io/trust-root-sha256'], trustBundleSha256(bundle), 'linkerd.io/trust-root-sha256 is the SHA-256 of the published trust anchors');
     assert.equal(envOf(proxy.container, 'LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS')?.trim(), bundle.trim(), 'the proxy is given the published trust anchors');
     assertRecord(pod, { installation: name, mesh: 'linkerd', revision: 'default', proxyVersion: version, trustBundleSha256: trustBundleSha256(bundle) });
@@ -493,7 +538,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
       assert.deepEqual(first.dataPlane, { enrolledNamespaces: 1, injectedPods: 3, outdatedPods: 0, proxyVersions: { [version]: 3 } });
       assert.equal(first.condition.status, 'True');
       assert.equal(first.condition.reason, 'ProxiesCurrent');
-      assert.match(first.condition.message, new RegExp(`^3 pods in 1 enrolled namespace run proxy ${version.replace(/\./g, '\\.')} with the current trust bundle`));
+      assert.match(first.condition.message, new RegExp(`^3 pods in 1 enrolled namespace run proxy ${escape(version)} with the current trust bundle`));
 
       await world.scale(ns.app, 'web', 1);
       await eventually('the scaled-down pods gone', async () => (await world.injectedPods(name)).length === 2, 30_000, 200);
