@@ -110,6 +110,17 @@ test('selection by label selector; system and control-plane namespaces never enr
   assert.deepEqual(plan([ns('kube-system', { 'istio-injection': 'enabled' })], {}).enrolled, []);
 });
 
+test('a selector is judged on a person\'s labels only: one naming the enrolment key does not flap', () => {
+  const selection = { namespaceSelector: { matchExpressions: [{ key: 'istio-injection', operator: 'DoesNotExist' }] } };
+  // Unlabelled: selected and enrolled; once enrolled (our label on it), still selected, nothing to write.
+  assert.deepEqual(plan([ns('a')], selection).actions, [{ type: 'enrol', namespace: 'a', resourceVersion: '7', removeLabels: [] }]);
+  const enrolledOnce = plan([ns('a', { 'istio-injection': 'enabled' }, ours)], selection);
+  assert.deepEqual(enrolledOnce.actions, []);
+  assert.deepEqual(enrolledOnce.enrolled, ['a']);
+  // A person's own istio-injection label deselects it.
+  assert.deepEqual(plan([ns('b', { 'istio-injection': 'disabled' })], selection), { actions: [], enrolled: [], notEnrolled: [] });
+});
+
 test('no selection enrols nothing and unenrols what the installation enrolled', () => {
   const result = plan([ns('a', { 'istio-injection': 'enabled' }, ours), ns('b')], {});
   assert.deepEqual(result.actions, [{ type: 'unenrol', namespace: 'a', resourceVersion: '7', removeLabels: ['istio-injection'] }]);

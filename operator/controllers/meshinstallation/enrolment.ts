@@ -4,10 +4,12 @@
  * `istio-injection=enabled`, `linkerd.io/inject=enabled`) and unenrols it when it leaves the
  * selection or the installation is deleted.
  *
- * A namespace is the user's, never ours: the operator only ever adds its label and an annotation
- * recording that it did ({@link ENROLLED_BY_ANNOTATION}), and takes off only those. A label a
- * person set — the enrolment key with any value the operator did not put there — is left alone and
- * reported. Writes are merge patches guarded by the namespace's resourceVersion, so nothing a
+ * A namespace is the user's, never ours: the operator only ever adds its label and annotations
+ * recording that it did and what it set ({@link ENROLLED_BY_ANNOTATION},
+ * {@link ENROLLED_LABEL_ANNOTATION}), and takes off only those. A label a person set — the
+ * enrolment key with any value the operator did not put there, or another label the mesh routes
+ * injection by — is left alone and reported. A selector is judged on the person's labels alone, so
+ * one that names the enrolment key cannot make the operator flap. Writes are merge patches guarded by the namespace's resourceVersion, so nothing a
  * person changed after the cache was read is overwritten, and a namespace is never created
  * (a patch of a missing object fails; an apply would create it).
  *
@@ -97,10 +99,10 @@ export interface EnrolmentPlan {
   notEnrolled: NamespaceNotEnrolled[];
 }
 
-/** Whether the selection names `ns` (by name or by label). */
-function isSelected(selection: EnrolmentInput['selection'], ns: NamespaceState): boolean {
-  if (selection.namespaces) return selection.namespaces.includes(ns.name);
-  if (selection.namespaceSelector) return selectorMatches(selection.namespaceSelector, ns.labels ?? {});
+/** Whether the selection names the namespace `name` with the (person's) `labels`. */
+function isSelected(selection: EnrolmentInput['selection'], name: string, labels: Record<string, string>): boolean {
+  if (selection.namespaces) return selection.namespaces.includes(name);
+  if (selection.namespaceSelector) return selectorMatches(selection.namespaceSelector, labels);
   return false;
 }
 
@@ -140,7 +142,12 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
     const labels = ns.labels ?? {};
     const claimedBy = ns.annotations?.[ENROLLED_BY_ANNOTATION];
     const ours = claimedBy === installation;
-    const selected = isSelected(input.selection, ns);
+    const recorded = ours ? recordedLabel(ns.annotations?.[ENROLLED_LABEL_ANNOTATION]) ?? label : undefined;
+    const ourKeys = recorded && labels[recorded.key] === recorded.value ? [recorded.key] : [];
+    // The labels a person set: everything but ours.
+    const theirs = Object.fromEntries(Object.entries(labels).filter(([key]) => !ourKeys.includes(key)));
+    // Selection is the person's to make: our own label must not select or deselect (a selector on the enrolment key would flap).
+    const selected = isSelected(input.selection, ns.name, theirs);
     const deleting = ns.deletionTimestamp !== undefined;
     const wanted = selected && !excluded.has(ns.name) && !deleting && !input.deleting;
     const base = { namespace: ns.name, resourceVersion: ns.resourceVersion };
@@ -153,11 +160,7 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
       if (labels[label.key] === label.value && !excluded.has(ns.name)) enrolled.push(ns.name);
       continue;
     }
-    const recorded = ours ? recordedLabel(ns.annotations?.[ENROLLED_LABEL_ANNOTATION]) ?? label : undefined;
-    const ourKeys = recorded && labels[recorded.key] === recorded.value ? [recorded.key] : [];
     const current = recorded?.key === label.key && recorded.value === label.value && ourKeys.length > 0;
-    // The labels a person set: everything but ours.
-    const theirs = Object.fromEntries(Object.entries(labels).filter(([key]) => !ourKeys.includes(key)));
     const theirValue = theirs[label.key];
     const release = () => {
       if (ours) actions.push({ type: 'unenrol', ...base, removeLabels: ourKeys });
@@ -216,7 +219,8 @@ function namespaceStates(context: PassContext): NamespaceState[] {
 /**
  * Carries out the actions. A conflict (the namespace changed since the cache saw it) or a
  * namespace gone meanwhile is not an error: the change's watch event brings a new pass that plans
- * from the newer state; `retry` is asked for as well in case that event came first.
+ * from the newer state, and a pass a second later is asked for (scope.wakeAt) in case that
+ * event came first.
  * Returns whether every action was written.
  */
 async function execute(scope: PassScope, context: PassContext, actions: readonly EnrolmentAction[], label: { key: string; value: string }): Promise<boolean> {
