@@ -34,6 +34,7 @@ const bad: Array<[string, Parameters<typeof webhookSettingsFrom>[0], NodeJS.Proc
   ['renew-before longer than validity', {}, { MESHWRIGHT_WEBHOOK_CERT_VALIDITY: '10s', MESHWRIGHT_WEBHOOK_CERT_RENEW_BEFORE: '20s' }, /must be shorter than MESHWRIGHT_WEBHOOK_CERT_VALIDITY/],
   ['renew-before within two settles', {}, { MESHWRIGHT_WEBHOOK_CERT_VALIDITY: '60s', MESHWRIGHT_WEBHOOK_CERT_RENEW_BEFORE: '8s', MESHWRIGHT_WEBHOOK_CA_SETTLE: '5s' }, /longer than two MESHWRIGHT_WEBHOOK_CA_SETTLE/],
   ['a validity that is no duration', {}, { MESHWRIGHT_WEBHOOK_CERT_VALIDITY: '1 year' }, /MESHWRIGHT_WEBHOOK_CERT_VALIDITY must be a duration/],
+  ['a Secret name that is not one', {}, { MESHWRIGHT_WEBHOOK_SECRET: 'Webhook_CA' }, /MESHWRIGHT_WEBHOOK_SECRET must be a Secret name/],
 ];
 
 for (const [name, values, env, message] of bad) {

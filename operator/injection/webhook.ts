@@ -86,7 +86,11 @@ export function webhookSettingsFrom(values: { port?: string; url?: string; servi
   if (renewBeforeMs >= validityMs) throw new Error(`MESHWRIGHT_WEBHOOK_CERT_RENEW_BEFORE (${renewBeforeMs / 1000}s) must be shorter than MESHWRIGHT_WEBHOOK_CERT_VALIDITY (${validityMs / 1000}s), or every certificate is due at once`);
   // Renewal takes two settles (publish, switch) and must finish before the certificate expires.
   if (2 * settleMs >= renewBeforeMs) throw new Error(`MESHWRIGHT_WEBHOOK_CERT_RENEW_BEFORE (${renewBeforeMs / 1000}s) must be longer than two MESHWRIGHT_WEBHOOK_CA_SETTLE (${settleMs / 1000}s): a renewal waits that long twice before the old certificate may expire`);
-  return { port, target, secretName: values.secretName ?? env.MESHWRIGHT_WEBHOOK_SECRET ?? WEBHOOK_CA_SECRET_NAME, validityMs, renewBeforeMs, settleMs };
+  const secretName = values.secretName ?? env.MESHWRIGHT_WEBHOOK_SECRET ?? WEBHOOK_CA_SECRET_NAME;
+  if (secretName.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(secretName)) {
+    throw new Error(`MESHWRIGHT_WEBHOOK_SECRET must be a Secret name (lower-case letters, digits, '-' and '.'); got ${JSON.stringify(secretName)}`);
+  }
+  return { port, target, secretName, validityMs, renewBeforeMs, settleMs };
 }
 
 /** The names the serving certificate must carry for `target`. */
