@@ -55,7 +55,7 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
   const install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, cleanUp: settings.cleanUpInstall, log });
 
   await preinstallMeshCrds(cluster.admin);
-  const operator = await startBenchOperator(cluster, id);
+  const operator = await startBenchOperator(cluster, id, { webhook: true });
   const mesh = benchInstallation(`${id}-mesh`, id);
   try {
     await installAndWaitReady(cluster.admin, mesh);

@@ -35,14 +35,19 @@ export function processRssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
-/** Starts an operator for run `id` and resolves once it leads and its caches are synced (`/readyz`). */
-export async function startBenchOperator(cluster: BenchCluster, id: string): Promise<BenchOperator> {
+/**
+ * Starts an operator for run `id` and resolves once it leads and its caches are synced (`/readyz`).
+ * With `webhook`, it serves the injection webhook (installations then render their webhook
+ * configurations, failing closed): only for an operator that outlives its installations' use — the
+ * install benchmark's operators stop while a smoke run leaves their installations behind.
+ */
+export async function startBenchOperator(cluster: BenchCluster, id: string, options: { webhook?: boolean } = {}): Promise<BenchOperator> {
   const account = await operatorServiceAccountKubeconfig(cluster.admin, cluster.kc, id, builtInDistributions);
   const name = `meshwright-operator-${id}`;
   // The injection webhook is served as outside a cluster: the API server calls it by URL.
-  const webhookPort = await freePort();
+  const webhookPort = options.webhook ? await freePort() : 0;
   const operator = startOperatorProcess(account.kubeconfig, [
-    `--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`,
+    `--webhook-port=${webhookPort}`, ...(options.webhook ? [`--webhook-url=https://127.0.0.1:${webhookPort}`] : []),
     `--installation-selector=${BENCH_SELECTOR_KEY}=${id}`, '--leader-elect=true', `--leader-election-namespace=${account.namespace}`,
     `--identity=bench-${id}`, '--metrics-address=127.0.0.1:0', '--log-level=info',
   ]);
