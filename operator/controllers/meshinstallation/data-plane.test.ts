@@ -105,6 +105,13 @@ test('without a CA the operator manages, only the proxy version is judged', () =
   assert.doesNotMatch(condition.message, /trust bundle/);
 });
 
+test('an operator serving no injection webhook says so while namespaces are enrolled', () => {
+  const off = (enrolledNamespaces: number) => summarizeDataPlane({ pods: [], wanted: { version: '1.31.1' }, enrolledNamespaces, webhookOff: true, generation: 1 }).condition;
+  assert.match(off(1).message, /^0 pods in 1 enrolled namespace run proxy 1\.31\.1; the injection webhook is off in this operator \(start it with --webhook-url or --webhook-service\), so pods created now are not injected$/);
+  assert.equal(off(1).status, 'True', 'what runs is current; the note is about what comes');
+  assert.doesNotMatch(off(0).message, /webhook/, 'nothing enrolled, nothing to say');
+});
+
 test('namespaces left as a person labelled them are in the summary and the message', () => {
   const notEnrolled = [{ namespace: 'legacy', reason: 'LabelSetByUser' as const, message: 'legacy has istio-injection=disabled' }];
   const { summary, condition } = summarizeDataPlane({ pods: [], wanted: { version: '1.31.1' }, enrolledNamespaces: 0, namespacesNotEnrolled: notEnrolled, generation: 1 });

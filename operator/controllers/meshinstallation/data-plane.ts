@@ -69,6 +69,8 @@ export function summarizeDataPlane(input: {
   wanted: WantedProxy;
   enrolledNamespaces: number;
   namespacesNotEnrolled?: readonly NamespaceNotEnrolled[];
+  /** This operator serves no injection webhook (started without --webhook-url/--webhook-service): said, as new pods go uninjected. */
+  webhookOff?: boolean;
   generation: number;
 }): { summary: DataPlaneSummary; condition: ConditionUpdate } {
   const { wanted, generation } = input;
@@ -93,7 +95,9 @@ export function summarizeDataPlane(input: {
     // Bounded as the schema bounds it; the condition's message names them all.
     ...(notEnrolled.length > 0 ? { namespacesNotEnrolled: notEnrolled.slice(0, 64) } : {}),
   };
-  const leftAlone = notEnrolled.length === 0 ? '' : `; not enrolled: ${notEnrolled.map((n) => `${n.namespace} (${n.reason})`).join(', ')}`;
+  const webhookNote = input.webhookOff && input.enrolledNamespaces > 0
+    ? '; the injection webhook is off in this operator (start it with --webhook-url or --webhook-service), so pods created now are not injected' : '';
+  const leftAlone = `${webhookNote}${notEnrolled.length === 0 ? '' : `; not enrolled: ${notEnrolled.map((n) => `${n.namespace} (${n.reason})`).join(', ')}`}`;
   const base = { type: ConditionType.DataPlaneReady, observedGeneration: generation };
   const pods = (n: number) => `${n} ${n === 1 ? 'pod' : 'pods'}`;
   const namespaces = (n: number) => `${n} enrolled ${n === 1 ? 'namespace' : 'namespaces'}`;
@@ -184,6 +188,8 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
   const { summary, condition } = summarizeDataPlane({
     pods, wanted: wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired),
     enrolledNamespaces: enrolled.length, namespacesNotEnrolled: notEnrolled, generation: scope.generation,
+    // Only an operator that wires the webhook can say it is off (an embedded one may have none to wire).
+    webhookOff: context.webhookEndpoint !== undefined && context.webhookEndpoint() === undefined,
   });
   scope.status.dataPlane = summary;
   announceNotEnrolled(scope, context, notEnrolled);
