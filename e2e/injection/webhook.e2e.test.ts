@@ -18,7 +18,9 @@ import { request } from 'node:https';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
 import { auditEvents } from '../support/audit.ts';
 import { eventually } from '../support/kube.ts';
-import { TEST_REFUSE_ANNOTATION } from '../support/test-distribution.ts';
+import { TEST_REFUSE_ANNOTATION, testInjectionWebhookName } from '../support/test-distribution.ts';
+import { createWebhookCa } from '../../operator/injection/webhook-ca.ts';
+import { HttpMethod } from '@kubernetes/client-node';
 import { freePort, InjectionHarness, type RunningOperator } from './harness.ts';
 
 const harness = new InjectionHarness();
@@ -139,6 +141,25 @@ test('the webhook CA Secret deleted: written back with the same CA, the webhook 
   assert.equal(harness.caBundleOf((await harness.webhookConfiguration())!), bundleBefore);
   const result = await harness.createPod(harness.enrolled);
   assert.ok('created' in result && InjectionHarness.injected(result.created), 'pods are still injected');
+});
+
+test('the operator owns caBundle: applied under its field manager, and another writer\'s value is put back from the CA Secret', async () => {
+  const type = { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration' };
+  const name = testInjectionWebhookName(harness.name);
+  const current = (await harness.webhookConfiguration())!;
+  const wanted = harness.caBundleOf(current);
+  const fields = await harness.admin.request<{ metadata: { managedFields: Array<{ manager: string; fieldsV1: unknown }> } }>(HttpMethod.GET, `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}`);
+  const owner = fields.metadata.managedFields.find((entry) => JSON.stringify(entry.fieldsV1).includes('"f:caBundle"'));
+  assert.equal(owner?.manager, 'meshwright', 'caBundle is owned by the operator\'s field manager');
+  const stranger = (await createWebhookCa({ validityMs: 3_600_000, renewBeforeMs: 600_000, settleMs: 1_000, dnsNames: [], ipAddresses: ['127.0.0.1'] }, Date.now())).ca.certificatePem;
+  const patched = await harness.admin.patch(type, name, undefined, [{ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from(stranger).toString('base64') }], 'json');
+  assert.equal(harness.caBundleOf(patched), stranger, 'the other writer\'s value was stored');
+  await eventually('caBundle put back', async () => harness.caBundleOf((await harness.webhookConfiguration())!) === wanted, 30_000);
+  const result = await eventually('a pod injected again', async () => {
+    const created = await harness.createPod(harness.enrolled);
+    return 'created' in created && InjectionHarness.injected(created.created) ? created : undefined;
+  }, 30_000, 300);
+  assert.ok(result);
 });
 
 test('a Secret of the webhook CA\'s name that meshwright did not create is never written: the operator says so and stops', async () => {
