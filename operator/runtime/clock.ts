@@ -16,16 +16,30 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): Timer;
 }
 
+/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * `setTimeout` for any delay. Node clamps a delay beyond {@link MAX_TIMEOUT_MS} to 1 ms (with a
+ * TimeoutOverflowWarning): a renewal due in months would fire at once, and a timer re-armed from
+ * its own callback would spin. Longer delays are waited out in steps of at most `maxStepMs`.
+ */
+export function setLongTimeout(ms: number, fn: () => void, maxStepMs = MAX_TIMEOUT_MS): Timer {
+  let handle: ReturnType<typeof setTimeout>;
+  const arm = (remaining: number) => {
+    handle = remaining > maxStepMs ? setTimeout(() => arm(remaining - maxStepMs), maxStepMs) : setTimeout(fn, Math.max(0, remaining));
+  };
+  arm(ms);
+  return { cancel: () => clearTimeout(handle) };
+}
+
 /**
  * The real clock. Its timers keep the process alive (a pending retry is work to do); whoever
  * schedules one cancels it on shutdown.
  */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    return { cancel: () => clearTimeout(handle) };
-  },
+  setTimer: (ms, fn) => setLongTimeout(ms, fn),
 };
 
 /** A clock that moves only when told to; timers fire in due order during {@link FakeClock.advance}. */
