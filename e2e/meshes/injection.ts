@@ -531,7 +531,7 @@ function describeLinkerd(world: MeshInjectionWorld, run: string, admin: KubeClie
       assertUntouched(await world.deployment(ns.webhooksOff, 'opted-in', 1, { 'linkerd.io/inject': 'enabled' }), 'admission webhooks disabled');
     });
 
-    test('status.dataPlane counts the injected pods (per proxy version) and the enrolled namespace, and follows a scale-down; DataPlaneReady=True ProxiesCurrent', async () => {
+    test('status.dataPlane counts the injected pods (per proxy version) and the enrolled namespace, and follows a scale-down; DataPlaneReady=True ProxiesCurrent; the webhook configuration goes with the installation', async () => {
       const injected = await world.injectedPods(name);
       assert.equal(injected.length, 3, injected.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(', '));
       const first = await world.dataPlaneWhen(name, '3 injected pods', (d) => d?.injectedPods === 3);
