@@ -22,7 +22,7 @@ import { withSpecDefaults } from '../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import { publishedTrustAnchorsPem } from '../controllers/meshinstallation/data-plane.ts';
 import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, UnsupportedSpecError, type MeshDistribution, type ResolvedVersion } from '../distributions/distribution.ts';
-import { InjectionError, type NamespaceView, type PodObject } from '../distributions/injection.ts';
+import { InjectionError, POD_TEMPLATE_PATHS, type NamespaceView, type PodObject } from '../distributions/injection.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { parseInstallations, RenderInputError } from './render.ts';
 
@@ -34,16 +34,6 @@ export class InjectInputError extends Error {
   }
 }
 
-/** Where the pod template of each workload kind is. */
-const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
 
 /**
  * Kinds that hold no pods, printed unchanged (a workload file commonly carries them beside its

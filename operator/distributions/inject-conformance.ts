@@ -21,7 +21,7 @@ import { MESHES, type Mesh, type MeshInstallationSpec } from '../api/spec.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { sameQuantity } from '../runtime/quantity.ts';
 import type { ResolvedVersion } from './distribution.ts';
-import { InjectionError, type InjectionOutcome, type InjectionRequest, type NamespaceView, type PodObject, type SidecarInjector } from './injection.ts';
+import { InjectionError, POD_TEMPLATE_PATHS, type InjectionOutcome, type InjectionRequest, type NamespaceView, type PodObject, type SidecarInjector } from './injection.ts';
 import { applyJsonPatch, type JsonPatchOperation } from './json-patch.ts';
 import { diffObject, type Difference } from './linkerd/manifest-diff.ts';
 
@@ -134,16 +134,6 @@ export function sharedReferenceDir(): string {
   return fileURLToPath(new URL('../../../shared/reference/', import.meta.url));
 }
 
-/** Kinds whose pod template the harness injects, with where the template is. */
-const POD_TEMPLATE_PATHS: Record<string, readonly string[]> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 

@@ -106,6 +106,21 @@ export interface InjectionRecord {
   trustBundleSha256: string;
 }
 
+/**
+ * Where each workload kind keeps the pod template its controller creates pods from: what
+ * `meshwright inject` and the conformance harness inject in place, as `istioctl kube-inject` and
+ * `linkerd inject --manual` do.
+ */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
 /** Label on every injected pod, valued with the installation's name: what the pod informer selects on. */
 export const INJECTED_BY_LABEL = 'meshwright.dev/injected-by';
 /** Annotations of the {@link InjectionRecord}. */
