@@ -122,7 +122,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
   } else {
     webhook = new InjectionWebhook({
       settings: options.webhook, client, namespace: options.leaderElectionNamespace, log, registry: metrics.registry,
-      caches: { installations: operator.installations, namespaces: operator.namespaces, owned: operator.owned, distributions: options.distributions },
+      caches: { installations: operator.installations, namespaces: operator.namespaces, owned: operator.owned, referenced: operator.referencedSecrets, distributions: options.distributions },
     });
     // A new bundle must reach every installation's webhook configurations (the pass reads it from the cache).
     let bundle: string | undefined;

@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 import { API_VERSION, KIND } from './api/meshinstallation.ts';
 import { INSTALLATION_LABEL, MeshInstallationReconciler, type ReconcilerHooks } from './controllers/meshinstallation/index.ts';
 import { ReferencedSecrets } from './controllers/referenced-secrets.ts';
+import { trustAnchorKeysOfUserSecret } from './distributions/published-trust-anchors.ts';
+import { withSpecDefaults } from './api/defaults.ts';
+import type { DefaultedMeshInstallation } from './api/meshinstallation.ts';
 import type { MeshDistribution } from './distributions/distribution.ts';
 import type { WebhookEndpoint } from './distributions/injection.ts';
 import type { Clock } from './runtime/clock.ts';
@@ -43,6 +46,20 @@ export interface OperatorOptions {
    * (injection/webhook.ts); undefined (or returning undefined): no webhook configuration is rendered.
    */
   webhookEndpoint?: () => WebhookEndpoint | undefined;
+}
+
+/**
+ * The keys of a user's Secret an installation's mesh reads its published trust anchors from (the
+ * referenced-secrets cache keeps these public entries only); none when its spec does not resolve.
+ */
+function userSecretTrustAnchorKeys(distributions: ReadonlyMap<string, MeshDistribution>, installation: KubeObject, secret: { namespace: string; name: string }): string[] {
+  try {
+    const spec = withSpecDefaults(installation.spec as never);
+    const distribution = distributions.get(spec.mesh);
+    return distribution ? trustAnchorKeysOfUserSecret(distribution, { ...installation, spec } as unknown as DefaultedMeshInstallation, secret) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The running operator (without leader election, metrics or HTTP: see main.ts). */
@@ -110,6 +127,8 @@ export class Operator {
       webhookEndpoint: options.webhookEndpoint,
       namespaces: this.namespaces,
       pods: this.pods,
+      // Created below (it enqueues into the controller); read only by passes, which start later.
+      referencedSecret: (namespace, name) => this.referencedSecrets.get(namespace, name),
     });
     this.controller = new Controller({
       name: 'meshinstallation',
@@ -125,8 +144,9 @@ export class Operator {
     this.installations.on((type) => {
       if (type === 'delete') for (const other of this.installations.list()) this.controller.enqueue(other.metadata.name);
     });
+    const distributions = new Map(options.distributions.map((d) => [d.mesh as string, d]));
     this.referencedSecrets = new ReferencedSecrets({
-      client, installations: this.installations, enqueue: (name) => this.controller.enqueue(name), clock: options.clock, onError: onError({ apiVersion: 'v1', kind: 'Secret' }),
+      client, installations: this.installations, trustAnchorKeys: (installation, secret) => userSecretTrustAnchorKeys(distributions, installation, secret), enqueue: (name) => this.controller.enqueue(name), clock: options.clock, onError: onError({ apiVersion: 'v1', kind: 'Secret' }),
     });
     // A pod's proxy counts for the installation that injected it.
     this.controller.watch(this.pods, (pod) => {

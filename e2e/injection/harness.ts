@@ -15,7 +15,7 @@ import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { KubeApiError, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { counterTotal, operatorServiceAccountKubeconfig } from '../support/operator-account.ts';
 import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
-import { removeTestMesh, TEST_INJECT_LABEL, TEST_PROXY_CONTAINER, testDistributionWithInjector, testInjectionWebhookName } from '../support/test-distribution.ts';
+import { removeTestMesh, TEST_INJECT_LABEL, TEST_PROXY_CONTAINER, testDistributionWithCaAndInjector, testDistributionWithInjector, testInjectionWebhookName } from '../support/test-distribution.ts';
 
 /** A free TCP port on 127.0.0.1 (closed again at once; the operator binds it next). */
 export async function freePort(): Promise<number> {
@@ -56,10 +56,18 @@ export class InjectionHarness {
   private cleanupAccount?: () => Promise<void>;
   private readonly processes: RunningOperator[] = [];
 
+  /** `withCa`: the test mesh with its cacerts CA too ({@link testDistributionWithCaAndInjector}). */
+  constructor(private readonly options: { withCa?: boolean } = {}) {}
+
+  /** The distribution the operator runs with. */
+  get distribution() {
+    return this.options.withCa ? testDistributionWithCaAndInjector : testDistributionWithInjector;
+  }
+
   /** Installs the CRD, the operator's account and the two namespaces; picks the webhook port. */
   async setUp(): Promise<void> {
     await installMeshInstallationCrd(this.admin);
-    const account = await operatorServiceAccountKubeconfig(this.admin, this.kc, this.run, [testDistributionWithInjector]);
+    const account = await operatorServiceAccountKubeconfig(this.admin, this.kc, this.run, [this.distribution]);
     this.operatorNamespace = account.namespace;
     this.username = account.username;
     this.cleanupAccount = account.cleanup;
@@ -77,7 +85,7 @@ export class InjectionHarness {
     const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'operator-process.ts'),
       '--metrics-address=127.0.0.1:0', `--webhook-port=${this.webhookPort}`, `--webhook-url=https://127.0.0.1:${this.webhookPort}`,
       `--leader-election-namespace=${this.operatorNamespace}`, `--installation-selector=meshwright.dev/test-run=${this.run}`, '--log-level=info', ...extraArgs,
-    ], { env: { ...process.env, KUBECONFIG: this.kubeconfig, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { env: { ...process.env, KUBECONFIG: this.kubeconfig, ...(this.options.withCa ? { MESHWRIGHT_E2E_TEST_MESH: 'ca' } : {}), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = createWriteStream(logFile);
     child.stderr!.pipe(log);
     const metricsPort = await new Promise<number>((resolve, reject) => {
@@ -102,11 +110,11 @@ export class InjectionHarness {
     return running;
   }
 
-  /** Creates the installation (the test mesh, version 1.1.0) and waits until its webhook configuration carries a caBundle. */
-  async install(): Promise<KubeObject> {
+  /** Creates the installation (the test mesh, version 1.1.0, with `spec` over that) and waits until its webhook configuration carries a caBundle. */
+  async install(spec: Record<string, unknown> = {}): Promise<KubeObject> {
     await this.admin.create({
       apiVersion: API_VERSION, kind: KIND, metadata: { name: this.name, labels: { 'meshwright.dev/test-run': this.run } },
-      spec: { mesh: 'istio', version: '1.1.0', namespace: this.meshNamespace },
+      spec: { mesh: 'istio', version: '1.1.0', namespace: this.meshNamespace, ...spec },
     });
     return eventually('the webhook configuration with a caBundle', async () => {
       const configuration = await this.webhookConfiguration();

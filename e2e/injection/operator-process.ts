@@ -4,9 +4,11 @@
  * metrics endpoint listens.
  */
 import { optionsFromArgs, runOperator } from '../../operator/main.ts';
-import { testDistributionWithInjector } from '../support/test-distribution.ts';
+import { testDistributionWithCaAndInjector, testDistributionWithInjector } from '../support/test-distribution.ts';
 
-const options = optionsFromArgs(process.argv.slice(2), process.env, [testDistributionWithInjector]);
+// MESHWRIGHT_E2E_TEST_MESH=ca: the test mesh with its cacerts CA too.
+const distribution = process.env.MESHWRIGHT_E2E_TEST_MESH === 'ca' ? testDistributionWithCaAndInjector : testDistributionWithInjector;
+const options = optionsFromArgs(process.argv.slice(2), process.env, [distribution]);
 await runOperator({
   ...options,
   leaseDurationMs: 3000,

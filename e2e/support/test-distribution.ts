@@ -183,3 +183,9 @@ export const testInjector: SidecarInjector = {
 
 /** The test mesh with {@link testInjector}. */
 export const testDistributionWithInjector: MeshDistribution = { ...testDistribution, injector: testInjector };
+
+/**
+ * The test mesh with a CA in the `cacerts` layout and {@link testInjector}: an External CA whose
+ * Secret is `cacerts` in the mesh namespace, in that very layout, is read in place.
+ */
+export const testDistributionWithCaAndInjector: MeshDistribution = { ...testDistributionWithCa, injector: testInjector };

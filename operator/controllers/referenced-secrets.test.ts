@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Informer } from '../runtime/informer.ts';
 import type { KubeClient, KubeObject } from '../runtime/kube.ts';
-import { ReferencedSecrets, referencedSecret } from './referenced-secrets.ts';
+import { caFiles } from '../distributions/istio/ca-secret.ts';
+import { testCertificateAuthority } from '../distributions/linkerd/test-support.ts';
+import { publicTrustAnchorView, ReferencedSecrets, referencedSecret } from './referenced-secrets.ts';
 
 /** Watch connections the test controls: one per informer, events pushed by hand. */
 class SecretWatches {
@@ -74,4 +76,77 @@ test('one watch per referenced Secret, by name; a change enqueues every installa
   assert.deepEqual(secrets.watched(), []);
   emit('add', installation('d', { namespace: 'x', name: 'y' }));
   assert.deepEqual(secrets.watched(), [], 'nothing starts after stop');
+});
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const dataOf = (object: KubeObject | undefined): Record<string, string> => (object as { data?: Record<string, string> } | undefined)?.data ?? {};
+/** A user's Istio plug-in Secret with its issuer key, as the API server sends it. */
+function userCacerts(): KubeObject {
+  const files = caFiles(testCertificateAuthority());
+  return {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: 'cacerts', namespace: 'istio-system', uid: 'u', resourceVersion: '7', labels: { team: 'pki' }, annotations: { note: 'x' }, managedFields: [{ manager: 'kubectl' }] },
+    data: { ...Object.fromEntries(Object.entries(files).map(([key, pem]) => [key, b64(pem)])), 'tls.key': files['ca-key.pem'] ? b64(files['ca-key.pem']) : '' },
+  } as KubeObject;
+}
+
+/** Whether anything of a private key is in `object` (decoded or not). */
+function holdsKey(object: unknown): boolean {
+  const text = JSON.stringify(object);
+  const decoded = Object.values((object as { data?: Record<string, string> }).data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join('\n');
+  return /PRIVATE KEY|ca-key\.pem|tls\.key/.test(text) || /PRIVATE KEY/.test(decoded);
+}
+
+test('publicTrustAnchorView: metadata, and of the data only the named entries holding certificates and nothing else', () => {
+  const secret = userCacerts();
+  const data = dataOf(secret);
+  const rows: Array<[string, KubeObject, string[], Record<string, string> | undefined]> = [
+    ['root-cert.pem named: kept', secret, ['root-cert.pem'], { 'root-cert.pem': data['root-cert.pem']! }],
+    ['nothing named: metadata only', secret, [], undefined],
+    ['a key entry named: dropped all the same', secret, ['ca-key.pem', 'tls.key', 'root-cert.pem'], { 'root-cert.pem': data['root-cert.pem']! }],
+    ['a certificate entry with a key appended: dropped', { ...secret, data: { 'root-cert.pem': b64(`${caFiles(testCertificateAuthority())['root-cert.pem']}${caFiles(testCertificateAuthority())['ca-key.pem']}`) } } as KubeObject, ['root-cert.pem'], undefined],
+    ['an entry that is no PEM: dropped', { ...secret, data: { 'root-cert.pem': b64('not a certificate') } } as KubeObject, ['root-cert.pem'], undefined],
+    ['a named entry absent: nothing', { ...secret, data: undefined } as KubeObject, ['root-cert.pem'], undefined],
+  ];
+  for (const [name, object, keys, expected] of rows) {
+    const view = publicTrustAnchorView(object, keys);
+    assert.deepEqual(view, {
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system', uid: 'u', resourceVersion: '7' }, ...(expected ? { data: expected } : {}),
+    }, name);
+    assert.equal(holdsKey(view), false, `${name}: no key in the view`);
+  }
+  assert.equal(holdsKey(secret), true, 'the check sees a key where there is one');
+});
+
+test('the cached user Secret holds its trust-anchor entries and no key, though the Secret has one', async () => {
+  const watches = new SecretWatches();
+  const { informer, emit } = installations();
+  const secrets = new ReferencedSecrets({
+    client: watches.client as unknown as KubeClient, installations: informer, enqueue: () => undefined,
+    trustAnchorKeys: (mi, secret) => (secret.name !== 'cacerts' ? [] : mi.metadata.name === 'istio' ? ['root-cert.pem'] : mi.metadata.name === 'third' ? ['ca.crt'] : []),
+  });
+  emit('add', installation('istio', { namespace: 'istio-system', name: 'cacerts' }));
+  const watch = await watches.watchOpened(1);
+  const sent = userCacerts();
+  watch.send('ADDED', sent);
+  while (!secrets.get('istio-system', 'cacerts')) await new Promise((resolve) => setImmediate(resolve));
+  const cached = secrets.get('istio-system', 'cacerts')!;
+  assert.deepEqual(Object.keys(dataOf(cached)), ['root-cert.pem']);
+  assert.equal(dataOf(cached)['root-cert.pem'], dataOf(sent)['root-cert.pem']);
+  assert.equal(holdsKey(cached), false);
+  assert.equal(cached.metadata.managedFields, undefined);
+
+  // Another installation naming it, whose mesh reads no entry of it: the cache stays as it is.
+  emit('add', installation('other', { namespace: 'istio-system', name: 'cacerts' }));
+  assert.equal(watches.opened.length, 1, 'no new watch');
+  // One whose mesh reads an entry not kept yet: a new cache keeping both (still no key).
+  emit('add', installation('third', { namespace: 'istio-system', name: 'cacerts' }));
+  const again = await watches.watchOpened(2);
+  const withCaCrt = { ...sent, data: { ...dataOf(sent), 'ca.crt': dataOf(sent)['root-cert.pem']! } } as KubeObject;
+  again.send('ADDED', withCaCrt);
+  while (!dataOf(secrets.get('istio-system', 'cacerts'))['ca.crt']) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(Object.keys(dataOf(secrets.get('istio-system', 'cacerts'))).sort(), ['ca.crt', 'root-cert.pem']);
+  assert.equal(holdsKey(secrets.get('istio-system', 'cacerts')), false);
+  await secrets.stop();
+  assert.equal(secrets.get('istio-system', 'cacerts'), undefined, 'stopped: nothing held');
 });

@@ -123,12 +123,32 @@ test('warnings of the injector reach the response', () => {
   assert.deepEqual(response.warnings, ['ignored annotation warn']);
 });
 
+/** An installation whose External CA Secret is the very cacerts the mesh reads (used in place). */
+const inPlace = installation({ spec: { mesh: 'istio', version: '1.1.0', namespace: 'mesh-system', certificateAuthority: { type: 'External', secretRef: { namespace: 'mesh-system', name: 'cacerts' } } } });
+const USER_ANCHORS = '-----BEGIN CERTIFICATE-----\nUSER\n-----END CERTIFICATE-----\n';
+
+test('the user\'s Secret read in place: its trust anchors come from the referenced-secrets cache, not an owned object', () => {
+  seen.length = 0;
+  const asked: string[] = [];
+  const answer = answerAdmission('/inject/mesh', reviewOf(pod()), {
+    ...sources(), installation: () => inPlace,
+    referenced: (namespace, name) => {
+      asked.push(`${namespace}/${name}`);
+      return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: { 'root-cert.pem': Buffer.from(USER_ANCHORS).toString('base64') } };
+    },
+  });
+  assert.equal(answer.outcome, 'injected', answer.message);
+  assert.deepEqual(asked, ['mesh-system/cacerts']);
+  assert.equal(seen[0]!.trustAnchorsPem, USER_ANCHORS, 'the user\'s root-cert.pem, not the owned cacerts the sources also hold');
+});
+
 const denials: Array<{ name: string; path?: string; body: string; sources?: AdmissionSources; outcome: string; code: number; reason: string; message: RegExp }> = [
   { name: 'the injector refuses the pod (InjectionError)', body: reviewOf(pod({ annotations: { bad: 'maybe' } })), outcome: 'refused', code: 400, reason: 'InjectionRefused', message: /annotation bad=maybe is not a valid value/ },
   { name: 'the injector fails unexpectedly', body: reviewOf(pod({ annotations: { crash: 'y' } })), outcome: 'denied', code: 500, reason: 'InjectionFailed', message: /injecting the pod failed: cannot read properties/ },
   { name: 'an installation the operator does not know', path: '/inject/other', body: reviewOf(pod()), outcome: 'denied', code: 503, reason: 'InstallationUnknown', message: /MeshInstallation "other" is not known/ },
   { name: 'a namespace not in the cache yet', body: reviewOf(pod()), sources: sources({ namespace: false }), outcome: 'denied', code: 503, reason: 'NamespaceUnknown', message: /namespace "shop" is not in the operator's cache/ },
   { name: 'trust anchors not published yet', body: reviewOf(pod()), sources: sources({ anchors: false }), outcome: 'denied', code: 503, reason: 'TrustAnchorsNotPublished', message: /Secret mesh-system\/cacerts \(key root-cert\.pem\)/ },
+  { name: 'the user\'s Secret read in place, not cached yet', body: reviewOf(pod()), sources: { ...sources(), installation: () => inPlace }, outcome: 'denied', code: 503, reason: 'TrustAnchorsNotPublished', message: /Secret mesh-system\/cacerts \(key root-cert\.pem, your External CA Secret\)/ },
   { name: 'a served spec whose version is no longer in the catalog', body: reviewOf(pod()), sources: sources({ installation: installation({ spec: { mesh: 'istio', version: '0.1.0', namespace: 'mesh-system' } }) }), outcome: 'denied', code: 500, reason: 'InjectionFailed', message: /version 0\.1\.0 is not in the catalog/ },
   { name: 'a request for another kind', body: reviewOf({ kind: 'Deployment', metadata: {}, spec: {} }, { kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }), outcome: 'invalid', code: 400, reason: 'NotAPod', message: /admits Pods only, got apps\/Deployment/ },
   { name: 'a Pod without containers', body: reviewOf({ kind: 'Pod', metadata: {}, spec: {} }), outcome: 'invalid', code: 400, reason: 'NotAPod', message: /no spec\.containers/ },

@@ -17,6 +17,7 @@
 import { withSpecDefaults } from '../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { MeshDistribution } from '../distributions/distribution.ts';
+import { publishedTrustAnchors } from '../distributions/published-trust-anchors.ts';
 import { InjectionError, type InjectionOutcome, type NamespaceView, type PodObject } from '../distributions/injection.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { jsonPatchBetween } from './json-diff.ts';
@@ -34,6 +35,11 @@ export interface AdmissionSources {
   distribution(mesh: string): MeshDistribution | undefined;
   /** An object the operator owns (label-selected caches), where meshes publish their trust anchors. */
   owned(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): KubeObject | undefined;
+  /**
+   * The user's Secret an External CA names, as the referenced-secrets cache keeps it (public
+   * certificate entries only): where the trust anchors are when the mesh reads that Secret in place.
+   */
+  referenced?(namespace: string, name: string): KubeObject | undefined;
 }
 
 /** How an admission ended, as `meshwright_webhook_admissions_total{outcome}` counts it. */
@@ -137,21 +143,12 @@ function asPod(object: unknown): PodObject | string {
   return object as PodObject;
 }
 
-/** The trust anchors the mesh publishes where its renderer writes them (owned caches), or why they are missing. */
+/** The trust anchors the mesh publishes (see distributions/published-trust-anchors.ts), or why they are missing. */
 function trustAnchorsOf(distribution: MeshDistribution, installation: DefaultedMeshInstallation, sources: AdmissionSources): { pem: string } | { missing: string } {
-  const profile = distribution.certificateAuthority?.(installation);
-  if (!profile) return { pem: '' };
-  const namespace = installation.spec.namespace;
-  // What the control plane writes itself is not labelled as ours, so not cached: read what we render.
-  const locations = profile.published.trustAnchors.filter((location) => location.writtenBy !== 'controlPlane');
-  for (const location of locations) {
-    const object = sources.owned(location.kind, namespace, location.name);
-    const value = (object?.data as Record<string, string> | undefined)?.[location.key];
-    if (!value) continue;
-    const pem = location.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value;
-    if (pem.includes('-----BEGIN CERTIFICATE-----')) return { pem };
-  }
-  const where = locations.map((l) => `${l.kind} ${namespace}/${l.name} (key ${l.key})`).join(' or ') || 'none declared';
+  const published = publishedTrustAnchors(distribution, installation, sources);
+  if (!published) return { pem: '' };
+  if ('pem' in published) return published;
+  const where = published.missing.join(' or ') || 'none declared';
   return { missing: `the trust anchors of installation "${installation.metadata.name}" are not published yet (${where}); the mesh is still being installed, retry once it is` };
 }
 

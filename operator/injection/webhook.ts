@@ -117,6 +117,8 @@ export interface WebhookCaches {
   installations: Informer;
   namespaces: Informer;
   owned: ReadonlyMap<string, Informer>;
+  /** The user's Secrets External CAs name, as cached (public certificate entries only; controllers/referenced-secrets.ts). */
+  referenced?: { get(namespace: string, name: string): KubeObject | undefined };
   distributions: readonly MeshDistribution[];
 }
 
@@ -193,6 +195,7 @@ export class InjectionWebhook {
       },
       distribution: (mesh) => distributions.get(mesh),
       owned: (kind, namespace, name) => caches.owned.get(`v1/${kind}`)?.get(name, namespace),
+      referenced: (namespace, name) => caches.referenced?.get(namespace, name),
     };
   }
 

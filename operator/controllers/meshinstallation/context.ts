@@ -36,4 +36,6 @@ export interface PassContext {
   pods?: Informer;
   /** Where the API server reaches the injection webhook, with the CA bundle to trust (undefined: no webhook configurations). */
   webhookEndpoint?: () => WebhookEndpoint | undefined;
+  /** The user's Secret an External CA names, as the referenced-secrets cache keeps it (public certificate entries only). */
+  referencedSecret?: (namespace: string, name: string) => KubeObject | undefined;
 }

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { withSpecDefaults } from '../../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../distributions/injection.ts';
+import { caFiles } from '../../distributions/istio/ca-secret.ts';
 import { istioDistribution } from '../../distributions/istio/index.ts';
+import { renderInstallation } from '../../distributions/render.ts';
 import { linkerdDistribution } from '../../distributions/linkerd/index.ts';
 import { testCertificateAuthority } from '../../distributions/linkerd/test-support.ts';
 import { certificateFingerprints } from '../../pki/x509.ts';
@@ -150,4 +152,21 @@ test('the wanted trust bundle is what each mesh\'s renderer publishes', () => {
     // Before the CA exists (an offline render) nothing is published: the hash is not judged.
     assert.equal(publishedTrustAnchorsPem(distribution, installation, distribution.render({ installation, resolved })), undefined, distribution.mesh);
   }
+});
+
+test('the wanted trust bundle of an Istio installation whose External cacerts is read in place: the user\'s root-cert.pem from the referenced cache', () => {
+  const ca = testCertificateAuthority();
+  const spec = withSpecDefaults({ mesh: 'istio', version: '1.31.1', namespace: 'istio-system', certificateAuthority: { type: 'External', secretRef: { namespace: 'istio-system', name: 'cacerts' } } } as never);
+  const installation = { apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'mesh' }, spec } as DefaultedMeshInstallation;
+  const resolved = istioDistribution.resolve(installation);
+  // The render path leaves out its own cacerts: the user's stands in for it.
+  const objects = renderInstallation(istioDistribution, { installation, resolved, ca: { ...ca, usedInPlace: { namespace: 'istio-system', name: 'cacerts' } } });
+  assert.ok(!objects.some((o) => o.kind === 'Secret' && o.metadata.name === 'cacerts'));
+  const root = caFiles(ca)['root-cert.pem']!;
+  const cached: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cacerts', namespace: 'istio-system' }, data: { 'root-cert.pem': Buffer.from(root).toString('base64') } };
+  const referenced = (namespace: string, name: string) => (namespace === 'istio-system' && name === 'cacerts' ? cached : undefined);
+  assert.equal(publishedTrustAnchorsPem(istioDistribution, installation, objects, referenced), root);
+  assert.deepEqual(wantedProxy(istioDistribution, installation, resolved.version, objects, referenced), { version: resolved.version, trustBundleSha256: trustBundleSha256(root) });
+  // Not cached (yet): nothing to compare against, rather than a wrong hash.
+  assert.deepEqual(wantedProxy(istioDistribution, installation, resolved.version, objects, () => undefined), { version: resolved.version });
 });

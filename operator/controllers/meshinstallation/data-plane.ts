@@ -10,6 +10,7 @@
 import { ConditionType, type ConditionUpdate } from '../../api/conditions.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
 import type { MeshDistribution } from '../../distributions/distribution.ts';
+import { publishedTrustAnchors, type TrustAnchorSources } from '../../distributions/published-trust-anchors.ts';
 import { injectionRecordOf, INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../distributions/injection.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
@@ -114,36 +115,25 @@ export function summarizeDataPlane(input: {
   return { summary, condition: { ...base, status: 'True', reason: DataPlaneInjectionReason.ProxiesCurrent, message: `${pods(injected)} in ${namespaces(input.enrolledNamespaces)} run proxy ${wanted.version}${wanted.trustBundleSha256 ? ' with the current trust bundle' : ''}${leftAlone}` } };
 }
 
-/** A published location's text in `object` (a Secret's data is base64). */
-function dataText(object: KubeObject, key: string): string | undefined {
-  const value = (object as { data?: Record<string, string> }).data?.[key];
-  if (value === undefined) return undefined;
-  return object.kind === 'Secret' ? Buffer.from(value, 'base64').toString('utf8') : value;
-}
-
 /**
  * The trust anchors (PEM) the mesh publishes, as the operator itself writes them: the first
  * location of the CA profile the renderer writes (not the control plane), read from `objects`
- * (the rendered set of the pass). Undefined for a mesh without a CA the operator manages, or before
- * the CA exists. Proxies given exactly this text record {@link trustBundleSha256} of it.
+ * (the rendered set of the pass), or from `referenced` (the referenced-secrets cache) when the
+ * location is the user's External CA Secret the mesh reads in place. Undefined for a mesh without
+ * a CA the operator manages, or before the CA exists. The lookup is the injection webhook's
+ * (distributions/published-trust-anchors.ts), so the hashes compare.
  */
-export function publishedTrustAnchorsPem(distribution: MeshDistribution, installation: DefaultedMeshInstallation, objects: readonly KubeObject[]): string | undefined {
-  const profile = distribution.certificateAuthority?.(installation);
-  if (!profile) return undefined;
-  const namespace = installation.spec.namespace;
-  for (const location of profile.published.trustAnchors) {
-    if (location.writtenBy !== undefined) continue;
-    const object = objects.find((o) => o.kind === location.kind && o.metadata.name === location.name && o.metadata.namespace === namespace);
-    const pem = object && dataText(object, location.key);
-    // The same text the injection webhook gives proxies (operator/injection/admission.ts), so the hashes compare.
-    if (pem?.includes('-----BEGIN CERTIFICATE-----')) return pem;
-  }
-  return undefined;
+export function publishedTrustAnchorsPem(distribution: MeshDistribution, installation: DefaultedMeshInstallation, objects: readonly KubeObject[], referenced?: TrustAnchorSources['referenced']): string | undefined {
+  const published = publishedTrustAnchors(distribution, installation, {
+    owned: (kind, namespace, name) => objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace),
+    referenced,
+  });
+  return published && 'pem' in published ? published.pem : undefined;
 }
 
 /** The proxy `installation` wants now: its resolved version and the hash of the published trust anchors. */
-export function wantedProxy(distribution: MeshDistribution, installation: DefaultedMeshInstallation, version: string, rendered: readonly KubeObject[]): WantedProxy {
-  const pem = publishedTrustAnchorsPem(distribution, installation, rendered);
+export function wantedProxy(distribution: MeshDistribution, installation: DefaultedMeshInstallation, version: string, rendered: readonly KubeObject[], referenced?: TrustAnchorSources['referenced']): WantedProxy {
+  const pem = publishedTrustAnchorsPem(distribution, installation, rendered, referenced);
   return { version, ...(pem ? { trustBundleSha256: trustBundleSha256(pem) } : {}) };
 }
 
@@ -186,7 +176,7 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
   const notEnrolled = scope.enrolment?.notEnrolled ?? (scope.installation.status?.dataPlane?.namespacesNotEnrolled ?? []) as NamespaceNotEnrolled[];
   const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
   const { summary, condition } = summarizeDataPlane({
-    pods, wanted: wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired),
+    pods, wanted: wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired, context.referencedSecret),
     enrolledNamespaces: enrolled.length, namespacesNotEnrolled: notEnrolled, generation: scope.generation,
     // Only an operator that wires the webhook can say it is off (an embedded one may have none to wire).
     webhookOff: context.webhookEndpoint !== undefined && context.webhookEndpoint() === undefined,

@@ -18,7 +18,7 @@ import { systemClock, type Clock } from '../../runtime/clock.ts';
 import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import type { Informer } from '../../runtime/informer.ts';
-import type { KubeClient, TypeRef } from '../../runtime/kube.ts';
+import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
 import type { SchemaNode } from '../../runtime/list-semantics.ts';
 import { ConditionType } from '../../api/conditions.ts';
 import { InstallationReason } from './conditions.ts';
@@ -54,6 +54,8 @@ export interface MeshInstallationReconcilerOptions {
   pods?: Informer;
   /** The injection webhook's endpoint and CA bundle (injection/webhook.ts); without it no webhook configuration is rendered. */
   webhookEndpoint?: () => WebhookEndpoint | undefined;
+  /** The referenced-secrets cache (controllers/referenced-secrets.ts): published trust anchors of a user's Secret read in place. */
+  referencedSecret?: (namespace: string, name: string) => KubeObject | undefined;
 }
 
 /** Any error of a pass as a ReconcileError (an unexpected one is transient). */
@@ -79,6 +81,7 @@ export class MeshInstallationReconciler implements Reconciler {
       namespaces: options.namespaces,
       pods: options.pods,
       webhookEndpoint: options.webhookEndpoint,
+      referencedSecret: options.referencedSecret,
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,
