@@ -58,7 +58,12 @@ export function testOperator(options: TestOperatorOptions): TestOperator {
     passes: (name) => passes.get(name) ?? 0,
     lastFailure: (name) => failures.get(name),
     async passAfter(name, count, timeoutMs = 30_000) {
-      await eventually(`a pass over ${name} beyond ${count}`, async () => (passes.get(name) ?? 0) > count, timeoutMs, 20);
+      try {
+        await eventually(`a pass over ${name} beyond ${count}`, async () => (passes.get(name) ?? 0) > count, timeoutMs, 20);
+      } catch (error) {
+        // What the operator was doing meanwhile is what tells why: its last log lines go with the failure.
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\noperator log (last 40 lines):\n${lines.slice(-40).join('')}`);
+      }
     },
     async start() {
       current = new Operator({

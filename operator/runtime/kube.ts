@@ -5,8 +5,8 @@
  * Why not client-node's generic KubernetesObjectApi: it turns known kinds into model classes
  * (Dates, unknown fields dropped) while watches deliver plain JSON, and it opens a new TLS
  * connection for every request. Here every object stays plain JSON exactly as the API server sent
- * it, one keep-alive connection pool serves all requests and watches, and every request carries
- * our user agent so the API server's metrics and audit log attribute it to us.
+ * it, keep-alive connection pools serve requests and watches, and every request carries our user
+ * agent so the API server's metrics and audit log attribute it to us.
  */
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { Agent, fetch, type Dispatcher } from 'undici';
@@ -67,6 +67,9 @@ export const isConflict = (error: unknown) => error instanceof KubeApiError && e
 /** The user agent meshwright sends. */
 export const userAgent = 'meshwright-operator/0.1.0';
 
+/** Connections the request pool opens to the API server at most (watches have a pool of their own). */
+export const REQUEST_CONNECTIONS = 32;
+
 /** The field manager for server-side apply. */
 export const fieldManager = 'meshwright';
 
@@ -81,6 +84,8 @@ export interface ListOptions {
 /** A JSON client for any kind, with discovery of plural names and scope. */
 export class KubeClient {
   private dispatcher?: Promise<Dispatcher>;
+  private watchDispatcher?: Promise<Dispatcher>;
+  private tls?: Promise<{ ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string }>;
   private readonly server: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
 
@@ -94,21 +99,23 @@ export class KubeClient {
   }
 
   /**
-   * One keep-alive pool for every request and watch. The TLS material is resolved once (from files
+   * Two keep-alive pools: one of at most {@link REQUEST_CONNECTIONS} connections for requests, and
+   * one without a limit for watches. Why apart: a watch holds its HTTP/1.1 connection for minutes,
+   * so in one bounded pool enough informers (every owned kind, namespaces, pods, each referenced
+   * Secret — or two operators sharing a client) take every connection, and requests then wait until
+   * a watch times out: passes stalled for five minutes. The TLS material is resolved once (from files
    * or inline data); auth headers are taken fresh per request, because tokens rotate.
    */
-  private pool(): Promise<Dispatcher> {
-    this.dispatcher ??= (async () => {
+  private pool(use: 'request' | 'watch' = 'request'): Promise<Dispatcher> {
+    this.tls ??= (async () => {
       const cluster = this.kc.getCurrentCluster()!;
       const tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
       await this.kc.applyToHTTPSOptions(tls as never);
-      return new Agent({
-        connect: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized, servername: tls.servername },
-        keepAliveTimeout: 30_000,
-        connections: 32,
-      });
+      return { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized, servername: tls.servername };
     })();
-    return this.dispatcher;
+    const make = async (connections: number | null) => new Agent({ connect: await this.tls!, keepAliveTimeout: 30_000, connections });
+    if (use === 'watch') return (this.watchDispatcher ??= make(null));
+    return (this.dispatcher ??= make(REQUEST_CONNECTIONS));
   }
 
   /** Builds a client from the default kubeconfig resolution (KUBECONFIG, ~/.kube/config, in-cluster). */
@@ -120,7 +127,7 @@ export class KubeClient {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    if (this.dispatcher) await (await this.dispatcher).close();
+    await Promise.all([this.dispatcher, this.watchDispatcher].map(async (pool) => (pool ? (await pool).close() : undefined)));
   }
 
   private async headers(url: string, method: HttpMethod): Promise<Record<string, string>> {
@@ -153,7 +160,7 @@ export class KubeClient {
   async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, HttpMethod.GET);
-    const response = await fetch(url, { method: 'GET', headers, dispatcher: await this.pool(), signal });
+    const response = await fetch(url, { method: 'GET', headers, dispatcher: await this.pool('watch'), signal });
     if (!response.ok || !response.body) {
       const text = await response.text();
       throw new KubeApiError(response.status, response.statusText, `watch ${path}: ${response.status}: ${text}`);
