@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { operatorServiceAccountKubeconfig, startOperatorProcess } from '../../e2e/support/operator-account.ts';
 import { eventually } from '../../e2e/support/kube.ts';
-import { freePort } from '../../e2e/injection/harness.ts';
+import { freePort } from '../../e2e/cluster/local-cluster.ts';
 import type { BenchCluster } from './cluster.ts';
 
 /** Label key that says which benchmark operator manages a MeshInstallation. */

@@ -79,6 +79,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `count` distinct free ports. Each listener stays open until all are taken: closed one by one,
+ * the OS may hand the same port out again, and a process given it twice fails to bind.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolveServer, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => resolveServer(server));
+  })));
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolveClosed) => server.close(resolveClosed))));
+  return ports;
+}
+
 interface Tls { ca: string; cert: string; key: string }
 
 /** GET over TLS with the admin client certificate; resolves with the status code (0 when unreachable). */

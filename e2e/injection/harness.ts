@@ -7,24 +7,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from '../cluster/local-cluster.ts';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { KubeApiError, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { counterTotal, operatorServiceAccountKubeconfig } from '../support/operator-account.ts';
 import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 import { removeTestMesh, TEST_INJECT_LABEL, TEST_PROXY_CONTAINER, testDistributionWithCaAndInjector, testDistributionWithInjector, testInjectionWebhookName } from '../support/test-distribution.ts';
 
-/** A free TCP port on 127.0.0.1 (closed again at once; the operator binds it next). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A running operator process. */
 export interface RunningOperator {

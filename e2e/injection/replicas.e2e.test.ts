@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { certificateFingerprints } from '../../operator/pki/x509.ts';
 import { eventually } from '../support/kube.ts';
-import { freePort, InjectionHarness, type RunningOperator } from './harness.ts';
+import { freePort } from '../cluster/local-cluster.ts';
+import { InjectionHarness, type RunningOperator } from './harness.ts';
 
 const harness = new InjectionHarness();
 let leader: RunningOperator;

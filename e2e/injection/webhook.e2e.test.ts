@@ -21,7 +21,8 @@ import { eventually } from '../support/kube.ts';
 import { TEST_REFUSE_ANNOTATION, testInjectionWebhookName } from '../support/test-distribution.ts';
 import { createWebhookCa } from '../../operator/injection/webhook-ca.ts';
 import { HttpMethod } from '@kubernetes/client-node';
-import { freePort, InjectionHarness, type RunningOperator } from './harness.ts';
+import { freePort } from '../cluster/local-cluster.ts';
+import { InjectionHarness, type RunningOperator } from './harness.ts';
 
 const harness = new InjectionHarness();
 let operator: RunningOperator;

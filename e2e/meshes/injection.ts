@@ -20,7 +20,7 @@ import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { ENROLLED_BY_ANNOTATION } from '../../operator/controllers/meshinstallation/enrolment.ts';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
-import { freePort } from '../injection/harness.ts';
+import { freePort } from '../cluster/local-cluster.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';

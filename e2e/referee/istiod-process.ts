@@ -15,7 +15,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeObject } from '../../operator/runtime/kube.ts';
-import { freePort } from '../cluster/local-cluster.ts';
+import { freePorts } from '../cluster/local-cluster.ts';
 
 type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; resourceFieldRef?: { resource: string } } };
 type Container = { name: string; args?: string[]; env?: EnvVar[]; volumeMounts?: Array<{ name: string; mountPath: string }>; resources?: { limits?: Record<string, string> } };
@@ -87,7 +87,8 @@ export async function startIstiod(binary: string, deployment: Deployment, cacert
     PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER: 'false',
   });
 
-  const ports = { http: await freePort(), grpc: await freePort(), secureGrpc: await freePort(), monitoring: await freePort(), ctrlz: await freePort(), https: await freePort() };
+  const [http, grpc, secureGrpc, monitoring, ctrlz, https] = await freePorts(6) as [number, number, number, number, number, number];
+  const ports = { http, grpc, secureGrpc, monitoring, ctrlz, https };
   const args = [
     ...(container.args ?? []).filter((a) => !/^--(monitoringAddr|httpAddr|grpcAddr|secureGRPCAddr|httpsAddr|ctrlz_port)=/.test(a)),
     `--monitoringAddr=127.0.0.1:${ports.monitoring}`, `--httpAddr=127.0.0.1:${ports.http}`, `--grpcAddr=127.0.0.1:${ports.grpc}`,
