@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import { createLogger } from '../runtime/logger.ts';
@@ -119,4 +119,31 @@ test('close() lets an admission in flight finish, then stops listening', async (
   assert.match(answer.body, /has no sidecar injector/);
   await closed;
   await assert.rejects(post(server.port, ca.certificatePem, '/inject/mesh', review), /ECONNREFUSED/);
+});
+
+test('an idle keep-alive connection outlives Node\'s 5 s default, so the API server, not the webhook, closes it (no reset on a reused connection)', async () => {
+  const { ca, serving } = await createWebhookCa(settings, NOW);
+  const server = await startWebhookServer({ address: '127.0.0.1:0', certificate: serving, sources: noSources, log });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: ca.certificatePem });
+  const once = () => new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: '/inject/mesh', method: 'POST', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
+  try {
+    assert.equal((await once()).status, 400);
+    let closedByServer = false;
+    for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.once('close', () => (closedByServer = true));
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    assert.equal(closedByServer, false, 'the idle connection is still open after 6 s');
+    const second = await once();
+    assert.equal(second.status, 400);
+    assert.equal(second.reused, true, 'the second request went over the first connection');
+  } finally {
+    agent.destroy();
+    await server.close();
+  }
 });

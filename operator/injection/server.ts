@@ -26,6 +26,15 @@ const CACHE_LAG_REASONS: ReadonlySet<string> = new Set(['NamespaceUnknown', 'Ins
 /** How long close() lets admissions in flight finish before it cuts their connections. */
 const CLOSE_GRACE_MS = 5_000;
 
+/**
+ * How long an idle keep-alive connection stays open. The API server's webhook client (Go's
+ * transport with client-go's defaults) drops its idle connections after 90 s; Node's own default
+ * (5 s) closes first, and a request the API server sends on a connection in the instant Node
+ * closes it meets a reset, failing a pod create ("connection reset by peer"). Outliving the
+ * client's timeout leaves the closing to the client, which never races itself.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+
 /** The API server sends at most 3 MiB objects; anything far beyond that is not an AdmissionReview. */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -119,6 +128,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       else res.destroy();
     });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   // A client that fails the handshake (an untrusted certificate, a port scan) is no server error.
   server.on('tlsClientError', (error) => log.debug({ err: error.message }, 'TLS handshake with a webhook client failed'));
   await new Promise<void>((resolve, reject) => {
