@@ -66,7 +66,7 @@ test('the CRD names the resource as the brief says: meshwright.dev/v1alpha1 Mesh
   assert.deepEqual(version.subresources, { status: {} });
 });
 
-test('printer columns: Mesh, Version, Ready, Proxies, Progress, Age by default; Desired, Namespace, Reason, Outdated with -o wide', () => {
+test('printer columns: Mesh, Version, Ready, Proxies, DataPlane, Progress, Age by default; Desired, Namespace, Reason, Outdated with -o wide', () => {
   // Read from the committed YAML: that is what kubectl users get.
   const committed = parse(readFileSync(join(repositoryRoot, CRD_FILE), 'utf8')) as Crd;
   const columns = committed.spec.versions[0]!.additionalPrinterColumns;
@@ -76,6 +76,7 @@ test('printer columns: Mesh, Version, Ready, Proxies, Progress, Age by default; 
     ['Version', 'string', '.status.version', 0],
     ['Ready', 'string', `${ready}.status`, 0],
     ['Proxies', 'integer', '.status.dataPlane.injectedPods', 0],
+    ['DataPlane', 'string', '.status.dataPlane.rollout.progress', 0],
     ['Progress', 'string', '.status.progress', 0],
     ['Age', 'date', '.metadata.creationTimestamp', 0],
     ['Desired', 'string', '.spec.version', 1],

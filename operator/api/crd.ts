@@ -79,6 +79,7 @@ export const PRINTER_COLUMNS: PrinterColumn[] = [
   { name: 'Version', type: 'string', jsonPath: '.status.version', description: 'Version the whole installation runs.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the mesh is usable.' },
   { name: 'Proxies', type: 'integer', jsonPath: '.status.dataPlane.injectedPods', description: 'Pods running this installation\'s mesh proxy.' },
+  { name: 'DataPlane', type: 'string', jsonPath: '.status.dataPlane.rollout.progress', description: 'Workloads running the current proxy out of those with injected pods (12/40) while restarts roll out.' },
   { name: 'Progress', type: 'string', jsonPath: '.status.progress', description: 'What the operator is doing: installing, upgrading (with counts), rotating, or why it is stuck.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
   { name: 'Desired', type: 'string', jsonPath: '.spec.version', description: 'Version requested in spec.', priority: 1 },

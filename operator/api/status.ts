@@ -94,6 +94,42 @@ const certificateAuthorityStatus = Type.Object({
   rotation: Type.Optional(rootRotationStatus),
 }, { description: 'The CA material in use. Never contains private keys.' });
 
+/** Where a data-plane rollout is: see operator/rollout/. */
+export const ROLLOUT_PHASES = ['Complete', 'Restarting', 'Waiting', 'Halted', 'Disabled'] as const;
+
+/** Why a restarted workload failed the health gate. */
+export const ROLLOUT_FAILURE_REASONS = ['CrashLoop', 'NotReady', 'ProgressDeadlineExceeded'] as const;
+
+const workloadName = (description: string) => Type.String({ description: `${description} As "<Kind> <namespace>/<name>".`, maxLength: 320 });
+
+const rollout = Type.Object({
+  target: Type.String({ description: 'What every proxy should run, as the restarts name it: the proxy version and a prefix of the trust bundle hash.', maxLength: 128 }),
+  phase: StringEnum(ROLLOUT_PHASES, { description: 'Complete: no workload left to restart. Restarting: a batch is under way. Waiting: batchInterval between batches. Halted: a batch failed the health gate; no further batch starts. Disabled: spec.injection.restartWorkloads.enabled is false, outdated workloads are only reported.' }),
+  progress: Type.String({ description: 'Workloads running the current proxy out of the workloads with injected pods, as "12/40" (the DataPlane printer column).', maxLength: 32 }),
+  workloads: Type.Object({
+    total: count('Workloads (Deployments, StatefulSets, DaemonSets) with pods running this installation\'s proxy.'),
+    current: count('Of them, those whose every pod runs the current proxy.'),
+    outdated: count('Of them, those not restarted yet for the current target.'),
+    restarting: count('Of them, those restarted for the current target whose rollout is not complete yet.'),
+    skipped: count('Of them, those opted out of restarts by annotation.'),
+    failed: count('Of them, those that failed the health gate.'),
+  }, { description: 'The workloads counted by state.' }),
+  batch: Type.Optional(Type.Object({
+    number: Type.Integer({ description: 'The batch under way or last started, from 1.', format: 'int32', minimum: 1 }),
+    workloads: Type.Array(workloadName('A workload of the batch.'), { description: 'The workloads restarted in this batch.', maxItems: 256 }),
+    startedAt: Timestamp({ description: 'When the batch was started.' }),
+  }, { description: 'The batch under way, or the last one.' })),
+  lastBatchCompletedAt: Type.Optional(Timestamp({ description: 'When the last batch passed the health gate; the next one waits batchInterval from here.' })),
+  failures: Type.Optional(Type.Array(Type.Object({
+    workload: workloadName('The workload.'),
+    reason: StringEnum(ROLLOUT_FAILURE_REASONS, { description: 'CrashLoop, NotReady or ProgressDeadlineExceeded.' }),
+    message: Type.String({ description: 'What was seen and what to do.', maxLength: 1024 }),
+  }, { description: 'A workload that failed the health gate.' }), { description: 'Workloads of the last batch that failed the health gate, and why.', maxItems: 64 })),
+  skipped: Type.Optional(Type.Array(workloadName('A workload opted out of restarts.'), { description: 'Outdated workloads opted out of restarts by annotation meshwright.dev/restart: disabled.', maxItems: 64 })),
+  barePods: Type.Optional(Type.Array(Type.String({ description: 'An outdated pod without a controller, as "<namespace>/<name>": reported, never deleted.', maxLength: 320 }), { description: 'Outdated pods no controller owns: a restart cannot replace them, so they are listed for a person to delete.', maxItems: 64 })),
+  message: Type.String({ description: 'The rollout in one sentence.', maxLength: 1024 }),
+}, { description: 'The restart of outdated workloads so every pod runs the current proxy.' });
+
 const dataPlane = Type.Object({
   enrolledNamespaces: count('Namespaces carrying the mesh\'s enrolment label with the value that enrols them in this installation (whoever set it); system namespaces and the control-plane namespace never count.'),
   injectedPods: count('Pods running this installation\'s proxy: labelled meshwright.dev/injected-by=<installation>, not terminating, not finished.'),
@@ -110,6 +146,7 @@ const dataPlane = Type.Object({
     description: 'Selected namespaces the operator did not enrol: a label a person set is never overwritten, a namespace another installation enrolled is not taken, system and control-plane namespaces are never enrolled.',
     maxItems: 64,
   })),
+  rollout: Type.Optional(rollout),
 }, { description: 'The injected workloads.' });
 
 const upgradeStatus = Type.Object({
