@@ -25,6 +25,16 @@ import { isNotFound, type KubeClient, type KubeObject, type TypeRef } from './ru
 import type { CacheState } from './runtime/readiness.ts';
 import { openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
 
+/**
+ * How long pod and namespace events wait to be answered by a pass, gathering the events that
+ * follow. Both come in storms (a namespace per second from a GitOps sync, every pod of a rollout)
+ * and each event asked for a whole pass: creating 1,000 namespaces kept the operator's event loop
+ * so busy rendering that it failed to renew its lease and exited. What they change (enrolment,
+ * status.dataPlane) may lag this much; what a person edits (the installation, an owned object)
+ * is still reconciled at once.
+ */
+export const DATA_PLANE_COALESCE_MS = 500;
+
 /** Settings of {@link Operator}. */
 export interface OperatorOptions {
   client: KubeClient;
@@ -152,11 +162,11 @@ export class Operator {
     this.controller.watch(this.pods, (pod) => {
       const owner = pod.metadata.labels?.[INJECTED_BY_LABEL];
       return owner ? [owner] : [];
-    });
+    }, { coalesceMs: DATA_PLANE_COALESCE_MS });
     // Enrolment follows namespaces coming, going and being relabelled (any installation may select them).
     this.namespaces.on((type, ns, old) => {
       if (type === 'update' && old && !enrolmentMayChange(old, ns)) return;
-      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name);
+      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name, DATA_PLANE_COALESCE_MS);
     });
     for (const informer of this.owned.values()) {
       this.controller.watch(informer, (object) => {

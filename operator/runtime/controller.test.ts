@@ -125,3 +125,22 @@ test('stop() waits for the passes in flight and hands out no more keys', async (
   await stopping;
   assert.deepEqual(held.started, ['a'], 'b, added during shutdown, never ran');
 });
+
+test('coalesced enqueues: a storm of events within the window makes one queued key, due a window after the first event', () => {
+  const { controller, clock } = controllerWith(async () => undefined);
+  for (let i = 0; i < 100; i++) {
+    controller.enqueue('mesh', 500);
+    clock.advance(4);
+  }
+  // 400 ms of events: nothing queued yet, and later events did not push the pass further out.
+  assert.equal(controller.queue.len(), 0);
+  clock.advance(99);
+  assert.equal(controller.queue.len(), 0);
+  clock.advance(1);
+  assert.equal(controller.queue.len(), 1);
+  clock.advance(10_000);
+  assert.equal(controller.queue.len(), 1, 'one pass for the whole storm');
+  // Without a window the key is queued at once.
+  controller.enqueue('other');
+  assert.equal(controller.queue.len(), 2);
+});

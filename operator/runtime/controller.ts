@@ -59,16 +59,24 @@ export class Controller {
     });
   }
 
-  /** Enqueues the keys `map` returns for every add, update and delete the informer sees. */
-  watch(informer: Informer, map: KeyMapper): void {
+  /**
+   * Enqueues the keys `map` returns for every add, update and delete the informer sees. With
+   * `coalesceMs`, a key is queued that long after the first event instead of at once, and the
+   * events arriving meanwhile ride on that one pass: for sources that change in storms (a
+   * thousand namespaces created, every pod of a rollout turning Ready) and whose reaction may
+   * lag a moment, so a storm costs a pass per window instead of a pass per event.
+   */
+  watch(informer: Informer, map: KeyMapper, options: { coalesceMs?: number } = {}): void {
     informer.on((_type, object) => {
-      for (const key of map(object)) this.queue.add(key);
+      for (const key of map(object)) this.enqueue(key, options.coalesceMs);
     });
   }
 
-  /** Enqueues a key directly. */
-  enqueue(key: string): void {
-    this.queue.add(key);
+  /** Enqueues a key directly; with `coalesceMs`, as {@link watch} does. */
+  enqueue(key: string, coalesceMs?: number): void {
+    // The queue keeps the earliest pending time of a key: later events never push a pass further out.
+    if (coalesceMs) this.queue.addAfter(key, coalesceMs);
+    else this.queue.add(key);
   }
 
   /** Starts the workers. */

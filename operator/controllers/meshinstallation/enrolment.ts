@@ -16,6 +16,7 @@
  * {@link planEnrolment} is pure and table-tested; {@link enrolNamespaces} and
  * {@link unenrolAll} carry the plan out.
  */
+import { mapLimited } from '../../runtime/concurrency.ts';
 import { isConflict, isNotFound, type KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
@@ -216,6 +217,9 @@ function namespaceStates(context: PassContext): NamespaceState[] {
   }));
 }
 
+/** Namespace patches one pass keeps in flight: a selector that matches a thousand namespaces enrols them in seconds. */
+const NAMESPACE_WRITES_IN_FLIGHT = 8;
+
 /**
  * Carries out the actions. A conflict (the namespace changed since the cache saw it) or a
  * namespace gone meanwhile is not an error: the change's watch event brings a new pass that plans
@@ -225,7 +229,7 @@ function namespaceStates(context: PassContext): NamespaceState[] {
  */
 async function execute(scope: PassScope, context: PassContext, actions: readonly EnrolmentAction[], label: { key: string; value: string }): Promise<boolean> {
   let complete = true;
-  for (const action of actions) {
+  await mapLimited(actions, NAMESPACE_WRITES_IN_FLIGHT, async (action) => {
     try {
       await context.client.patch({ apiVersion: 'v1', kind: 'Namespace' }, action.namespace, undefined, enrolmentPatch(action, scope.name, label), 'merge');
       scope.log.info({ namespace: action.namespace, label: `${label.key}=${label.value}`, removedLabels: action.removeLabels }, action.type === 'enrol' ? 'enrolled namespace' : 'unenrolled namespace');
@@ -233,7 +237,7 @@ async function execute(scope: PassScope, context: PassContext, actions: readonly
       if (!isConflict(error) && !isNotFound(error)) throw error;
       complete = false;
     }
-  }
+  });
   return complete;
 }
 

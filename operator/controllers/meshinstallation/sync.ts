@@ -7,6 +7,7 @@
  * depends on a failed object is not applied, and nothing is pruned, so what already runs keeps
  * running. Every failure names its object and carries the API server's message.
  */
+import { createHash } from 'node:crypto';
 import { setCondition } from '../../api/conditions.ts';
 import { applyStages, needsApply } from '../../runtime/apply.ts';
 import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
@@ -30,11 +31,43 @@ const MAX_CONCURRENT_APPLIES = 8;
  * with the current bundle of its serving CA: the operator owns that caBundle) when there is one.
  */
 export function computeDesired(scope: PassScope, target: Target, webhook?: WebhookEndpoint): KubeObject[] {
+  const { metadata, spec } = scope.mi;
+  // Everything the render reads; resourceVersion and managedFields change with every status write and are not read.
+  const inputs = { metadata: { ...metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined }, spec, mesh: target.distribution.mesh, resolved: target.resolved, ca: scope.authority?.material, state: scope.authority?.stateSecret, webhook };
+  const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  const remembered = lastDesired.get(scope.name);
+  if (remembered?.key === key) return [...remembered.objects];
   const desired = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved, ca: scope.authority?.material });
   if (scope.authority) desired.push(markOwned(scope.authority.stateSecret, scope.name));
   const { injector } = target.distribution;
   if (injector && webhook) desired.push(...injector.webhookConfigurations(scope.mi, target.resolved, webhook).map((object) => markOwned(object, scope.name)));
-  return desired;
+  const objects = desired.map(deepFreeze);
+  lastDesired.set(scope.name, { key, objects });
+  // Bounded by the installations this operator serves; one deleted long ago is not kept forever.
+  if (lastDesired.size > MAX_REMEMBERED_RENDERS) lastDesired.delete(lastDesired.keys().next().value!);
+  return [...objects];
+}
+
+/**
+ * The last render per installation and the hash of everything it was rendered from. Most passes
+ * (a pod turned Ready, a namespace appeared, a timed requeue) render exactly what the last one
+ * did, and rendering a mesh (hundreds of objects, their CRD schemas, a hash each) was most of a
+ * pass's CPU. Only a hash of the inputs is kept: the CA material in them holds private keys.
+ */
+const lastDesired = new Map<string, { key: string; objects: readonly KubeObject[] }>();
+const MAX_REMEMBERED_RENDERS = 256;
+
+/**
+ * Freezes `value` and everything in it: a remembered render is handed to later passes, so a step
+ * that edited a desired object in place would corrupt them all; frozen, such an edit throws at
+ * once instead.
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /**
