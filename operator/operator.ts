@@ -18,6 +18,7 @@ import type { Clock } from './runtime/clock.ts';
 import { dataPlanePodView } from './controllers/meshinstallation/data-plane.ts';
 import { enrolmentMayChange } from './controllers/meshinstallation/enrolment.ts';
 import { INJECTED_BY_LABEL } from './distributions/injection.ts';
+import { WorkloadCaches } from './rollout/caches.ts';
 import { Controller, type ReconcileOutcome } from './runtime/controller.ts';
 import { managedFieldsTransform } from './runtime/drift-rule.ts';
 import { Informer } from './runtime/informer.ts';
@@ -91,6 +92,8 @@ export class Operator {
    * what status.dataPlane counts.
    */
   readonly pods: Informer;
+  /** Deployments, ReplicaSets, StatefulSets and DaemonSets, trimmed (rollout/caches.ts): what the data-plane rollout restarts. Only when a mesh injects. */
+  readonly workloads?: WorkloadCaches;
 
   constructor(private readonly options: OperatorOptions) {
     const { client, log } = options;
@@ -121,6 +124,7 @@ export class Operator {
     this.namespaces = new Informer({ client, type: nsType, clock: options.clock, onError: onError(nsType), transform: namespaceView });
     const podType = { apiVersion: 'v1', kind: 'Pod' };
     this.pods = new Informer({ client, type: podType, labelSelector: INJECTED_BY_LABEL, clock: options.clock, onError: onError(podType), transform: dataPlanePodView });
+    if (options.distributions.some((d) => d.injector)) this.workloads = new WorkloadCaches({ client, clock: options.clock, onError });
     this.schemas = new SchemaRegistry({ read: openApiReader(client), log, clock: options.clock });
     // A CRD we apply defines its kind's schema at once (registered before the controller's own
     // handler, so a pass its event triggers already compares by it).
@@ -137,6 +141,7 @@ export class Operator {
       webhookEndpoint: options.webhookEndpoint,
       namespaces: this.namespaces,
       pods: this.pods,
+      workloads: this.workloads,
       // Created below (it enqueues into the controller); read only by passes, which start later.
       referencedSecret: (namespace, name) => this.referencedSecrets.get(namespace, name),
     });
@@ -163,6 +168,10 @@ export class Operator {
       const owner = pod.metadata.labels?.[INJECTED_BY_LABEL];
       return owner ? [owner] : [];
     }, { coalesceMs: DATA_PLANE_COALESCE_MS });
+    // A restarted workload's rollout status is what the rollout's health gate waits on (any installation may have restarted it).
+    this.workloads?.onRestartedWorkloadChange(() => {
+      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name);
+    });
     // Enrolment follows namespaces coming, going and being relabelled (any installation may select them).
     this.namespaces.on((type, ns, old) => {
       if (type === 'update' && old && !enrolmentMayChange(old, ns)) return;
@@ -186,12 +195,12 @@ export class Operator {
    */
   async startCaches(): Promise<void> {
     const owned = [...this.owned.values()];
-    await Promise.all([...[this.installations, this.namespaces, this.pods, ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
+    await Promise.all([...[this.installations, this.namespaces, this.pods, ...this.workloadInformers(), ...owned].map((informer) => informer.start()), this.schemas.load(owned.map((informer) => informer.type))]);
   }
 
   /** What each cache reports, for readiness (see runtime/readiness.ts). */
   cacheStates(): CacheState[] {
-    return [this.installations, this.namespaces, this.pods, ...this.owned.values()].map((informer) => ({
+    return [this.installations, this.namespaces, this.pods, ...this.workloadInformers(), ...this.owned.values()].map((informer) => ({
       ...informer.type,
       synced: informer.hasSynced(),
       notServed: informer.isNotServed(),
@@ -199,6 +208,11 @@ export class Operator {
       // Without its own API the operator has nothing to do: a person must install the CRD.
       required: informer === this.installations,
     }));
+  }
+
+  /** The workload caches' informers (none when no mesh injects). */
+  private workloadInformers(): Informer[] {
+    return this.workloads?.all() ?? [];
   }
 
   /** Fills the caches, then starts reconciling. */
@@ -210,7 +224,7 @@ export class Operator {
   /** Stops reconciling (waiting for passes in flight) and watching. */
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, this.namespaces, this.pods, ...this.owned.values()].map((informer) => informer.stop())]);
+    await Promise.all([this.referencedSecrets.stop(), ...[this.installations, this.namespaces, this.pods, ...this.workloadInformers(), ...this.owned.values()].map((informer) => informer.stop())]);
   }
 }
 

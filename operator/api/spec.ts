@@ -230,7 +230,7 @@ const injection = Type.Object({
       description: 'Restart workloads whose proxies are outdated (after an upgrade, a proxy setting change or a root rotation) so every pod runs the current proxy.',
     }), true),
     maxUnavailable: withDefault(IntOrString({
-      description: 'Workloads restarted at once: a count (>= 1) or a percentage of the affected workloads (1%-100%).',
+      description: 'How many pods a restart batch may take down at once: a count of pods (>= 1) or a percentage (1%-100%, rounded down, at least 1) of the pods of the enrolled workloads. A batch takes workloads while the sum of their pods stays within it; a workload with more pods than that goes alone, bounded by its own rollout strategy.',
       maxLength: 4,
       ...celRules({ rule: POSITIVE_COUNT_OR_PERCENT, message: 'must be a count of at least 1 or a percentage from 1% to 100%' }),
     }), '25%'),

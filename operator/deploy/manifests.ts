@@ -65,6 +65,14 @@ export function computeOperatorClusterRole(name: string, distributions: readonly
     // the mesh's label onto them (whichever kinds the meshes render).
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'patch', 'watch'] },
+    // The data-plane rollout (operator/rollout/): workloads are watched to group injected pods by
+    // owner (a Deployment through its ReplicaSet) and judge their rollouts; outdated ones are
+    // restarted by a merge patch of their pod template's annotations, as kubectl rollout restart
+    // does. Only where a mesh injects proxies; never delete, and no patch on ReplicaSets.
+    ...(distributions.some((d) => d.injector) ? [
+      { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['daemonsets', 'deployments', 'statefulsets'], verbs: ['patch'] },
+    ] : []),
   ];
   return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules } as KubeObject;
 }

@@ -9,6 +9,7 @@ import type { ReconcileError } from '../../runtime/errors.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
 import type { SchemaNode } from '../../runtime/list-semantics.ts';
 import type { Informer } from '../../runtime/informer.ts';
+import type { WorkloadCaches } from '../../rollout/caches.ts';
 import type { CertificateAuthorities } from '../certificate-authority.ts';
 import type { LiveObjects } from './live-objects.ts';
 
@@ -38,4 +39,6 @@ export interface PassContext {
   webhookEndpoint?: () => WebhookEndpoint | undefined;
   /** The user's Secret an External CA names, as the referenced-secrets cache keeps it (public certificate entries only). */
   referencedSecret?: (namespace: string, name: string) => KubeObject | undefined;
+  /** Deployments, ReplicaSets, StatefulSets and DaemonSets (trimmed, rollout/caches.ts): what the data-plane rollout restarts; absent, nothing is restarted. */
+  workloads?: WorkloadCaches;
 }

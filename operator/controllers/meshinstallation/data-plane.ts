@@ -13,6 +13,7 @@ import type { MeshDistribution } from '../../distributions/distribution.ts';
 import { publishedTrustAnchors, type TrustAnchorSources } from '../../distributions/published-trust-anchors.ts';
 import { injectionRecordOf, INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../distributions/injection.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { controllerOf, troubledContainerStatuses } from '../../rollout/workloads.ts';
 import type { PassContext } from './context.ts';
 import { EnrolmentReason, SYSTEM_NAMESPACES, type NamespaceNotEnrolled } from './enrolment.ts';
 import type { PassScope } from './scope.ts';
@@ -33,6 +34,16 @@ export interface WantedProxy {
   version: string;
   /** SHA-256 of the trust anchors the mesh publishes; undefined when the mesh has no CA the operator manages (not compared). */
   trustBundleSha256?: string;
+  /** The control-plane revision proxies must connect to; set only when the installation runs Canary revisions (not compared otherwise). */
+  revision?: string;
+}
+
+/** Whether `pod`'s proxy is not the one `wanted` describes: another version, trust bundle or (Canary) revision, or no record to tell. */
+export function proxyOutdated(pod: KubeObject, wanted: WantedProxy): boolean {
+  const record = injectionRecordOf(pod);
+  return record?.proxyVersion !== wanted.version
+    || (wanted.trustBundleSha256 !== undefined && record.trustBundleSha256 !== wanted.trustBundleSha256)
+    || (wanted.revision !== undefined && record.revision !== wanted.revision);
 }
 
 /** The data plane as status.dataPlane holds it. */
@@ -78,6 +89,7 @@ export function summarizeDataPlane(input: {
   const proxyVersions: Record<string, number> = {};
   let outdatedVersion = 0;
   let outdatedBundle = 0;
+  let outdatedRevision = 0;
   let outdated = 0;
   for (const pod of input.pods) {
     const record = injectionRecordOf(pod);
@@ -85,9 +97,11 @@ export function summarizeDataPlane(input: {
     proxyVersions[version] = (proxyVersions[version] ?? 0) + 1;
     const versionOff = record?.proxyVersion !== wanted.version;
     const bundleOff = wanted.trustBundleSha256 !== undefined && record?.trustBundleSha256 !== wanted.trustBundleSha256;
+    const revisionOff = wanted.revision !== undefined && record?.revision !== wanted.revision;
     if (versionOff) outdatedVersion++;
     if (bundleOff) outdatedBundle++;
-    if (versionOff || bundleOff) outdated++;
+    if (revisionOff) outdatedRevision++;
+    if (versionOff || bundleOff || revisionOff) outdated++;
   }
   const injected = input.pods.length;
   const notEnrolled = input.namespacesNotEnrolled ?? [];
@@ -106,6 +120,7 @@ export function summarizeDataPlane(input: {
     const why = [
       outdatedVersion > 0 ? `${pods(outdatedVersion)} not at proxy version ${wanted.version} (${Object.entries(proxyVersions).filter(([v]) => v !== wanted.version).map(([v, n]) => `${v}: ${n}`).join(', ')})` : '',
       outdatedBundle > 0 ? `${pods(outdatedBundle)} with a trust bundle other than the one the mesh publishes` : '',
+      outdatedRevision > 0 ? `${pods(outdatedRevision)} not on revision ${wanted.revision}` : '',
     ].filter(Boolean).join('; ');
     return { summary, condition: { ...base, status: 'False', reason: DataPlaneInjectionReason.ProxiesOutdated, message: `${outdated} of ${pods(injected)} run an outdated proxy: ${why}; restart their workloads to pick up the current proxy${leftAlone}` } };
   }
@@ -132,9 +147,21 @@ export function publishedTrustAnchorsPem(distribution: MeshDistribution, install
 }
 
 /** The proxy `installation` wants now: its resolved version and the hash of the published trust anchors. */
-export function wantedProxy(distribution: MeshDistribution, installation: DefaultedMeshInstallation, version: string, rendered: readonly KubeObject[], referenced?: TrustAnchorSources['referenced']): WantedProxy {
+export function wantedProxy(distribution: MeshDistribution, installation: DefaultedMeshInstallation, version: string, rendered: readonly KubeObject[], referenced?: TrustAnchorSources['referenced'], revision?: string): WantedProxy {
   const pem = publishedTrustAnchorsPem(distribution, installation, rendered, referenced);
-  return { version, ...(pem ? { trustBundleSha256: trustBundleSha256(pem) } : {}) };
+  return { version, ...(pem ? { trustBundleSha256: trustBundleSha256(pem) } : {}), ...(revision !== undefined ? { revision } : {}) };
+}
+
+/**
+ * The proxy the pass's installation wants: {@link wantedProxy} for the pass's target, with the
+ * revision when the installation runs Canary revisions (where a pod on another revision's proxy
+ * is outdated too). Undefined before the pass knows its rendered set.
+ */
+export function wantedProxyOfPass(scope: PassScope, context: PassContext): WantedProxy | undefined {
+  const target = scope.target;
+  if (!target || !scope.desired) return undefined;
+  const revision = scope.mi.spec.upgrade.strategy === 'Canary' ? target.resolved.revision : undefined;
+  return wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired, context.referencedSecret, revision);
 }
 
 /**
@@ -145,13 +172,23 @@ export function wantedProxy(distribution: MeshDistribution, installation: Defaul
 export function dataPlanePodView(object: KubeObject): KubeObject {
   const { name, namespace, labels, annotations, resourceVersion, uid, deletionTimestamp } = object.metadata;
   const record = Object.fromEntries(Object.values(RECORD_ANNOTATIONS).filter((key) => annotations?.[key] !== undefined).map((key) => [key, annotations![key]!]));
-  const status = object.status as { phase?: string; conditions?: Array<{ type: string; status: string }> } | undefined;
+  const status = object.status as { phase?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: unknown[]; initContainerStatuses?: unknown[] } | undefined;
   const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  // The workload that owns the pod (rollout/workloads.ts ownerOfPod), and only containers in trouble (podCrashLooping).
+  const controller = controllerOf(object);
+  const containers = troubledContainerStatuses(status?.containerStatuses as never);
+  const initContainers = troubledContainerStatuses(status?.initContainerStatuses as never);
   return {
     apiVersion: object.apiVersion ?? 'v1',
     kind: object.kind ?? 'Pod',
-    metadata: { name, namespace, resourceVersion, uid, ...(labels ? { labels } : {}), annotations: record, ...(deletionTimestamp ? { deletionTimestamp } : {}) },
-    status: { ...(status?.phase ? { phase: status.phase } : {}), ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}) },
+    metadata: {
+      name, namespace, resourceVersion, uid, ...(labels ? { labels } : {}), annotations: record, ...(deletionTimestamp ? { deletionTimestamp } : {}),
+      ...(controller ? { ownerReferences: [{ apiVersion: controller.apiVersion, kind: controller.kind, name: controller.name, uid: controller.uid, controller: true }] } : {}),
+    },
+    status: {
+      ...(status?.phase ? { phase: status.phase } : {}), ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+      ...(containers.length > 0 ? { containerStatuses: containers } : {}), ...(initContainers.length > 0 ? { initContainerStatuses: initContainers } : {}),
+    },
   };
 }
 
@@ -176,14 +213,16 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
   const notEnrolled = scope.enrolment?.notEnrolled ?? (scope.installation.status?.dataPlane?.namespacesNotEnrolled ?? []) as NamespaceNotEnrolled[];
   const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
   const { summary, condition } = summarizeDataPlane({
-    pods, wanted: wantedProxy(target.distribution, scope.mi, target.resolved.version, scope.desired, context.referencedSecret),
+    pods, wanted: wantedProxyOfPass(scope, context)!,
     enrolledNamespaces: enrolled.length, namespacesNotEnrolled: notEnrolled, generation: scope.generation,
     // Only an operator that wires the webhook can say it is off (an embedded one may have none to wire).
     webhookOff: context.webhookEndpoint !== undefined && context.webhookEndpoint() === undefined,
   });
-  scope.status.dataPlane = summary;
+  // The rollout as this pass planned it; a pass that did not get to plan it keeps the last one shown.
+  const rollout = scope.rollout ? scope.rollout.status : scope.installation.status?.dataPlane?.rollout;
+  scope.status.dataPlane = pods.length > 0 && rollout ? { ...summary, rollout } : summary;
   announceNotEnrolled(scope, context, notEnrolled);
-  return condition;
+  return scope.rollout?.condition && pods.length > 0 ? { ...condition, ...scope.rollout.condition } : condition;
 }
 
 /** A Warning Event for each namespace newly left out of enrolment (not on every pass: only when it first appears). */

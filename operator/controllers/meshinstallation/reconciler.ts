@@ -28,6 +28,8 @@ import { enrolNamespaces } from './enrolment.ts';
 import { LiveObjects, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
+import { rollOutDataPlane } from './rollout.ts';
+import type { WorkloadCaches } from '../../rollout/caches.ts';
 import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
 import { finishStatus, writeStatus } from './status.ts';
@@ -56,6 +58,8 @@ export interface MeshInstallationReconcilerOptions {
   webhookEndpoint?: () => WebhookEndpoint | undefined;
   /** The referenced-secrets cache (controllers/referenced-secrets.ts): published trust anchors of a user's Secret read in place. */
   referencedSecret?: (namespace: string, name: string) => KubeObject | undefined;
+  /** The workload caches (rollout/caches.ts); without them no workload is restarted (status.dataPlane.rollout is not written). */
+  workloads?: WorkloadCaches;
 }
 
 /** Any error of a pass as a ReconcileError (an unexpected one is transient). */
@@ -82,6 +86,7 @@ export class MeshInstallationReconciler implements Reconciler {
       pods: options.pods,
       webhookEndpoint: options.webhookEndpoint,
       referencedSecret: options.referencedSecret,
+      workloads: options.workloads,
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,
@@ -120,6 +125,8 @@ export class MeshInstallationReconciler implements Reconciler {
   private async pass(scope: PassScope): Promise<ReconcileResult | void> {
     await this.serve(scope);
     if (scope.paused) return;
+    // Outdated proxies: restart their workloads in health-gated batches (rollout.ts); may ask for a timed pass.
+    await rollOutDataPlane(scope, this.context);
     // Everything rendered is applied: this spec is now the one to keep enforcing should a later one be unservable.
     scope.status.served = { generation: scope.generation, spec: scope.mi.spec as unknown as Record<string, unknown> };
     // A drift contest's hold ending is no event: come back for it (sync.ts).

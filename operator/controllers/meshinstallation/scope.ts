@@ -12,6 +12,7 @@ import type { MeshDistribution, ResolvedVersion } from '../../distributions/dist
 import type { Clock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
+import type { RolloutPlan } from '../../rollout/plan.ts';
 import type { EnrolmentOutcome } from './enrolment.ts';
 import type { ObjectRef } from './live-objects.ts';
 
@@ -51,6 +52,8 @@ export interface PassScope {
   wakeAt?: number;
   /** What namespace enrolment did this pass (enrolment.ts); unset when it did not run. */
   enrolment?: EnrolmentOutcome;
+  /** What the data-plane rollout decided this pass (controllers/meshinstallation/rollout.ts); unset when it did not run. */
+  rollout?: RolloutPlan;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }

@@ -1,0 +1,82 @@
+/**
+ * The data-plane rollout step of a pass: reads the pod and workload caches, asks the planner
+ * (rollout/plan.ts) what to do, restarts the batch it names (rollout/executor.ts), records the
+ * plan in the scope for the status step (data-plane.ts writes status.dataPlane.rollout and
+ * DataPlaneReady from it) and asks for a timed pass when the plan waits on time (batchInterval,
+ * a health deadline). Events are recorded once the restarts were sent.
+ */
+import { restartWorkloads } from '../../rollout/executor.ts';
+import { rolloutTarget } from '../../rollout/annotations.ts';
+import { observeWorkloads } from '../../rollout/observe.ts';
+import { planRollout } from '../../rollout/plan.ts';
+import { workloadName } from '../../rollout/workloads.ts';
+import { ReconcileError } from '../../runtime/errors.ts';
+import { refOf } from './live-objects.ts';
+import type { PassContext } from './context.ts';
+import { proxyOutdated, runsProxyOf, wantedProxyOfPass } from './data-plane.ts';
+import type { PassScope } from './scope.ts';
+
+/** Reason of the pass failure when restart patches were refused (retried with backoff). */
+export const RolloutErrorReason = {
+  /** A workload's restart patch was refused (RBAC, an admission policy): the message names it and the API's answer. */
+  WorkloadRestartFailed: 'WorkloadRestartFailed',
+} as const;
+
+/**
+ * Why no new batch may start: the control plane the new proxies connect to is not rolled out and
+ * available yet (restarting workloads onto a proxy whose control plane is not serving would take
+ * them down). Undefined when it is.
+ */
+function controlPlaneHold(scope: PassScope, context: PassContext): string | undefined {
+  const target = scope.target!;
+  const components = target.distribution.componentHealth(scope.desired!, (object) => context.live.get(refOf(object)));
+  const notReady = components.filter((c) => !c.ready);
+  if (notReady.length === 0) return undefined;
+  return `waiting for the control plane (${notReady.map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`).join(', ')} not available)`;
+}
+
+/**
+ * Plans and runs this pass's part of the data-plane rollout (see the module comment). Does
+ * nothing for a mesh without an injector, without the workload caches, or before the pass knows
+ * its rendered set (the wanted trust bundle comes from it).
+ */
+export async function rollOutDataPlane(scope: PassScope, context: PassContext): Promise<void> {
+  const wanted = wantedProxyOfPass(scope, context);
+  if (!scope.target?.distribution.injector || !wanted || !context.workloads) return;
+  const caches = context.workloads;
+  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const observed = observeWorkloads(pods, (pod) => proxyOutdated(pod, wanted), {
+    replicaSet: (namespace, name) => caches.replicaSet(namespace, name),
+    workload: (kind, namespace, name) => caches.workload(kind, namespace, name),
+  });
+  const { restartWorkloads: settings } = scope.mi.spec.injection;
+  const plan = planRollout({
+    ...observed,
+    target: rolloutTarget(wanted),
+    settings: { enabled: settings.enabled, maxUnavailable: settings.maxUnavailable, batchInterval: settings.batchInterval, progressDeadline: scope.mi.spec.upgrade.progressDeadline },
+    previous: scope.installation.status?.dataPlane?.rollout,
+    hold: controlPlaneHold(scope, context),
+  }, scope.clock.now());
+  scope.rollout = plan;
+  if (plan.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, plan.wakeAt);
+
+  let refused: string | undefined;
+  if (plan.restart.length > 0) {
+    const outcome = await restartWorkloads({
+      client: context.client, log: scope.log, workloads: plan.restart, target: plan.target, restartedAt: plan.restartedAt!,
+      remember: (updated) => caches.remember(updated),
+    });
+    // The batch is what was restarted: the cluster shows no other (a refused one is tried in a later batch).
+    if (plan.status?.batch) plan.status.batch.workloads = outcome.restarted.map(workloadName).sort();
+    if (outcome.failed.length > 0) refused = outcome.failed.map((f) => `${workloadName(f.workload)}: ${f.error}`).join('; ');
+  }
+  for (const event of plan.events) {
+    if (event.reason === 'RolloutBatchStarted' && plan.status?.batch?.workloads.length === 0) continue;
+    // Literal reasons, so the documented-reasons test finds each one.
+    if (event.reason === 'RolloutBatchStarted') context.hooks.onEvent?.(scope.installation, 'Normal', 'RolloutBatchStarted', event.message);
+    else if (event.reason === 'RolloutBatchCompleted') context.hooks.onEvent?.(scope.installation, 'Normal', 'RolloutBatchCompleted', event.message);
+    else if (event.reason === 'RolloutHalted') context.hooks.onEvent?.(scope.installation, 'Warning', 'RolloutHalted', event.message);
+    else context.hooks.onEvent?.(scope.installation, 'Normal', 'RolloutComplete', event.message);
+  }
+  if (refused) throw new ReconcileError(RolloutErrorReason.WorkloadRestartFailed, `restarting workloads for the current proxy failed: ${refused}`);
+}
