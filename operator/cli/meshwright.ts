@@ -2,21 +2,26 @@
  * The `meshwright` command:
  *   meshwright render -f mi.yaml [-o yaml|json]   objects the operator would apply, offline
  *   meshwright inject -f workload.yaml (--installation mi.yaml | --from-cluster)   workloads with the proxy injected (inject.ts)
+ *   meshwright status [NAME] [-o text|json]     each installation's control plane, CA, data plane and rollout (status.ts)
  *   meshwright run [operator flags]               the operator (see operator/main.ts for flags)
  */
 import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import type { MeshDistribution } from '../distributions/distribution.ts';
 import { builtInDistributions } from '../distributions/built-in.ts';
 import { optionsFromArgs, runOperator } from '../main.ts';
 import { API_VERSION, KIND } from '../api/meshinstallation.ts';
+import type { EventObject } from '../runtime/events.ts';
 import { isNotFound, KubeClient, type KubeObject } from '../runtime/kube.ts';
 import { INJECT_USAGE, injectCommand, InjectInputError, type ClusterReader } from './inject.ts';
 import { parseInstallations, renderOffline, RenderInputError, toYaml } from './render.ts';
+import { statusCommand, type StatusFlags, type StatusInstallation, type StatusSource } from './status.ts';
 
 const usage = `usage:
   meshwright render -f <file|-> [-o yaml|json]   print the objects the operator would apply (no cluster needed)
   meshwright inject -f <file|-> (--installation <mi.yaml> | --from-cluster)   print workloads with the mesh proxy injected
+  meshwright status [NAME] [-o text|json] [--no-color]   each installation's control plane, CA, data plane and rollout; exit 0 when all are Ready
   meshwright run [--metrics-address=:8080] [--leader-elect=true] [--log-level=info] ...   run the operator`;
 
 /** Runs `render`; returns the text to print. */
@@ -58,6 +63,70 @@ function kubeconfigCluster(): { reader: ClusterReader; close: () => Promise<void
   };
 }
 
+/**
+ * `status`'s reads through the kubeconfig (`--kubeconfig`/`--context`, else KUBECONFIG, ~/.kube/config,
+ * in-cluster): one LIST of MeshInstallations, and one of the Events about them.
+ */
+export function kubeconfigStatusSource(flags: Pick<StatusFlags, 'kubeconfig' | 'context' | 'name'>, env: NodeJS.ProcessEnv = process.env): StatusSource & { close(): Promise<void> } {
+  const kc = new KubeConfig();
+  if (flags.kubeconfig) {
+    try {
+      kc.loadFromFile(flags.kubeconfig);
+    } catch (error) {
+      throw new Error(`cannot read the kubeconfig ${flags.kubeconfig}: ${(error as Error).message}`);
+    }
+  } else {
+    try {
+      kc.loadFromDefault();
+    } catch (error) {
+      throw new Error(`cannot read the kubeconfig (KUBECONFIG=${env.KUBECONFIG ?? ''}): ${(error as Error).message}`);
+    }
+    // client-node's last resort when it finds no kubeconfig and no service account: http://localhost:8080.
+    if (!env.KUBECONFIG && kc.getCurrentContext() === 'loaded-context' && kc.getCurrentCluster()?.server === 'http://localhost:8080') {
+      throw new Error('no kubeconfig found: set KUBECONFIG, create ~/.kube/config, or pass --kubeconfig <file>');
+    }
+  }
+  if (flags.context) {
+    if (!kc.getContextObject(flags.context)) throw new Error(`context "${flags.context}" is not in the kubeconfig; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+    kc.setCurrentContext(flags.context);
+  }
+  const client = new KubeClient(kc);
+  // Events about cluster-scoped objects live in "default" (see runtime/events.ts).
+  const fieldSelector = ['regarding.kind=MeshInstallation', ...(flags.name ? [`regarding.name=${flags.name}`] : [])].join(',');
+  return {
+    cluster: { context: kc.getCurrentContext(), server: kc.getCurrentCluster()?.server ?? '(no server)' },
+    installations: async () => (await client.list({ apiVersion: API_VERSION, kind: KIND })).items as unknown as StatusInstallation[],
+    events: async () => (await client.list<EventObject>({ apiVersion: 'events.k8s.io/v1', kind: 'Event' }, { namespace: 'default', fieldSelector })).items.map((event) => ({
+      installation: event.regarding?.name ?? '',
+      type: event.type,
+      reason: event.reason,
+      note: event.note ?? '',
+      time: event.series?.lastObservedTime ?? event.eventTime ?? event.metadata.creationTimestamp ?? '',
+      count: event.series?.count,
+    })),
+    close: () => client.close(),
+  };
+}
+
+/** Runs `status`: the report on stdout, notes and errors on stderr; the exit code of status.ts. */
+async function runStatus(args: string[]): Promise<number> {
+  let source: ReturnType<typeof kubeconfigStatusSource> | undefined;
+  try {
+    const result = await statusCommand(args, {
+      connect: (flags) => (source = kubeconfigStatusSource(flags)),
+      now: () => new Date(),
+      isTTY: process.stdout.isTTY === true,
+      columns: process.stdout.columns,
+      env: process.env,
+    });
+    process.stderr.write(result.stderr);
+    process.stdout.write(result.stdout);
+    return result.code;
+  } finally {
+    await source?.close();
+  }
+}
+
 /** Runs `inject` with its flags; bad input exits 2 (InjectInputError), as upstream's inject commands do. */
 async function runInject(args: string[]): Promise<number> {
   let values;
@@ -84,7 +153,7 @@ async function runInject(args: string[]): Promise<number> {
   }
 }
 
-/** Entry point: dispatches a subcommand; exit code 1 with a message on bad input (2 for `inject`'s, as upstream's). */
+/** Entry point: dispatches a subcommand; exit code 1 with a message on bad input (2 for `inject`'s, as upstream's, and for `status`'s usage, see status.ts). */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -94,6 +163,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'inject':
         return await runInject(rest);
+      case 'status':
+        return await runStatus(rest);
       case 'run':
         await runOperator(optionsFromArgs(rest, process.env, builtInDistributions));
         return -1; // keeps running until a signal
