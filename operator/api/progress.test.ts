@@ -41,6 +41,10 @@ test('paused, reconciling with outdated pods, and nothing known yet', () => {
     dataPlane: { enrolledNamespaces: 3, injectedPods: 20, outdatedPods: 4 },
   };
   assert.equal(describeProgress(restarting), 'RestartingWorkloads: 4 outdated pods');
+  const rollout = (phase: 'Restarting' | 'Complete') => ({ target: '1.31.1-0a1b2c3d4e5f', phase, progress: '12/40', workloads: { total: 40, current: 12, outdated: 26, restarting: 2, skipped: 0, failed: 0 }, message: '' });
+  const rolling: MeshInstallationStatus = { conditions: [condition('Reconciling', 'True', 'RolloutInProgress')], dataPlane: { enrolledNamespaces: 3, injectedPods: 80, outdatedPods: 50, rollout: rollout('Restarting') } };
+  assert.equal(describeProgress(rolling), 'RolloutInProgress: DataPlane 12/40', 'a rollout under way counts workloads');
+  assert.equal(describeProgress({ ...rolling, dataPlane: { ...rolling.dataPlane!, rollout: rollout('Complete') } }), 'RolloutInProgress: 50 outdated pods', 'a complete rollout leaves the pod count');
   assert.equal(describeProgress({ conditions: [condition('Reconciling', 'True', 'Progressing')] }), 'Progressing');
   assert.equal(describeProgress({ conditions: [condition('Ready', 'False', 'CrashLooping')] }), 'CrashLooping');
   assert.equal(describeProgress({}), 'Pending');

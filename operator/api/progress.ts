@@ -37,6 +37,9 @@ export function describeProgress(status: MeshInstallationStatus, options: { paus
     // Waiting on workloads: a count a person can watch move (a failure shows its own reason instead).
     const waitingOnComponents = available < components.length && (reconciling.reason === 'Progressing' || reconciling.reason === 'ComponentsNotAvailable');
     if (waitingOnComponents) return `${status.version ? 'Updating' : 'Installing'} ${available}/${components.length} components`;
+    // A data-plane rollout under way shows its workload count, as the DataPlane column does.
+    const rollout = status.dataPlane?.rollout;
+    if (rollout && rollout.phase !== 'Complete') return `${reconciling.reason}: DataPlane ${rollout.progress}`;
     const outdated = status.dataPlane?.outdatedPods ?? 0;
     return outdated > 0 ? `${reconciling.reason}: ${outdated} outdated pods` : reconciling.reason;
   }

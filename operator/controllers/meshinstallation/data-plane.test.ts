@@ -15,7 +15,7 @@ import { linkerdDistribution } from '../../distributions/linkerd/index.ts';
 import { testCertificateAuthority } from '../../distributions/linkerd/test-support.ts';
 import { certificateFingerprints } from '../../pki/x509.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
-import { dataPlanePodView, publishedTrustAnchorsPem, runsProxyOf, summarizeDataPlane, wantedProxy } from './data-plane.ts';
+import { dataPlanePodView, proxyOutdated, publishedTrustAnchorsPem, runsProxyOf, summarizeDataPlane, wantedProxy } from './data-plane.ts';
 
 const current = trustBundleSha256('root-2\n');
 const old = trustBundleSha256('root-1\n');
@@ -137,6 +137,40 @@ test('the pod cache keeps only what the data plane reads', () => {
     metadata: { name: 'a', namespace: 'shop', uid: 'u', resourceVersion: '9', labels: { app: 'a', [INJECTED_BY_LABEL]: 'mesh' }, annotations: { [RECORD_ANNOTATIONS.proxyVersion]: '1.31.1', [RECORD_ANNOTATIONS.trustBundleSha256]: current } },
     status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
   });
+});
+
+test('the pod cache keeps the controller reference and only the containers in trouble, for the rollout', () => {
+  const crashing: KubeObject = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: 'b', namespace: 'shop', labels: { [INJECTED_BY_LABEL]: 'mesh' }, annotations: {},
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n', uid: 'n' }, { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9', uid: 'rs', controller: true, blockOwnerDeletion: true }],
+    },
+    status: {
+      phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }],
+      containerStatuses: [
+        { name: 'app', ready: false, restartCount: 5, image: 'app', imageID: 'sha', lastState: { terminated: { exitCode: 1 } }, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } } },
+        { name: 'istio-proxy', ready: true, restartCount: 0, image: 'proxy', state: { running: { startedAt: 'now' } } },
+      ],
+      initContainerStatuses: [{ name: 'init', ready: true, restartCount: 0, state: { terminated: { exitCode: 0 } } }],
+    },
+  };
+  const view = dataPlanePodView(crashing);
+  assert.deepEqual(view.metadata.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d9', uid: 'rs', controller: true }]);
+  assert.deepEqual(view.status, {
+    phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }],
+    containerStatuses: [{ name: 'app', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } } }],
+  });
+});
+
+test('Canary: a pod on another revision\'s proxy is outdated; without Canary the revision is not compared', () => {
+  const onRevision = (revision: string) => ({ ...pod('a', { version: '1.31.1', hash: current }), metadata: { ...pod('a', { version: '1.31.1', hash: current }).metadata, annotations: { ...pod('a', { version: '1.31.1', hash: current }).metadata.annotations, [RECORD_ANNOTATIONS.revision]: revision } } });
+  assert.equal(proxyOutdated(onRevision('1-30-4'), { version: '1.31.1', trustBundleSha256: current, revision: '1-31-1' }), true);
+  assert.equal(proxyOutdated(onRevision('1-31-1'), { version: '1.31.1', trustBundleSha256: current, revision: '1-31-1' }), false);
+  assert.equal(proxyOutdated(onRevision('default'), { version: '1.31.1', trustBundleSha256: current }), false);
+  const { summary, condition } = summarizeDataPlane({ pods: [onRevision('1-30-4')], wanted: { version: '1.31.1', trustBundleSha256: current, revision: '1-31-1' }, enrolledNamespaces: 1, generation: 1 });
+  assert.equal(summary.outdatedPods, 1);
+  assert.match(condition.message, /1 pod not on revision 1-31-1/);
 });
 
 test('the wanted trust bundle is what each mesh\'s renderer publishes', () => {

@@ -55,7 +55,7 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
     target: rolloutTarget(wanted),
     settings: { enabled: settings.enabled, maxUnavailable: settings.maxUnavailable, batchInterval: settings.batchInterval, progressDeadline: scope.mi.spec.upgrade.progressDeadline },
     previous: scope.installation.status?.dataPlane?.rollout,
-    hold: controlPlaneHold(scope, context),
+    hold: scope.rolloutHold ?? controlPlaneHold(scope, context),
   }, scope.clock.now());
   scope.rollout = plan;
   if (plan.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, plan.wakeAt);

@@ -54,6 +54,8 @@ export interface PassScope {
   enrolment?: EnrolmentOutcome;
   /** What the data-plane rollout decided this pass (controllers/meshinstallation/rollout.ts); unset when it did not run. */
   rollout?: RolloutPlan;
+  /** Set by a step before the rollout (an upgrade, a rotation) to keep new restart batches from starting this pass: why (rollout/index.ts). */
+  rolloutHold?: string;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }
