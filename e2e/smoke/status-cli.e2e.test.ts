@@ -61,8 +61,8 @@ after(async () => {
 });
 
 test('the events of one installation come from one LIST filtered by regarding.kind and regarding.name on the server', async () => {
-  const one = kubeconfigStatusSource({ name: rolling });
-  const all = kubeconfigStatusSource({});
+  const one = await kubeconfigStatusSource({ name: rolling });
+  const all = await kubeconfigStatusSource({});
   try {
     assert.deepEqual((await one.events()).map((e) => [e.installation, e.reason]), [[rolling, 'RolloutBatchStarted']]);
     const every = await all.events();

@@ -6,7 +6,6 @@
  *   meshwright run [operator flags]               the operator (see operator/main.ts for flags)
  */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import type { MeshDistribution } from '../distributions/distribution.ts';
 import { builtInDistributions } from '../distributions/built-in.ts';
@@ -67,7 +66,9 @@ function kubeconfigCluster(): { reader: ClusterReader; close: () => Promise<void
  * `status`'s reads through the kubeconfig (`--kubeconfig`/`--context`, else KUBECONFIG, ~/.kube/config,
  * in-cluster): one LIST of MeshInstallations, and one of the Events about them.
  */
-export function kubeconfigStatusSource(flags: Pick<StatusFlags, 'kubeconfig' | 'context' | 'name'>, env: NodeJS.ProcessEnv = process.env): StatusSource & { close(): Promise<void> } {
+export async function kubeconfigStatusSource(flags: Pick<StatusFlags, 'kubeconfig' | 'context' | 'name'>, env: NodeJS.ProcessEnv = process.env): Promise<StatusSource & { close(): Promise<void> }> {
+  // Loaded only when `status` runs: the other commands, the operator among them, need not pay for it.
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   if (flags.kubeconfig) {
     try {
@@ -90,7 +91,8 @@ export function kubeconfigStatusSource(flags: Pick<StatusFlags, 'kubeconfig' | '
     if (!kc.getContextObject(flags.context)) throw new Error(`context "${flags.context}" is not in the kubeconfig; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
     kc.setCurrentContext(flags.context);
   }
-  const client = new KubeClient(kc);
+  // Its own user agent: the API server's audit log tells a person's `status` from the operator's reads.
+  const client = new KubeClient(kc, 'meshwright-cli/0.1.0');
   // Events about cluster-scoped objects live in "default" (see runtime/events.ts).
   const fieldSelector = ['regarding.kind=MeshInstallation', ...(flags.name ? [`regarding.name=${flags.name}`] : [])].join(',');
   return {
@@ -110,10 +112,10 @@ export function kubeconfigStatusSource(flags: Pick<StatusFlags, 'kubeconfig' | '
 
 /** Runs `status`: the report on stdout, notes and errors on stderr; the exit code of status.ts. */
 async function runStatus(args: string[]): Promise<number> {
-  let source: ReturnType<typeof kubeconfigStatusSource> | undefined;
+  let source: Awaited<ReturnType<typeof kubeconfigStatusSource>> | undefined;
   try {
     const result = await statusCommand(args, {
-      connect: (flags) => (source = kubeconfigStatusSource(flags)),
+      connect: async (flags) => (source = await kubeconfigStatusSource(flags)),
       now: () => new Date(),
       isTTY: process.stdout.isTTY === true,
       columns: process.stdout.columns,

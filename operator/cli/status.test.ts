@@ -184,6 +184,8 @@ test('exit code: 0 when every installation shown is Ready for its generation, 1 
   const none = await statusCommand([], environment(fakeSource([])));
   assert.deepEqual([none.code, none.stdout], [1, '']);
   assert.match(none.stderr, /no MeshInstallations on https:\/\/127\.0\.0\.1:6443 \(context "kind-dev"\)/);
+  const noneJson = await statusCommand(['-o', 'json'], environment(fakeSource([])));
+  assert.deepEqual([noneJson.code, JSON.parse(noneJson.stdout)], [1, { installations: [] }]);
 
   const missing = await statusCommand(['prod'], environment(fakeSource([ready, notReady])));
   assert.equal(missing.code, 1);
@@ -313,7 +315,7 @@ test('a real list: one LIST of installations, one LIST of their events by field 
   const f = fixture('halted-rollout');
   const headers: string[] = [];
   const handler: Handler = (request, response) => {
-    headers.push(request.headers.authorization ?? '');
+    headers.push(`${request.headers.authorization} ${request.headers['user-agent']}`);
     const url = request.url ?? '';
     if (url === '/prod/apis/meshwright.dev/v1alpha1') return json(response, 200, DISCOVERY);
     if (url === '/prod/apis/events.k8s.io/v1') return json(response, 200, EVENTS_DISCOVERY);
@@ -335,7 +337,7 @@ test('a real list: one LIST of installations, one LIST of their events by field 
       '/prod/apis/meshwright.dev/v1alpha1/meshinstallations',
       `/prod/apis/events.k8s.io/v1/namespaces/default/events?${new URLSearchParams({ fieldSelector: 'regarding.kind=MeshInstallation,regarding.name=mesh' })}`,
     ]);
-    assert.ok(headers.every((h) => h === 'Bearer secret-token'));
+    assert.ok(headers.every((h) => h === 'Bearer secret-token meshwright-cli/0.1.0'), headers.join('; '));
   });
 });
 

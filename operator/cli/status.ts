@@ -55,8 +55,11 @@ export interface StatusInstallation {
 export interface StatusEvent {
   /** Name of the MeshInstallation the event is about. */
   installation: string;
+  /** Normal or Warning. */
   type: string;
+  /** UpperCamelCase, e.g. RolloutBatchStarted. */
   reason: string;
+  /** What happened, for a person. */
   note: string;
   /** When it was last seen (RFC 3339). */
   time: string;
@@ -80,7 +83,7 @@ export interface StatusRenderOptions {
 
 // --- small formatting helpers ------------------------------------------------------------------
 
-const ANSI = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+const ANSI = { red: 31, green: 32, yellow: 33, bold: 1 } as const;
 type Tone = keyof typeof ANSI;
 
 /** Lines listed at most under one heading (failures, skipped workloads, bare pods). */
@@ -572,7 +575,8 @@ export async function statusCommand(args: string[], environment: StatusEnvironme
     installations = installations.filter((mi) => mi.metadata.name === flags.name);
     if (installations.length === 0) return { stdout: '', stderr: `error: MeshInstallation "${flags.name}" not found on ${where}\n`, code: 1 };
   } else if (installations.length === 0) {
-    return { stdout: '', stderr: `no MeshInstallations on ${where}: apply one (see examples/)\n`, code: 1 };
+    // A script reading -o json still gets a document to parse; nothing installed is not Ready.
+    return { stdout: flags.output === 'json' ? renderStatusJson([]) : '', stderr: `no MeshInstallations on ${where}: apply one (see examples/)\n`, code: 1 };
   }
   const code = installations.every(isReady) ? 0 : 1;
   if (flags.output === 'json') return { stdout: renderStatusJson(installations), stderr: '', code };
