@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { kubeconfigStatusSource } from './meshwright.ts';
 import {
-  formatRelative, isReady, parseStatusArgs, progressBar, renderStatusJson, renderStatusReport, statusCommand, StatusUsageError, useColor,
+  explainReadError, formatRelative, isReady, parseStatusArgs, progressBar, renderStatusJson, renderStatusReport, statusCommand, StatusUsageError, useColor,
   type StatusEnvironment, type StatusEvent, type StatusInstallation, type StatusSource,
 } from './status.ts';
 
@@ -306,6 +306,11 @@ test('forbidden and unauthorized say what to ask for; an unreachable server says
   const unreachable = await realStatus([], kubeconfigFor(closedPort));
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, new RegExp(`^error: cannot reach the API server at ${closedPort.replaceAll('.', '\\.')} \\(context "dev"\\): ECONNREFUSED\\. Is the cluster running`));
+  const cluster = { context: 'dev', server: 'https://10.0.0.1:6443' };
+  const fetchFailed = (code: string) => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(code), { code }) });
+  assert.equal(explainReadError(fetchFailed('SELF_SIGNED_CERT_IN_CHAIN'), cluster), 'the API server at https://10.0.0.1:6443 (context "dev") presented a certificate the kubeconfig does not trust (SELF_SIGNED_CERT_IN_CHAIN): check the cluster\'s certificate-authority in the kubeconfig');
+  assert.match(explainReadError(fetchFailed('ENOTFOUND'), cluster), /^cannot reach the API server at https:\/\/10\.0\.0\.1:6443 \(context "dev"\): ENOTFOUND\./);
+  assert.equal(explainReadError(new Error('exec plugin: aws not found'), cluster), 'reading MeshInstallations from https://10.0.0.1:6443 (context "dev") failed: exec plugin: aws not found');
   const badContext = await realStatus(['--context', 'staging'], kubeconfigFor(closedPort));
   assert.equal(badContext.stderr, 'error: context "staging" is not in the kubeconfig; it has: dev, prod\n');
   assert.equal(badContext.code, 1);

@@ -533,7 +533,11 @@ export function explainReadError(error: unknown, cluster: ClusterIdentity): stri
   if (e?.status === 401) return `the API server at ${where} did not accept the credentials (401 Unauthorized): log in again or check the kubeconfig's user`;
   if (e?.status === 403) return `your user may not list meshinstallations.meshwright.dev on ${where} (403 Forbidden): ask for read access (get, list) to that resource`;
   const cause = e?.cause?.code ?? e?.cause?.message;
-  if (cause || /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT|certificate/i.test(e?.message ?? '')) {
+  // Node's TLS codes for a server certificate the kubeconfig's CA does not vouch for.
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME_INVALID/.test(e?.cause?.code ?? '')) {
+    return `the API server at ${where} presented a certificate the kubeconfig does not trust (${e!.cause!.code}): check the cluster's certificate-authority in the kubeconfig`;
+  }
+  if (cause || /fetch failed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/i.test(e?.message ?? '')) {
     return `cannot reach the API server at ${where}: ${cause ?? e?.message}. Is the cluster running, and is this the kubeconfig you meant (KUBECONFIG, --kubeconfig, --context)?`;
   }
   return `reading MeshInstallations from ${where} failed: ${e?.message ?? String(error)}`;
