@@ -72,7 +72,10 @@ describe('the operator as its own ServiceAccount: enrolment, injection and statu
     assert.equal(pods.injected.length, 5);
     // The harness's own enrolled namespace (labelled by a person) counts too; it holds no pods.
     const { dataPlane, condition } = await dataPlaneWhen('5 injected pods counted', (d) => d?.injectedPods === 5);
-    assert.deepEqual(dataPlane, { enrolledNamespaces: 2, injectedPods: 5, outdatedPods: 0, proxyVersions: { '1.1.0': 5 } });
+    const { rollout, ...counted } = dataPlane as typeof dataPlane & { rollout?: { target: string; phase: string; progress: string } };
+    assert.deepEqual(counted, { enrolledNamespaces: 2, injectedPods: 5, outdatedPods: 0, proxyVersions: { '1.1.0': 5 } });
+    // The sample's three Deployments, found through their ReplicaSets with the generated RBAC; a mesh without a CA: the target is the version.
+    assert.deepEqual(rollout && { target: rollout.target, phase: rollout.phase, progress: rollout.progress }, { target: '1.1.0', phase: 'Complete', progress: '3/3' });
     assert.equal(condition.status, 'True');
     assert.equal(condition.reason, 'ProxiesCurrent');
     assert.match(condition.message, /^5 pods in 2 enrolled namespaces run proxy 1\.1\.0$/);

@@ -20,7 +20,7 @@ import { systemClock } from '../runtime/clock.ts';
 import { Informer, type InformerHandler } from '../runtime/informer.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../runtime/kube.ts';
 import { RESTARTED_AT_ANNOTATION } from './annotations.ts';
-import { replicaSetView, restartMarks, workloadView, type RestartableKind } from './workloads.ts';
+import { replicaSetView, restartMarks, rolloutProgress, workloadView, type RestartableKind } from './workloads.ts';
 
 /** The apps/v1 kinds the rollout caches. */
 export const WORKLOAD_CACHE_TYPES: readonly TypeRef[] = ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'].map((kind) => ({ apiVersion: 'apps/v1', kind }));
@@ -84,14 +84,16 @@ export class WorkloadCaches {
 
   /**
    * Calls `handler` for changes of workloads a rollout restarted (their template carries a
-   * restart-for mark): their rollout status is what the health gate waits on. Other workloads'
-   * changes do not concern a rollout until their pods change, which the pod cache reports.
+   * restart-for mark) while their rollout is under way or just finished: their rollout status is
+   * what the health gate waits on. A restarted workload long settled (scaled by an autoscaler, say)
+   * and other workloads do not concern a rollout until their pods change, which the pod cache reports.
    */
   onRestartedWorkloadChange(handler: InformerHandler): void {
+    const rolling = (workload: KubeObject | undefined) => workload !== undefined && restartMarks(workload).restartedFor !== undefined && rolloutProgress(workload).state !== 'complete';
     for (const [kind, informer] of this.informers) {
       if (kind === 'ReplicaSet') continue;
       informer.on((type, object, old) => {
-        if (restartMarks(object).restartedFor !== undefined || (old && restartMarks(old).restartedFor !== undefined)) handler(type, object, old);
+        if (rolling(object) || rolling(old)) handler(type, object, old);
       });
     }
   }

@@ -182,3 +182,20 @@ test('the target names version, bundle prefix and (Canary) revision; the verdict
   assert.deepEqual(rolloutVerdict({ dataPlane: { enrolledNamespaces: 1, injectedPods: 0, outdatedPods: 0 } }, 't'), { state: 'complete', skipped: [], barePods: [] }, 'no proxy to roll');
   assert.deepEqual(rolloutVerdict(undefined, 't'), { state: 'pending' });
 });
+
+test('passes are asked for by restarted workloads while their rollout runs or just finished, not by settled or unrestarted ones', () => {
+  const caches = new WorkloadCaches({ client: {} as KubeClient });
+  const seen: string[] = [];
+  caches.onRestartedWorkloadChange((_type, o) => seen.push(o.metadata.name));
+  const deployment = (name: string, marked: boolean, complete: boolean): KubeObject => workloadView({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop', generation: 2 },
+    spec: { replicas: 1, ...(marked ? { template: { metadata: { annotations: { [RESTARTED_FOR_ANNOTATION]: 't' } } } } : {}) },
+    status: { observedGeneration: 2, replicas: 1, updatedReplicas: complete ? 1 : 0, availableReplicas: complete ? 1 : 0 },
+  });
+  const emit = (object: KubeObject, old?: KubeObject) => (caches.informers.get('Deployment') as unknown as { emit(t: string, o: KubeObject, old?: KubeObject): void }).emit('update', object, old);
+  emit(deployment('rolling', true, false));
+  emit(deployment('finished', true, true), deployment('finished', true, false));
+  emit(deployment('settled', true, true), deployment('settled', true, true));
+  emit(deployment('unmarked', false, false));
+  assert.deepEqual(seen, ['rolling', 'finished']);
+});
