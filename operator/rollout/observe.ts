@@ -12,6 +12,12 @@ import { notRestartableBecause, optedOut, ownerOfPod, podCrashLooping, podReady,
 export interface WorkloadLookups {
   replicaSet(namespace: string, name: string): KubeObject | undefined;
   workload(kind: RestartableKind, namespace: string, name: string): KubeObject | undefined;
+  /**
+   * Why a restart in `namespace` would not bring the current proxy, if so: the namespace does not
+   * carry the installation's enrolment label (a person unenrolled it, a pod opted in alone, a
+   * Canary step has not moved it yet), so new pods would get no proxy or another revision's.
+   */
+  notServed?(namespace: string): string | undefined;
 }
 
 /**
@@ -45,7 +51,7 @@ export function observeWorkloads(pods: readonly KubeObject[], isOutdated: (pod: 
       workloads.push({ ...ref, notRestartable: `the ${ref.kind} is not in the operator's cache yet`, pods: observedPods });
       continue;
     }
-    const notRestartable = notRestartableBecause(object);
+    const notRestartable = notRestartableBecause(object) ?? lookups.notServed?.(ref.namespace);
     workloads.push({
       ...ref, ...restartMarks(object), rollout: rolloutProgress(object), pods: observedPods,
       ...(optedOut(object) ? { optedOut: true } : {}),

@@ -199,3 +199,12 @@ test('passes are asked for by restarted workloads while their rollout runs or ju
   emit(deployment('unmarked', false, false));
   assert.deepEqual(seen, ['rolling', 'finished']);
 });
+
+test('a workload in a namespace the installation does not serve is not restartable: its new pods would not get the current proxy', () => {
+  const deployment = workloadView({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1 } });
+  const lookups = { replicaSet: lookupRs, workload: () => deployment };
+  const [served] = observeWorkloads([pod('web-1', { kind: 'ReplicaSet', name: 'web-7d9' })], () => true, { ...lookups, notServed: () => undefined }).workloads;
+  assert.equal(served?.notRestartable, undefined);
+  const [unserved] = observeWorkloads([pod('web-1', { kind: 'ReplicaSet', name: 'web-7d9' })], () => true, { ...lookups, notServed: (ns) => `namespace ${ns} is not enrolled` }).workloads;
+  assert.equal(unserved?.notRestartable, 'namespace shop is not enrolled');
+});

@@ -45,9 +45,16 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
   if (!scope.target?.distribution.injector || !wanted || !context.workloads) return;
   const caches = context.workloads;
   const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const label = scope.target.distribution.injector.enrolmentLabel(scope.mi, scope.target.resolved);
   const observed = observeWorkloads(pods, (pod) => proxyOutdated(pod, wanted), {
     replicaSet: (namespace, name) => caches.replicaSet(namespace, name),
     workload: (kind, namespace, name) => caches.workload(kind, namespace, name),
+    // Enrolled as status counts it: the label with the enrolling value, whoever set it.
+    notServed: (namespace) => {
+      const ns = context.namespaces?.get(namespace);
+      if (!context.namespaces || ns?.metadata.labels?.[label.key] === label.value) return undefined;
+      return `namespace ${namespace} is not enrolled (${label.key}=${label.value}): restarted pods would not get the current proxy; restart it yourself once it is`;
+    },
   });
   const { restartWorkloads: settings } = scope.mi.spec.injection;
   const plan = planRollout({
