@@ -87,7 +87,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger({ level: options.logLevel, name: 'meshwright' });
   const metrics = new OperatorMetrics();
   if (options.leaderElection) metrics.setLeader(options.identity, false);
-  const client = KubeClient.fromDefault();
+  const client = await KubeClient.forOperator();
   // Lease renewals and Events go through the same client as everything else: one connection pool,
   // our user agent (the API server's metrics and audit log attribute them to us).
   const events = new EventRecorder({ client, identity: options.identity, log });

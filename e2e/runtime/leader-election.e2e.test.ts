@@ -126,7 +126,7 @@ function spawnLeader(leaseName: string, identity: string): { child: ChildProcess
     import pino from 'pino';
     import { KubeClient } from ${JSON.stringify(kubeModule)};
     import { LeaderElector } from ${JSON.stringify(module)};
-    const client = KubeClient.fromDefault();
+    const client = await KubeClient.forOperator();
     const { NAMESPACE, LEASE, IDENTITY, TIMING } = process.env;
     const elector = new LeaderElector({ client, namespace: NAMESPACE, name: LEASE, identity: IDENTITY, log: pino({ level: 'silent' }), ...JSON.parse(TIMING) });
     setInterval(() => {}, 60_000); // the elector's timers do not keep a process alive

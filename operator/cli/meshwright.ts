@@ -44,13 +44,13 @@ export function renderCommand(args: string[], distributions: readonly MeshDistri
 }
 
 /** `--from-cluster`'s reads, through the default kubeconfig resolution (KUBECONFIG, ~/.kube/config). */
-function kubeconfigCluster(): { reader: ClusterReader; close: () => Promise<void> } {
-  const client = KubeClient.fromDefault();
+async function kubeconfigCluster(): Promise<{ reader: ClusterReader; close: () => Promise<void> }> {
+  const client = await KubeClient.fromDefault();
   const orNothing = async <T>(read: Promise<T>): Promise<T | undefined> => read.catch((error: unknown) => {
     if (isNotFound(error)) return undefined;
     throw error;
   });
-  const context = client.kc.getContextObject(client.kc.getCurrentContext());
+  const context = client.kc?.getContextObject(client.kc.getCurrentContext());
   return {
     reader: {
       installations: async () => (await client.list({ apiVersion: API_VERSION, kind: KIND })).items,
@@ -140,12 +140,12 @@ async function runInject(args: string[]): Promise<number> {
   } catch (error) {
     throw new InjectInputError(`${(error as Error).message}\n${INJECT_USAGE}`);
   }
-  let cluster: ReturnType<typeof kubeconfigCluster> | undefined;
+  let cluster: Awaited<ReturnType<typeof kubeconfigCluster>> | undefined;
   try {
     const { stdout, notes } = await injectCommand({ ...values, fromCluster: values['from-cluster'] }, {
       distributions: builtInDistributions,
       readFile: (path) => readFileSync(path, 'utf8'),
-      cluster: async () => (cluster = kubeconfigCluster()).reader,
+      cluster: async () => (cluster = await kubeconfigCluster()).reader,
     });
     for (const note of notes) process.stderr.write(`note: ${note}\n`);
     process.stdout.write(stdout);

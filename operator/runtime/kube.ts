@@ -1,6 +1,7 @@
 /**
- * A small JSON client for the Kubernetes API on top of client-node's KubeConfig (which resolves
- * kubeconfig files, in-cluster service accounts and exec/token auth).
+ * A small JSON client for the Kubernetes API. Its credentials come from credentials.ts: read
+ * directly for a service account or a plain kubeconfig, else through client-node's KubeConfig
+ * (exec plugins, auth providers, ...), which is loaded only then.
  *
  * Why not client-node's generic KubernetesObjectApi: it turns known kinds into model classes
  * (Dates, unknown fields dropped) while watches deliver plain JSON, and it opens a new TLS
@@ -8,8 +9,17 @@
  * it, keep-alive connection pools serve requests and watches, and every request carries our user
  * agent so the API server's metrics and audit log attribute it to us.
  */
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch, type Dispatcher } from 'undici';
+import { defaultCredentials, kubeConfigCredentials, type ClusterCredentials, type TlsSettings } from './credentials.ts';
+
+/**
+ * HTTP methods of the API (the same strings as client-node's enum, which callers may pass too):
+ * our own, so that using the client does not load client-node.
+ */
+export const HttpMethod = { GET: 'GET', POST: 'POST', PUT: 'PUT', PATCH: 'PATCH', DELETE: 'DELETE' } as const;
+/** One of {@link HttpMethod}. */
+export type HttpMethod = (typeof HttpMethod)[keyof typeof HttpMethod];
 
 /** Any Kubernetes object as plain JSON. */
 export interface KubeObject {
@@ -85,17 +95,22 @@ export interface ListOptions {
 export class KubeClient {
   private dispatcher?: Promise<Dispatcher>;
   private watchDispatcher?: Promise<Dispatcher>;
-  private tls?: Promise<{ ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string }>;
+  private tls?: Promise<TlsSettings>;
   private readonly server: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  /** Where this client's credentials came from. */
+  readonly credentials: ClusterCredentials;
+  /** The KubeConfig it was built from, when it was built from one. */
+  readonly kc?: KubeConfig;
 
   constructor(
-    readonly kc: KubeConfig,
+    source: KubeConfig | ClusterCredentials,
     private readonly agent = userAgent,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/$/, '');
+    const fromKubeConfig = 'getCurrentCluster' in source;
+    if (fromKubeConfig) this.kc = source;
+    this.credentials = fromKubeConfig ? kubeConfigCredentials(source) : source;
+    this.server = this.credentials.server;
   }
 
   /**
@@ -107,22 +122,26 @@ export class KubeClient {
    * or inline data); auth headers are taken fresh per request, because tokens rotate.
    */
   private pool(use: 'request' | 'watch' = 'request'): Promise<Dispatcher> {
-    this.tls ??= (async () => {
-      const cluster = this.kc.getCurrentCluster()!;
-      const tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
-      await this.kc.applyToHTTPSOptions(tls as never);
-      return { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: cluster.skipTLSVerify ? false : tls.rejectUnauthorized, servername: tls.servername };
-    })();
+    this.tls ??= this.credentials.tls();
     const make = async (connections: number | null) => new Agent({ connect: await this.tls!, keepAliveTimeout: 30_000, connections });
     if (use === 'watch') return (this.watchDispatcher ??= make(null));
     return (this.dispatcher ??= make(REQUEST_CONNECTIONS));
   }
 
-  /** Builds a client from the default kubeconfig resolution (KUBECONFIG, ~/.kube/config, in-cluster). */
-  static fromDefault(): KubeClient {
+  /**
+   * Builds a client from the default kubeconfig resolution (KUBECONFIG, ~/.kube/config, in-cluster)
+   * through client-node, for commands that use the KubeConfig itself (contexts, namespaces).
+   */
+  static async fromDefault(): Promise<KubeClient> {
+    const { KubeConfig } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromDefault();
     return new KubeClient(kc);
+  }
+
+  /** The operator's client: the same resolution, without loading client-node unless it is needed (credentials.ts). */
+  static async forOperator(): Promise<KubeClient> {
+    return new KubeClient(await defaultCredentials());
   }
 
   /** Closes pooled connections. */
@@ -130,14 +149,12 @@ export class KubeClient {
     await Promise.all([this.dispatcher, this.watchDispatcher].map(async (pool) => (pool ? (await pool).close() : undefined)));
   }
 
-  private async headers(url: string, method: HttpMethod): Promise<Record<string, string>> {
-    const context = new RequestContext(url, method);
-    await this.kc.applySecurityAuthentication(context);
-    return { ...context.getHeaders(), 'User-Agent': this.agent, Accept: 'application/json' };
+  private async headers(url: string, method: string): Promise<Record<string, string>> {
+    return { ...(await this.credentials.headers(url, method)), 'User-Agent': this.agent, Accept: 'application/json' };
   }
 
   /** Sends one request and returns the parsed JSON body; throws KubeApiError on a non-2xx status. */
-  async request<T = unknown>(method: HttpMethod, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
+  async request<T = unknown>(method: HttpMethod | `${HttpMethod}`, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, method);
     if (body !== undefined) headers['Content-Type'] = contentType;

@@ -11,10 +11,9 @@
  * changed is learnt from its watch event at once, ahead of the API server's own OpenAPI, which
  * publishes it a little later.
  */
-import { HttpMethod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
-import { isNotFound, type KubeClient, type KubeObject, type TypeRef } from './kube.ts';
+import { HttpMethod, isNotFound, type KubeClient, type KubeObject, type TypeRef } from './kube.ts';
 import { gvkOf, kindsOfCrd, kindsOfOpenApi, type SchemaNode } from './list-semantics.ts';
 
 /** A group/version that could not be loaded is tried again after this long, when asked for. */

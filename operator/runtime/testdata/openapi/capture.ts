@@ -34,7 +34,7 @@ function trim(value: unknown, refs: Set<string>): unknown {
   return out;
 }
 
-const client = KubeClient.fromDefault();
+const client = await KubeClient.fromDefault();
 const read = openApiReader(client);
 for (const [apiVersion, kinds] of Object.entries(wanted)) {
   const document = (await read(openApiPath(apiVersion))) as { components: { schemas: Record<string, Schema> } };
