@@ -88,7 +88,7 @@ test('`meshwright status NAME` prints the rollout from the stored status and exi
   const rollingReport = await meshwright(['status', rolling]);
   assert.equal(rollingReport.code, 1, rollingReport.stderr);
   assert.equal(rollingReport.stderr, '');
-  assert.match(rollingReport.stdout, new RegExp(`^${rolling} {2}istio 1\\.31\\.1 {2}Ready: False \\(ProxiesOutdated\\)\\n`));
+  assert.match(rollingReport.stdout, new RegExp(`^${rolling} {2}istio 1\\.31\\.1 {2}Ready: False \\(RolloutInProgress\\)\\n`));
   assert.match(rollingReport.stdout, /\[██████░{14}\] 12\/40 workloads {2}batch 3 \(5 restarting\)/);
   assert.match(rollingReport.stdout, /Events {9}(just now|\d+s ago) Normal RolloutBatchStarted: batch 3: restarting 7 workloads/);
   assert.doesNotMatch(rollingReport.stdout, new RegExp(healthy), 'only the one named');

@@ -53,9 +53,9 @@ test('every fixture renders exactly as its golden file (UPDATE_GOLDEN=1 rewrites
 
 test('the report says what each fixture is about', () => {
   const rollout = plain(fixture('rollout-in-progress'));
-  assert.match(rollout, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(ProxiesOutdated\)$/m);
+  assert.match(rollout, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(RolloutInProgress\)$/m);
   assert.match(rollout, /\[██████░{14}\] 12\/40 workloads {2}batch 3 \(5 restarting\)/);
-  assert.match(rollout, /batch 3 started 1m ago: Deployment shop\/cart, .* and 2 more/s);
+  assert.match(rollout, /batch 3 started 1m ago \(7 workloads\)/);
   assert.match(rollout, /batch 2 passed the health gate 2m ago/);
   assert.match(rollout, /Events {9}1m ago Normal RolloutBatchStarted: batch 3/);
 
@@ -63,11 +63,14 @@ test('the report says what each fixture is about', () => {
   assert.match(halted, /Rollout {8}Halted {2}target 1\.31\.1-c4e19a07b2d3/);
   assert.match(halted, /failed the health gate \(6\):/);
   for (const workload of ['shop/cart: CrashLoop', 'shop/checkout: NotReady', 'shop/catalog: ProgressDeadlineExceeded']) assert.ok(halted.includes(`✗ Deployment ${workload}`), workload);
-  assert.match(halted, /kubectl -n shop logs\s+cart-6d9f7c5b8-x2k4p -c istio-proxy/, 'each failure carries its message');
+  assert.match(halted, /✗ Deployment shop\/checkout: NotReady\n\s+2 pods not Ready \(checkout-5c7d9b8f6-h2m8q,\n/, 'each failure carries its message, under it');
+  assert.match(halted, /no further batch starts: fix these workloads/);
+  assert.doesNotMatch(halted.split('  Events')[0]!, /batch 2 failed the health gate for/, 'the halted message (it is the event\'s note) is not repeated above the itemized failures');
+  assert.equal(halted.match(/data-plane rollout halted/g), null, "DataPlaneReady's copy of the rollout message is not shown");
   assert.match(halted, /^ +and 1 more$/m, 'failures are capped');
   assert.doesNotMatch(halted, /payments\/vault: NotReady/);
   assert.match(halted, /pods without a controller, delete them to update:\s+batch\/debug-shell,[^]*and 2 more/);
-  assert.match(halted, /Warning RolloutWorkloadFailed \(×3\)/);
+  assert.match(halted, /Warning ReconcileFailed \(×3\): patching Deployment/, "a folded event shows its count");
 
   const disabled = plain(fixture('restarts-disabled'));
   assert.match(disabled, /Rollout {8}Disabled/);
@@ -362,7 +365,7 @@ test('`meshwright status` from the package command: report on stdout, exit code 
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 1, stderr);
-    assert.match(stdout, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(ProxiesOutdated\)\n/);
+    assert.match(stdout, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(RolloutInProgress\)\n/);
     assert.match(stdout, /\[██████░{14}\] 12\/40 workloads {2}batch 3 \(5 restarting\)/);
     assert.doesNotMatch(stdout, /\u001b\[/, 'no color into a pipe');
     assert.match(stderr, /^note: events not shown: .*403 Forbidden/);

@@ -318,13 +318,18 @@ function dataPlane(report: Report, mi: StatusInstallation, now: Date): void {
   report.parts('Data plane', parts);
   const versions = Object.entries(data?.proxyVersions ?? {}).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
   if (versions.length > 0) report.row('', `proxies ${versions.map(([version, pods]) => `${version} ×${pods}`).join(', ')}`, true);
-  conditionMessage(report, condition);
+  // While a rollout speaks for the data plane, DataPlaneReady's message is the rollout's message
+  // again: the Rollout section below shows it once.
+  if (!(data?.rollout && ROLLOUT_REASONS.has(condition?.reason ?? ''))) conditionMessage(report, condition);
   const notEnrolled = data?.namespacesNotEnrolled ?? [];
   if (notEnrolled.length > 0) report.row('', `not enrolled: ${capped(notEnrolled.map((n) => `${n.namespace} (${n.reason})`))}`, true);
   if (data?.rollout) rollout(report, mi, data.rollout, now);
 }
 
 type Rollout = NonNullable<NonNullable<MeshInstallationStatus['dataPlane']>['rollout']>;
+
+/** DataPlaneReady's reasons while a rollout is under way, halted or disabled (operator/rollout/plan.ts RolloutReason). */
+const ROLLOUT_REASONS: ReadonlySet<string> = new Set(['RolloutInProgress', 'RolloutHalted', 'RestartsDisabled']);
 
 const PHASE_TONE: Record<Rollout['phase'], Tone> = { Complete: 'green', Restarting: 'yellow', Waiting: 'yellow', Halted: 'red', Disabled: 'yellow' };
 
@@ -340,7 +345,8 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
   }
   report.row('', line);
   if (r.batch && (r.phase === 'Restarting' || r.phase === 'Halted')) {
-    report.row('', `batch ${r.batch.number} started ${formatRelative(r.batch.startedAt, now)}: ${capped(r.batch.workloads)}`, true);
+    // Names are left to the rollout's message and the Events, which list them already.
+    report.row('', `batch ${r.batch.number} started ${formatRelative(r.batch.startedAt, now)} (${r.batch.workloads.length} workload${r.batch.workloads.length === 1 ? '' : 's'})`, true);
   }
   if (r.phase === 'Waiting' && r.lastBatchCompletedAt) {
     let next = '';
@@ -361,7 +367,8 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
   if (w.skipped > 0) counts.push(`${w.skipped} skipped`);
   if (w.failed > 0) counts.push(report.paint('red', `${w.failed} failed`));
   if (counts.length > 0) report.row('', counts.join('  '));
-  if (r.message) report.row('', r.message, true);
+  // A halted rollout's message lists the failures again, in one long sentence: they are itemized below instead.
+  if (r.message && !(r.phase === 'Halted' && (r.failures ?? []).length > 0)) report.row('', r.message, true);
 
   const failures = r.failures ?? [];
   if (failures.length > 0) {
@@ -371,6 +378,7 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
       for (const text of wrap(failure.message, report.valueWidth - 4)) report.row('', `    ${text}`);
     }
     if (failures.length > MAX_LISTED) report.row('', `  and ${failures.length - MAX_LISTED} more`);
+    if (r.phase === 'Halted') report.row('', 'no further batch starts: fix these workloads (the rollout resumes once they pass the health gate) or roll back the change', true);
   }
   const skipped = r.skipped ?? [];
   if (skipped.length > 0) report.row('', `skipped (meshwright.dev/restart: disabled): ${capped(skipped)}`, true);
@@ -404,7 +412,7 @@ function otherConditions(report: Report, status: MeshInstallationStatus, now: Da
 }
 
 function events(report: Report, name: string, options: StatusRenderOptions): void {
-  const mine = (options.events ?? []).filter((e) => e.installation === name).slice(0, options.maxEvents ?? 5);
+  const mine = (options.events ?? []).filter((e) => e.installation === name).slice(0, options.maxEvents ?? 3);
   if (mine.length === 0) return;
   mine.forEach((event, index) => {
     const count = event.count && event.count > 1 ? ` (×${event.count})` : '';
