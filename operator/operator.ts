@@ -27,12 +27,13 @@ import type { CacheState } from './runtime/readiness.ts';
 import { openApiReader, SchemaRegistry } from './runtime/schema-registry.ts';
 
 /**
- * How long pod and namespace events wait to be answered by a pass, gathering the events that
- * follow. Both come in storms (a namespace per second from a GitOps sync, every pod of a rollout)
- * and each event asked for a whole pass: creating 1,000 namespaces kept the operator's event loop
- * so busy rendering that it failed to renew its lease and exited. What they change (enrolment,
- * status.dataPlane) may lag this much; what a person edits (the installation, an owned object)
- * is still reconciled at once.
+ * The window in which pod and namespace events ask for at most one pass of an installation
+ * (Controller.watch's coalescing: a lone event is still answered at once). Both come in storms (a
+ * namespace per second from a GitOps sync, every pod of a rollout), and each event asking for a
+ * whole pass made creating 1,000 namespaces keep the operator so busy that it failed to renew its
+ * lease and exited. What they change (enrolment, status.dataPlane, a rollout's health gate) lags
+ * a storm by at most this much; what a person edits (the installation, an owned object) is
+ * reconciled at once.
  */
 export const DATA_PLANE_COALESCE_MS = 500;
 

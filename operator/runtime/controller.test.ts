@@ -126,13 +126,18 @@ test('stop() waits for the passes in flight and hands out no more keys', async (
   assert.deepEqual(held.started, ['a'], 'b, added during shutdown, never ran');
 });
 
-test('coalesced enqueues: a storm of events within the window makes one queued key, due a window after the first event', () => {
+test('coalesced enqueues: a lone event is answered at once; a storm after a pass makes one queued key, due a window after that pass started', async () => {
   const { controller, clock } = controllerWith(async () => undefined);
+  controller.enqueue('mesh', 500);
+  assert.equal(controller.queue.len(), 1, 'no pass yet: queued at once');
+  assert.equal(await controller.queue.get(), 'mesh');
+  await controller.processKey('mesh');
+  controller.queue.done('mesh');
   for (let i = 0; i < 100; i++) {
     controller.enqueue('mesh', 500);
     clock.advance(4);
   }
-  // 400 ms of events: nothing queued yet, and later events did not push the pass further out.
+  // 400 ms of events right after the pass: nothing queued yet, and later events did not push the pass further out.
   assert.equal(controller.queue.len(), 0);
   clock.advance(99);
   assert.equal(controller.queue.len(), 0);
@@ -143,4 +148,10 @@ test('coalesced enqueues: a storm of events within the window makes one queued k
   // Without a window the key is queued at once.
   controller.enqueue('other');
   assert.equal(controller.queue.len(), 2);
+  // An event long after the last pass is answered at once too.
+  const { controller: later, clock: laterClock } = controllerWith(async () => undefined);
+  await later.processKey('mesh');
+  laterClock.advance(501);
+  later.enqueue('mesh', 500);
+  assert.equal(later.queue.len(), 1);
 });

@@ -49,11 +49,15 @@ export class Controller {
   readonly queue: WorkQueue;
   private readonly workers: Array<Promise<void>> = [];
   private running = false;
+  private readonly clock: Clock;
+  /** When each key's last pass started (clock ms): what coalesced events are timed from. One entry per primary object. */
+  private readonly passStarted = new Map<string, number>();
 
   constructor(private readonly options: ControllerOptions) {
+    this.clock = options.clock ?? systemClock;
     this.queue = new WorkQueue({
       name: options.name,
-      clock: options.clock ?? systemClock,
+      clock: this.clock,
       backoff: options.backoff ?? new ExponentialBackoff({ baseMs: 200, maxMs: 5 * 60_000 }),
       onDepthChange: options.onQueueDepth,
     });
@@ -61,10 +65,11 @@ export class Controller {
 
   /**
    * Enqueues the keys `map` returns for every add, update and delete the informer sees. With
-   * `coalesceMs`, a key is queued that long after the first event instead of at once, and the
-   * events arriving meanwhile ride on that one pass: for sources that change in storms (a
-   * thousand namespaces created, every pod of a rollout turning Ready) and whose reaction may
-   * lag a moment, so a storm costs a pass per window instead of a pass per event.
+   * `coalesceMs`, events ask for at most one pass of a key per window: an event long after the
+   * key's last pass queues it at once, one within `coalesceMs` of that pass's start queues it for
+   * the window's end, and the events arriving meanwhile ride on that one pass. For sources that
+   * change in storms (a thousand namespaces created, every pod of a rollout turning Ready) a storm
+   * costs a pass per window instead of a pass per event, while a lone event is answered at once.
    */
   watch(informer: Informer, map: KeyMapper, options: { coalesceMs?: number } = {}): void {
     informer.on((_type, object) => {
@@ -74,11 +79,12 @@ export class Controller {
 
   /** Enqueues a key directly; with `coalesceMs`, as {@link watch} does. */
   enqueue(key: string, coalesceMs?: number): void {
+    const last = coalesceMs ? this.passStarted.get(key) : undefined;
+    const wait = last === undefined ? 0 : last + coalesceMs! - this.clock.now();
     // The queue keeps the earliest pending time of a key: later events never push a pass further out.
-    if (coalesceMs) this.queue.addAfter(key, coalesceMs);
+    if (wait > 0) this.queue.addAfter(key, wait);
     else this.queue.add(key);
   }
-
   /** Starts the workers. */
   start(): void {
     if (this.running) return;
@@ -96,6 +102,7 @@ export class Controller {
   /** Handles one key and decides whether and when it comes back. */
   async processKey(key: string): Promise<ReconcileOutcome> {
     const started = performance.now();
+    this.passStarted.set(key, this.clock.now());
     let outcome: ReconcileOutcome;
     let failure: unknown;
     try {
