@@ -98,7 +98,7 @@ test('the report says what each fixture is about', () => {
   assert.match(stalled, /Conditions {5}\? example\.com\/BackupOk {2}Unknown \(NotChecked\) for 3h/);
   assert.doesNotMatch(stalled, /Reconciling/, 'Reconciling False is its good state');
 
-  assert.match(plain(fixture('complete-linkerd')), /\[█{20}\] 22\/22 workloads/);
+  assert.match(plain(fixture('complete-linkerd')), /\[█{20}\] 22\/22 workloads {2}in 4 batches\n/);
 });
 
 test('lines fit the width, except a single word longer than it', () => {

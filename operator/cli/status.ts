@@ -339,7 +339,9 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
   // The bar's filled cells in the phase's color: green fills toward done, red shows where it stopped.
   const bar = progressBar(w.current, w.total).replace(/█+/, (cells) => report.paint(PHASE_TONE[r.phase], cells));
   let line = `${bar} ${r.progress} workloads`;
-  if (r.batch) {
+  if (r.batch && r.phase === 'Complete') {
+    line += `  in ${r.batch.number} batch${r.batch.number === 1 ? '' : 'es'}`;
+  } else if (r.batch) {
     line += `  batch ${r.batch.number}`;
     if (w.restarting > 0) line += ` (${w.restarting} restarting)`;
   }
