@@ -41,6 +41,8 @@ export class WorkloadCaches {
   readonly informers: ReadonlyMap<string, Informer>;
   private readonly clock: Clock;
   private readonly remembered = new Map<string, { view: KubeObject; restartedAt: string | undefined; until: number }>();
+  /** Workloads whose template carries a restart-for mark, by key: few beside all workloads, and what {@link restartedFor} reads. */
+  private readonly marked = new Map<string, KubeObject>();
 
   constructor(options: WorkloadCachesOptions) {
     this.clock = options.clock ?? systemClock;
@@ -48,6 +50,31 @@ export class WorkloadCaches {
       client: options.client, type, clock: options.clock, onError: options.onError?.(type),
       transform: type.kind === 'ReplicaSet' ? replicaSetView : workloadView,
     })]));
+    for (const [kind, informer] of this.informers) {
+      if (kind === 'ReplicaSet') continue;
+      informer.on((type, object) => {
+        const key = `${kind}/${object.metadata.namespace}/${object.metadata.name}`;
+        if (type !== 'delete' && restartMarks(object).restartedFor !== undefined) this.marked.set(key, object);
+        else this.marked.delete(key);
+      });
+    }
+  }
+
+  /**
+   * Workloads restarted for `target` (their template says so), as last seen: the rollout judges
+   * these even while none of their pods runs the proxy — between the old pods going and the new
+   * ones coming (maxSurge 0), or with new pods refused — since a batch must not pass its health
+   * gate because its workloads have no pods to show.
+   */
+  restartedFor(target: string): KubeObject[] {
+    const keys = new Set([...this.marked.keys(), ...this.remembered.keys()]);
+    const found: KubeObject[] = [];
+    for (const key of keys) {
+      const [kind, namespace, name] = key.split('/') as [RestartableKind, string, string];
+      const workload = this.workload(kind, namespace, name);
+      if (workload && restartMarks(workload).restartedFor === target) found.push(workload);
+    }
+    return found;
   }
 
   /** Every informer (to start, stop and report). */

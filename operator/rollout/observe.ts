@@ -18,6 +18,8 @@ export interface WorkloadLookups {
    * Canary step has not moved it yet), so new pods would get no proxy or another revision's.
    */
   notServed?(namespace: string): string | undefined;
+  /** Workloads restarted for the target (caches.ts restartedFor): judged even with no injected pod in sight. */
+  restartedForTarget?(): readonly KubeObject[];
 }
 
 /**
@@ -42,6 +44,13 @@ export function observeWorkloads(pods: readonly KubeObject[], isOutdated: (pod: 
       otherPods.total++;
       if (isOutdated(pod)) otherPods.outdated++;
     }
+  }
+  // A workload restarted for the target whose rollout runs, with no injected pod in sight right now
+  // (old pods gone, new ones not created or not admitted yet), is still in flight: judged with no pods.
+  for (const object of lookups.restartedForTarget?.() ?? []) {
+    const kind = object.kind as RestartableKind;
+    const ref: WorkloadRef = { kind, namespace: object.metadata.namespace ?? '', name: object.metadata.name };
+    if (!byWorkload.has(workloadName(ref)) && rolloutProgress(object).state !== 'complete') byWorkload.set(workloadName(ref), { ref, pods: [] });
   }
   const workloads: ObservedWorkload[] = [];
   for (const { ref, pods: owned } of byWorkload.values()) {

@@ -239,3 +239,16 @@ test('a target change starts over: the batch number from 1, the old target\'s fa
   assert.equal(plan.status?.batch?.number, 1);
   assert.deepEqual(plan.restart.map((w) => w.name), ['a']);
 });
+
+test('a workload restarted for the target with no injected pod in sight (old pods gone, new ones not yet there) keeps its batch in flight', () => {
+  const plan = planRollout(observe([restarted('solo', at(-2_000), { rollout: { state: 'progressing', message: '0 of 1 new replicas updated' }, pods: [] }), outdated('next')], {
+    settings: { ...settings, batchInterval: '0s' },
+    previous: previous({ batch: { number: 1, workloads: ['Deployment shop/solo'], startedAt: at(-2_000) } }),
+  }), NOW);
+  assert.equal(plan.phase, 'Restarting');
+  assert.deepEqual(plan.restart, [], 'the next batch waits for solo');
+  assert.equal(plan.status?.workloads.restarting, 1);
+  // Alone, too: the rollout is still shown, not dropped as "no proxy runs".
+  const alone = planRollout(observe([restarted('solo', at(-2_000), { rollout: { state: 'progressing', message: 'x' }, pods: [] })]), NOW);
+  assert.equal(alone.status?.phase, 'Restarting');
+});

@@ -261,7 +261,8 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   const barePods = [...observed.barePods].sort();
   const otherPods = observed.otherPods ?? { total: 0, outdated: 0 };
   const injectedPods = workloads.reduce((n, w) => n + w.pods.length, 0) + barePods.length + otherPods.total;
-  if (injectedPods === 0) {
+  // No proxy of this installation anywhere and no restart in flight: nothing to show (status omits the rollout).
+  if (injectedPods === 0 && workloads.length === 0) {
     return { target, phase: 'Complete', restart: [], failures: [], events: [] };
   }
 

@@ -208,3 +208,21 @@ test('a workload in a namespace the installation does not serve is not restartab
   const [unserved] = observeWorkloads([pod('web-1', { kind: 'ReplicaSet', name: 'web-7d9' })], () => true, { ...lookups, notServed: (ns) => `namespace ${ns} is not enrolled` }).workloads;
   assert.equal(unserved?.notRestartable, 'namespace shop is not enrolled');
 });
+
+test('restarted workloads are found from the caches even with no injected pod, while their rollout runs', () => {
+  const caches = new WorkloadCaches({ client: {} as KubeClient });
+  const emit = (type: string, object: KubeObject) => (caches.informers.get('Deployment') as unknown as { cache: Map<string, KubeObject>; emit(t: string, o: KubeObject): void }).emit(type, object);
+  const marked = (name: string, target: string): KubeObject => workloadView({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop', generation: 2 },
+    spec: { replicas: 1, template: { metadata: { annotations: { [RESTARTED_FOR_ANNOTATION]: target, [RESTARTED_AT_ANNOTATION]: 'T' } } } }, status: { observedGeneration: 2, replicas: 0, updatedReplicas: 0 },
+  });
+  for (const object of [marked('solo', 't'), marked('older', 'old')]) {
+    (caches.informers.get('Deployment') as unknown as { cache: Map<string, KubeObject> }).cache.set(`shop/${object.metadata.name}`, object);
+    emit('add', object);
+  }
+  assert.deepEqual(caches.restartedFor('t').map((o) => o.metadata.name), ['solo']);
+  const observed = observeWorkloads([], () => true, { replicaSet: lookupRs, workload: (kind, ns, name) => caches.workload(kind, ns, name), restartedForTarget: () => caches.restartedFor('t') });
+  assert.deepEqual(observed.workloads.map((w) => [w.name, w.pods.length, w.rollout?.state]), [['solo', 0, 'progressing']]);
+  emit('delete', marked('solo', 't'));
+  assert.deepEqual(caches.restartedFor('t'), []);
+});

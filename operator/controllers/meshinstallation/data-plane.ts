@@ -218,11 +218,12 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
     // Only an operator that wires the webhook can say it is off (an embedded one may have none to wire).
     webhookOff: context.webhookEndpoint !== undefined && context.webhookEndpoint() === undefined,
   });
-  // The rollout as this pass planned it; a pass that did not get to plan it keeps the last one shown.
-  const rollout = scope.rollout ? scope.rollout.status : scope.installation.status?.dataPlane?.rollout;
-  scope.status.dataPlane = pods.length > 0 && rollout ? { ...summary, rollout } : summary;
+  // The rollout as this pass planned it (none when no proxy runs and no restart is in flight); a
+  // pass that did not get to plan it keeps the last one shown while proxies run.
+  const rollout = scope.rollout ? scope.rollout.status : pods.length > 0 ? scope.installation.status?.dataPlane?.rollout : undefined;
+  scope.status.dataPlane = rollout ? { ...summary, rollout } : summary;
   announceNotEnrolled(scope, context, notEnrolled);
-  return scope.rollout?.condition && pods.length > 0 ? { ...condition, ...scope.rollout.condition } : condition;
+  return scope.rollout?.condition ? { ...condition, ...scope.rollout.condition } : condition;
 }
 
 /** A Warning Event for each namespace newly left out of enrolment (not on every pass: only when it first appears). */

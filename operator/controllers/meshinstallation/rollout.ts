@@ -46,7 +46,9 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
   const caches = context.workloads;
   const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
   const label = scope.target.distribution.injector.enrolmentLabel(scope.mi, scope.target.resolved);
+  const target = rolloutTarget(wanted);
   const observed = observeWorkloads(pods, (pod) => proxyOutdated(pod, wanted), {
+    restartedForTarget: () => caches.restartedFor(target),
     replicaSet: (namespace, name) => caches.replicaSet(namespace, name),
     workload: (kind, namespace, name) => caches.workload(kind, namespace, name),
     // Enrolled as status counts it: the label with the enrolling value, whoever set it.
@@ -59,7 +61,7 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
   const { restartWorkloads: settings } = scope.mi.spec.injection;
   const plan = planRollout({
     ...observed,
-    target: rolloutTarget(wanted),
+    target,
     settings: { enabled: settings.enabled, maxUnavailable: settings.maxUnavailable, batchInterval: settings.batchInterval, progressDeadline: scope.mi.spec.upgrade.progressDeadline },
     previous: scope.installation.status?.dataPlane?.rollout,
     hold: scope.rolloutHold ?? controlPlaneHold(scope, context),
