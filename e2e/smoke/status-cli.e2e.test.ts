@@ -13,8 +13,8 @@ import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { kubeconfigStatusSource } from '../../operator/cli/meshwright.ts';
 import type { StatusInstallation } from '../../operator/cli/status.ts';
-import { KubeClient, microTime } from '../../operator/runtime/kube.ts';
-import { installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
+import { KubeClient, microTime, type KubeObject } from '../../operator/runtime/kube.ts';
+import { eventually, installMeshInstallationCrd, testKubeConfig } from '../support/kube.ts';
 
 const client = new KubeClient(testKubeConfig());
 const suffix = randomBytes(3).toString('hex');
@@ -105,4 +105,28 @@ test('`meshwright status NAME` prints the rollout from the stored status and exi
   const missing = await meshwright(['status', `absent-${suffix}`]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, new RegExp(`^error: MeshInstallation "absent-${suffix}" not found on https://\\S+ \\(context "[^"]+"\\)\\n$`));
+});
+
+test('`meshwright status NAME --watch` follows the stored status until the installation is Ready, then exits 0', async () => {
+  const child = spawn('node', ['bin/meshwright.mjs', 'status', rolling, '--watch', '--interval', '1s', '--no-events'], { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, NO_COLOR: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await eventually('the first frame', async () => stdout.includes('12/40 workloads'), 30_000);
+    const mi = await client.get<StatusInstallation & KubeObject>(TYPE, rolling);
+    const status = mi.status!;
+    const rollout = { ...status.dataPlane!.rollout!, phase: 'Complete' as const, progress: '39/40', workloads: { ...status.dataPlane!.rollout!.workloads, current: 39, outdated: 0, restarting: 0 }, message: 'no workload left to restart' };
+    const conditions = status.conditions!.map((c) => (c.type === 'Ready' || c.type === 'DataPlaneReady' ? { ...c, status: 'True' as const, reason: 'ProxiesCurrent', message: '' } : c));
+    await client.patch(TYPE, rolling, undefined, { status: { conditions, dataPlane: { ...status.dataPlane, outdatedPods: 0, rollout } } }, 'merge', 'status');
+    assert.equal(await exited, 0, stdout + stderr);
+    assert.match(stdout, /^meshwright status, every 1s: \S+ \(Ctrl-C to stop\)\n\n/);
+    assert.match(stdout, /\nmeshwright status, every 1s: \S+\n\n\S+ {2}istio 1\.31\.1 {2}Ready: True \(ProxiesCurrent\)\n[^]*39\/40 workloads/);
+    assert.equal(stdout.match(/meshwright status, every/g)!.length, 2, 'into a pipe: one block per change');
+    assert.equal(stderr, 'every installation shown is Ready: stopped watching\n');
+  } finally {
+    child.kill();
+  }
 });

@@ -20,7 +20,7 @@ import { statusCommand, type StatusFlags, type StatusInstallation, type StatusSo
 const usage = `usage:
   meshwright render -f <file|-> [-o yaml|json]   print the objects the operator would apply (no cluster needed)
   meshwright inject -f <file|-> (--installation <mi.yaml> | --from-cluster)   print workloads with the mesh proxy injected
-  meshwright status [NAME] [-o text|json] [--no-color]   each installation's control plane, CA, data plane and rollout; exit 0 when all are Ready
+  meshwright status [NAME] [-o text|json] [-w] [--no-color]   each installation's control plane, CA, data plane and rollout; exit 0 when all are Ready
   meshwright run [--metrics-address=:8080] [--leader-elect=true] [--log-level=info] ...   run the operator`;
 
 /** Runs `render`; returns the text to print. */
@@ -120,6 +120,7 @@ async function runStatus(args: string[]): Promise<number> {
       isTTY: process.stdout.isTTY === true,
       columns: process.stdout.columns,
       env: process.env,
+      write: (text, stream = 'stdout') => process[stream].write(text),
     });
     process.stderr.write(result.stderr);
     process.stdout.write(result.stdout);

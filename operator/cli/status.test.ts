@@ -194,7 +194,7 @@ test('exit code: 0 when every installation shown is Ready for its generation, 1 
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'error: MeshInstallation "prod" not found on https://127.0.0.1:6443 (context "kind-dev")\n');
 
-  for (const [args, message] of [[['-o', 'yaml'], /-o must be text or json, got "yaml"/], [['a', 'b'], /at most one installation name/], [['--watch'], /Unknown option '--watch'/]] as const) {
+  for (const [args, message] of [[['-o', 'yaml'], /-o must be text or json, got "yaml"/], [['a', 'b'], /at most one installation name/], [['--follow'], /Unknown option '--follow'/]] as const) {
     const source = fakeSource([ready]);
     const result = await statusCommand([...args], environment(source));
     assert.equal(result.code, 2, args.join(' '));
@@ -202,7 +202,89 @@ test('exit code: 0 when every installation shown is Ready for its generation, 1 
     assert.deepEqual(source.reads, [], 'bad usage reads nothing');
   }
   assert.throws(() => parseStatusArgs(['--bogus']), StatusUsageError);
-  assert.deepEqual(parseStatusArgs(['mesh', '-o', 'json', '--no-color', '--context', 'prod']), { name: 'mesh', output: 'json', noColor: true, events: true, kubeconfig: undefined, context: 'prod' });
+  assert.deepEqual(parseStatusArgs(['mesh', '-o', 'json', '--no-color', '--context', 'prod']), { name: 'mesh', output: 'json', noColor: true, events: true, kubeconfig: undefined, context: 'prod', watch: false, interval: '2s' });
+  assert.deepEqual([parseStatusArgs(['-w', '--interval', '1m']).watch, parseStatusArgs(['-w', '--interval', '1m']).interval], [true, '1m']);
+});
+
+test('--watch usage: text only, an interval of at least a second, and only with --watch', async () => {
+  for (const [args, message] of [
+    [['-w', '-o', 'json'], /--watch prints the text report/],
+    [['-w', '--interval', '100ms'], /--interval must be at least 1s, got "100ms"/],
+    [['-w', '--interval', 'soon'], /--interval must be a duration such as 2s or 1m, got "soon"/],
+    [['--interval', '5s'], /--interval goes with --watch/],
+  ] as const) {
+    const result = await statusCommand([...args], environment(fakeSource([ready])));
+    assert.equal(result.code, 2, args.join(' '));
+    assert.match(result.stderr, message);
+  }
+});
+
+/** The rollout of rollout-in-progress.yaml moved on by `step` (0: as in the fixture; 2: complete and Ready). */
+function rolloutAt(step: number): StatusInstallation {
+  const mi = structuredClone(notReady);
+  const rollout = mi.status!.dataPlane!.rollout!;
+  if (step === 2) {
+    Object.assign(rollout, { phase: 'Complete', progress: '39/40', message: 'no workload left to restart' });
+    Object.assign(rollout.workloads, { current: 39, outdated: 0, restarting: 0 });
+    mi.status!.conditions = mi.status!.conditions!.map((c) => (['Ready', 'DataPlaneReady'].includes(c.type) ? { ...c, status: 'True' as const, reason: 'ProxiesCurrent', message: '' } : c));
+  } else if (step === 3) {
+    Object.assign(rollout, { phase: 'Halted', failures: [{ workload: 'Deployment shop/cart', reason: 'CrashLoop', message: '1 pod crash-looping' }] });
+  }
+  return mi;
+}
+
+/** A watch over `states` (one per read; the last repeats), on a clock the sleeps move. */
+async function watchOver(states: Array<StatusInstallation | Error>, args: string[], isTTY: boolean) {
+  let now = NOW.getTime();
+  let read = 0;
+  const writes: Array<[string, string]> = [];
+  const sleeps: number[] = [];
+  const source: StatusSource = {
+    cluster: { context: 'kind-dev', server: 'https://127.0.0.1:6443' },
+    installations: async () => {
+      const state = states[Math.min(read++, states.length - 1)]!;
+      if (state instanceof Error) throw state;
+      return [state];
+    },
+    events: async () => [],
+  };
+  const result = await statusCommand(['-w', ...args], environment(source, {
+    isTTY, now: () => new Date(now),
+    write: (text, stream = 'stdout') => writes.push([stream, text]),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  }));
+  return { result, writes, sleeps, reads: read };
+}
+
+test('--watch into a pipe: one block per change, until every installation is Ready (exit 0)', async () => {
+  const { result, writes, sleeps, reads } = await watchOver([rolloutAt(0), rolloutAt(0), rolloutAt(0), rolloutAt(2)], ['--no-color'], false);
+  assert.deepEqual(result, { stdout: '', stderr: 'every installation shown is Ready: stopped watching\n', code: 0 });
+  assert.equal(reads, 4);
+  assert.deepEqual(sleeps, [2000, 2000, 2000]);
+  assert.equal(writes.length, 2, 'the two unchanged reads print nothing');
+  assert.ok(writes.every(([stream]) => stream === 'stdout'));
+  assert.match(writes[0]![1], /^meshwright status, every 2s: 2026-11-27T19:00:00Z \(Ctrl-C to stop\)\n\nmesh {2}istio 1\.31\.1 {2}Ready: False/);
+  assert.match(writes[0]![1], /12\/40 workloads {2}batch 3 \(5 restarting\)/);
+  assert.match(writes[1]![1], /^\nmeshwright status, every 2s: 2026-11-27T19:00:06Z\n\nmesh {2}istio 1\.31\.1 {2}Ready: True/);
+  assert.match(writes[1]![1], /\[█{19}░\] 39\/40 workloads/);
+  assert.doesNotMatch(writes.map(([, text]) => text).join(''), /\u001b/);
+});
+
+test('--watch on a terminal redraws every read; a halted rollout or a read error ends it with 1', async () => {
+  const tty = await watchOver([rolloutAt(0), rolloutAt(0), rolloutAt(3)], ['--interval', '5s'], true);
+  assert.deepEqual(tty.result, { stdout: '', stderr: 'the rollout of mesh halted: stopped watching\n', code: 1 });
+  assert.equal(tty.writes.length, 3, 'redrawn every time: relative times move');
+  assert.deepEqual(tty.sleeps, [5000, 5000]);
+  for (const [, text] of tty.writes) assert.ok(text.startsWith('\u001b[H\u001b[2Jmeshwright status, every 5s: '), text.slice(0, 40));
+  assert.match(tty.writes[2]![1], /Halted[^]*✗[^]*Deployment shop\/cart: CrashLoop/);
+
+  const broken = await watchOver([rolloutAt(0), Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })], [], false);
+  assert.equal(broken.result.code, 1);
+  assert.match(broken.result.stderr, /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:6443 \(context "kind-dev"\): ECONNREFUSED/);
+  assert.equal(broken.writes.length, 1);
 });
 
 test('the report reads the installations once and the events once; events that cannot be read only leave a note', async () => {

@@ -14,6 +14,7 @@
  *   1  otherwise: one is not Ready, none exists, the named one does not exist, or the cluster
  *      could not be read (the message says which)
  *   2  bad usage (unknown flag, bad -o value, more than one name)
+ * `--watch` re-reads until every installation shown is Ready (0) or one is stuck (1, see {@link stuck}).
  */
 import { parseArgs } from 'node:util';
 import { ConditionType, findCondition } from '../api/conditions.ts';
@@ -21,9 +22,11 @@ import { parseDuration } from '../api/duration.ts';
 import type { Condition, MeshInstallationStatus } from '../api/status.ts';
 
 /** The command's usage text (printed with usage errors and by `meshwright help`). */
-export const STATUS_USAGE = `usage: meshwright status [NAME] [-o text|json] [--no-color] [--no-events] [--kubeconfig <file>] [--context <name>]
+export const STATUS_USAGE = `usage: meshwright status [NAME] [-o text|json] [-w [--interval 2s]] [--no-color] [--no-events] [--kubeconfig <file>] [--context <name>]
   Prints each MeshInstallation's control plane, CA, data plane and rollout (all of them, or NAME),
   through the current kubeconfig (KUBECONFIG, ~/.kube/config) unless --kubeconfig/--context say otherwise.
+  -w/--watch re-reads every --interval until every installation shown is Ready (exit 0) or one is
+  stuck: Stalled, or its rollout Halted (exit 1).
   -o json prints {"installations": [{name, mesh, version, generation, ready, status}]} for scripts.
   Exit code: 0 when every installation shown is Ready, 1 when one is not (or none exists, NAME does
   not exist, or the cluster cannot be read), 2 for bad usage.`;
@@ -502,6 +505,10 @@ export interface StatusFlags {
   events: boolean;
   kubeconfig?: string;
   context?: string;
+  /** Re-read and re-print every {@link interval} until Ready or stuck. */
+  watch: boolean;
+  /** Between two reads of --watch, a duration such as 2s. */
+  interval: string;
 }
 
 /** Parses `status`'s arguments; {@link StatusUsageError} on anything it does not understand. */
@@ -513,6 +520,7 @@ export function parseStatusArgs(args: string[]): StatusFlags {
       options: {
         output: { type: 'string', short: 'o' }, 'no-color': { type: 'boolean' }, 'no-events': { type: 'boolean' },
         kubeconfig: { type: 'string' }, context: { type: 'string' },
+        watch: { type: 'boolean', short: 'w' }, interval: { type: 'string' },
       },
     });
   } catch (error) {
@@ -522,7 +530,19 @@ export function parseStatusArgs(args: string[]): StatusFlags {
   if (positionals.length > 1) throw new StatusUsageError(`status takes at most one installation name, got ${positionals.length}: ${positionals.join(' ')}\n${STATUS_USAGE}`);
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new StatusUsageError(`-o must be text or json, got "${output}"`);
-  return { name: positionals[0], output, noColor: values['no-color'] ?? false, events: !values['no-events'], kubeconfig: values.kubeconfig, context: values.context };
+  const watch = values.watch ?? false;
+  if (watch && output === 'json') throw new StatusUsageError('--watch prints the text report; scripts poll `meshwright status -o json` (or its exit code) instead');
+  const interval = values.interval ?? '2s';
+  let intervalMs: number;
+  try {
+    intervalMs = parseDuration(interval);
+  } catch {
+    throw new StatusUsageError(`--interval must be a duration such as 2s or 1m, got "${interval}"`);
+  }
+  // Every read is two LISTs: more often than once a second would only load the API server.
+  if (intervalMs < 1000) throw new StatusUsageError(`--interval must be at least 1s, got "${interval}"`);
+  if (values.interval !== undefined && !watch) throw new StatusUsageError('--interval goes with --watch');
+  return { name: positionals[0], output, noColor: values['no-color'] ?? false, events: !values['no-events'], kubeconfig: values.kubeconfig, context: values.context, watch, interval };
 }
 
 /** Whether to color: a terminal, and neither --no-color nor NO_COLOR (https://no-color.org: any non-empty value). */
@@ -561,6 +581,96 @@ export interface StatusEnvironment {
   isTTY: boolean;
   columns?: number;
   env: NodeJS.ProcessEnv;
+  /** Writes a frame of `--watch` to stdout as it comes (a single run returns its output instead). */
+  write?: (text: string, stream?: 'stdout' | 'stderr') => void;
+  /** Waits between two reads of `--watch` (a test's clock moves here). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One read of the cluster and its rendering: what a single run prints, and what `--watch` decides on. */
+interface Snapshot extends StatusResult {
+  /** The installations shown (none when the read failed). */
+  installations: StatusInstallation[];
+  /** What the output was made from, to tell whether anything changed between two reads. */
+  key: string;
+}
+
+async function snapshot(flags: StatusFlags, source: StatusSource, environment: StatusEnvironment): Promise<Snapshot> {
+  const failed = (stderr: string, stdout = ''): Snapshot => ({ stdout, stderr, code: 1, installations: [], key: stderr });
+  let installations: StatusInstallation[];
+  try {
+    installations = await source.installations();
+  } catch (error) {
+    return failed(`error: ${explainReadError(error, source.cluster)}\n`);
+  }
+  const where = `${source.cluster.server} (context "${source.cluster.context}")`;
+  if (flags.name) {
+    installations = installations.filter((mi) => mi.metadata.name === flags.name);
+    if (installations.length === 0) return failed(`error: MeshInstallation "${flags.name}" not found on ${where}\n`);
+  } else if (installations.length === 0) {
+    // A script reading -o json still gets a document to parse; nothing installed is not Ready.
+    return failed(`no MeshInstallations on ${where}: apply one (see examples/)\n`, flags.output === 'json' ? renderStatusJson([]) : '');
+  }
+  const code = installations.every(isReady) ? 0 : 1;
+  if (flags.output === 'json') return { stdout: renderStatusJson(installations), stderr: '', code, installations, key: '' };
+
+  let events: StatusEvent[] | undefined;
+  let stderr = '';
+  if (flags.events) {
+    try {
+      events = (await source.events()).sort((a, b) => new Date(b.time).getTime() - new Date(a.time).getTime());
+    } catch (error) {
+      stderr = `note: events not shown: ${(error as Error).message}\n`;
+    }
+  }
+  const stdout = renderStatusReport(installations, {
+    now: environment.now(), color: useColor(flags, environment.isTTY, environment.env), width: Math.max(60, environment.columns ?? 100), events,
+  });
+  const key = JSON.stringify([installations.map((mi) => [mi.metadata, mi.status]), events]);
+  return { stdout, stderr, code, installations, key };
+}
+
+/**
+ * Why `--watch` should stop waiting, when nothing will move without a person: an installation
+ * Stalled, or a rollout Halted (it resumes only once its workloads are fixed or the change is
+ * rolled back). Undefined while progress is still possible.
+ */
+export function stuck(installations: readonly StatusInstallation[]): string | undefined {
+  for (const mi of installations) {
+    const stalled = findCondition(mi.status?.conditions, ConditionType.Stalled);
+    if (stalled?.status === 'True') return `${mi.metadata.name} is stalled (${stalled.reason})`;
+    if (mi.status?.dataPlane?.rollout?.phase === 'Halted') return `the rollout of ${mi.metadata.name} halted`;
+  }
+  return undefined;
+}
+
+/** Clears a terminal and puts the cursor home, so each frame of `--watch` replaces the last. */
+const CLEAR_SCREEN = '\u001b[H\u001b[2J';
+
+/**
+ * `--watch`: reads every `interval`, and prints the report — on a terminal, redrawn in place every
+ * time (relative times move); into a pipe or a file, only when the installations or their events
+ * changed, so a CI log gets one block per change. Ends with 0 once every installation shown is
+ * Ready, with 1 when one is stuck ({@link stuck}) or the cluster cannot be read; else runs until
+ * interrupted.
+ */
+async function watch(flags: StatusFlags, source: StatusSource, environment: StatusEnvironment): Promise<StatusResult> {
+  const write = environment.write ?? (() => undefined);
+  const sleep = environment.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let previous: string | undefined;
+  for (;;) {
+    const frame = await snapshot(flags, source, environment);
+    if (frame.installations.length === 0) return { stdout: '', stderr: frame.stderr, code: 1 };
+    const verdict = frame.code === 0 ? 'every installation shown is Ready' : stuck(frame.installations);
+    if (environment.isTTY || frame.key !== previous) {
+      const title = `${environment.isTTY ? CLEAR_SCREEN : previous === undefined ? '' : '\n'}meshwright status, every ${flags.interval}: ${environment.now().toISOString().replace(/\.\d+Z$/, 'Z')}${verdict ? '' : ' (Ctrl-C to stop)'}\n\n`;
+      write(`${title}${frame.stdout}`);
+      if (frame.stderr && frame.key !== previous) write(frame.stderr, 'stderr');
+      previous = frame.key;
+    }
+    if (verdict) return { stdout: '', stderr: `${verdict}: stopped watching\n`, code: frame.code };
+    await sleep(parseDuration(flags.interval));
+  }
 }
 
 /** Runs `meshwright status`: reads, renders and decides the exit code (see the module comment). */
@@ -578,34 +688,7 @@ export async function statusCommand(args: string[], environment: StatusEnvironme
   } catch (error) {
     return { stdout: '', stderr: `error: ${(error as Error).message}\n`, code: 1 };
   }
-  let installations: StatusInstallation[];
-  try {
-    installations = await source.installations();
-  } catch (error) {
-    return { stdout: '', stderr: `error: ${explainReadError(error, source.cluster)}\n`, code: 1 };
-  }
-  const where = `${source.cluster.server} (context "${source.cluster.context}")`;
-  if (flags.name) {
-    installations = installations.filter((mi) => mi.metadata.name === flags.name);
-    if (installations.length === 0) return { stdout: '', stderr: `error: MeshInstallation "${flags.name}" not found on ${where}\n`, code: 1 };
-  } else if (installations.length === 0) {
-    // A script reading -o json still gets a document to parse; nothing installed is not Ready.
-    return { stdout: flags.output === 'json' ? renderStatusJson([]) : '', stderr: `no MeshInstallations on ${where}: apply one (see examples/)\n`, code: 1 };
-  }
-  const code = installations.every(isReady) ? 0 : 1;
-  if (flags.output === 'json') return { stdout: renderStatusJson(installations), stderr: '', code };
-
-  let events: StatusEvent[] | undefined;
-  let stderr = '';
-  if (flags.events) {
-    try {
-      events = (await source.events()).sort((a, b) => new Date(b.time).getTime() - new Date(a.time).getTime());
-    } catch (error) {
-      stderr = `note: events not shown: ${(error as Error).message}\n`;
-    }
-  }
-  const stdout = renderStatusReport(installations, {
-    now: environment.now(), color: useColor(flags, environment.isTTY, environment.env), width: Math.max(60, environment.columns ?? 100), events,
-  });
+  if (flags.watch) return watch(flags, source, environment);
+  const { stdout, stderr, code } = await snapshot(flags, source, environment);
   return { stdout, stderr, code };
 }
