@@ -71,11 +71,13 @@ test('a pod\'s workload: the Deployment through its ReplicaSet, StatefulSet, Dae
 
 test('pod health: Ready, and crash loops as the kubelet and kwok\'s crash-loop stage show them', () => {
   const crashLoop = { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } } }] };
-  const restartedNotReady = { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', ready: false, restartCount: 1, state: { running: {} } }] };
+  const restartedNotReady = { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', ready: false, restartCount: 3, state: { running: {} } }] };
+  const restartedOnceNotReady = { phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', ready: false, restartCount: 1, state: { running: {} } }] };
   const restartedReady = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'app', ready: true, restartCount: 1, state: { running: {} } }] };
   const starting = { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }], containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] };
   assert.equal(podCrashLooping(pod('a', undefined, crashLoop)), true);
-  assert.equal(podCrashLooping(pod('b', undefined, restartedNotReady)), true);
+  assert.equal(podCrashLooping(pod('b', undefined, restartedNotReady)), true, 'restarted 3 times, not Ready');
+  assert.equal(podCrashLooping(pod('b1', undefined, restartedOnceNotReady)), false, 'one exit before the proxy was ready is no crash loop');
   assert.equal(podCrashLooping(pod('c', undefined, restartedReady)), false, 'a restart long ago and Ready since is no crash loop');
   assert.equal(podCrashLooping(pod('d', undefined, starting)), false);
   assert.equal(podReady(pod('e', undefined, restartedReady)), true);

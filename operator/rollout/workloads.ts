@@ -172,15 +172,22 @@ export function podReady(pod: KubeObject): boolean {
 }
 
 /**
+ * Restarts of a container of a pod that is not Ready from which it counts as crash-looping even
+ * when no CrashLoopBackOff is seen (the kubelet shows it only while it waits between restarts).
+ * Not 1: an application that exits once because it started before its proxy was ready, then
+ * runs, is common in a mesh, and a halt is costly (an upgrade may roll back on it).
+ */
+export const CRASH_LOOP_RESTARTS = 3;
+
+/**
  * Whether `pod` is crash-looping: a container waits in CrashLoopBackOff, or a container has
- * restarted while the pod is not Ready. (A pod a restart created started with no restarts, so any
- * restart of a pod that never got Ready is its new container failing.)
+ * restarted {@link CRASH_LOOP_RESTARTS} times or more while the pod is not Ready.
  */
 export function podCrashLooping(pod: KubeObject): boolean {
   const status = (pod.status ?? {}) as PodStatus;
   const containers = [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? [])];
   if (containers.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff')) return true;
-  return !podReady(pod) && containers.some((c) => (c.restartCount ?? 0) > 0);
+  return !podReady(pod) && containers.some((c) => (c.restartCount ?? 0) >= CRASH_LOOP_RESTARTS);
 }
 
 /**
