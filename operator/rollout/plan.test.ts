@@ -252,3 +252,31 @@ test('a workload restarted for the target with no injected pod in sight (old pod
   const alone = planRollout(observe([restarted('solo', at(-2_000), { rollout: { state: 'progressing', message: 'x' }, pods: [] })]), NOW);
   assert.equal(alone.status?.phase, 'Restarting');
 });
+
+test('golden: the whole status of a pass that starts batch 2, with a skipped workload and a bare pod', () => {
+  const plan = planRollout(observe([
+    restarted('api', at(-120_000)),
+    outdated('cart', 2),
+    outdated('web', 3),
+    outdated('legacy', 1, { optedOut: true }),
+    workload('db', { kind: 'StatefulSet', pods: pods(2) }),
+  ], {
+    settings: { ...settings, maxUnavailable: 2 },
+    barePods: ['shop/debug'],
+    previous: previous({ phase: 'Waiting', batch: { number: 1, workloads: ['Deployment shop/api'], startedAt: at(-120_000) }, lastBatchCompletedAt: at(-60_000) }),
+  }), NOW);
+  assert.deepEqual(plan.status, {
+    target: TARGET,
+    phase: 'Restarting',
+    progress: '2/5',
+    workloads: { total: 5, current: 2, outdated: 1, restarting: 1, skipped: 1, failed: 0 },
+    batch: { number: 2, workloads: ['Deployment shop/cart'], startedAt: at(0) },
+    lastBatchCompletedAt: at(-60_000),
+    skipped: ['Deployment shop/legacy'],
+    barePods: ['shop/debug'],
+    message: `batch 2 restarting for ${TARGET}: Deployment shop/cart; 1 workload waits for later batches; 2/5 workloads current; 1 workload skipped (Deployment shop/legacy: opted out (meshwright.dev/restart: disabled)); 1 outdated pod without a controller to delete by hand (shop/debug)`,
+  });
+  assert.deepEqual(plan.condition, { status: 'False', reason: 'RolloutInProgress', message: `data-plane rollout in progress: ${plan.status!.message}` });
+  assert.deepEqual(plan.events, [{ type: 'Normal', reason: 'RolloutBatchStarted', message: `batch 2: restarting 1 workload for ${TARGET}: Deployment shop/cart` }]);
+  assert.equal(plan.wakeAt, NOW + 600_000);
+});
