@@ -70,12 +70,13 @@ test('the report says what each fixture is about', () => {
   assert.match(halted, /^ +and 1 more$/m, 'failures are capped');
   assert.doesNotMatch(halted, /payments\/vault: NotReady/);
   assert.match(halted, /pods without a controller, delete them to update:\s+batch\/debug-shell,[^]*and 2 more/);
+  assert.match(halted, /Warning RolloutHalted: batch 2 failed the health gate\s+for 1\.31\.1-c4e19a07b2d3: Deployment shop\/cart \(CrashLoop: 1 pod\s+crash-looping…\n/, 'a long note is cut at a word, with an ellipsis');
   assert.match(halted, /Warning ReconcileFailed \(×3\): patching Deployment/, "a folded event shows its count");
 
   const disabled = plain(fixture('restarts-disabled'));
   assert.match(disabled, /Rollout {8}Disabled/);
   assert.match(disabled, /5 outdated {2}2 skipped/);
-  assert.match(disabled, /skipped \(meshwright\.dev\/restart: disabled\): Deployment\s+orders\/reporting, StatefulSet inventory\/db/);
+  assert.match(disabled, /skipped: Deployment orders\/reporting, StatefulSet inventory\/db/);
   assert.match(disabled, /issuer expires in 2d/);
 
   const upgrade = plain(fixture('upgrade-in-progress'));

@@ -91,6 +91,8 @@ type Tone = keyof typeof ANSI;
 
 /** Lines listed at most under one heading (failures, skipped workloads, bare pods). */
 const MAX_LISTED = 5;
+/** Characters of an event's note shown at most (about two lines). */
+const MAX_EVENT_NOTE = 120;
 /** Cells of the progress bar. */
 const BAR_CELLS = 20;
 /** Width of the label column ("  Control plane   "). */
@@ -136,6 +138,16 @@ export function progressBar(done: number, total: number): string {
   if (done > 0 && filled === 0) filled = 1;
   if (done < total && filled === BAR_CELLS) filled = BAR_CELLS - 1;
   return `[${'█'.repeat(filled)}${'░'.repeat(BAR_CELLS - filled)}]`;
+}
+
+/**
+ * `text` cut to at most `max` characters at a space, with "…": an event's note can run to a
+ * kilobyte (a halted rollout's names every failure), and the full text is in `kubectl events`.
+ */
+function shortened(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.lastIndexOf(' ', max - 1);
+  return `${text.slice(0, cut > max / 2 ? cut : max - 1).replace(/[;,:]$/, '')}…`;
 }
 
 /** `items` joined by ", ", at most `max` of them, then "and N more". */
@@ -386,7 +398,9 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
     if (r.phase === 'Halted') report.row('', 'no further batch starts: fix these workloads (the rollout resumes once they pass the health gate) or roll back the change', true);
   }
   const skipped = r.skipped ?? [];
-  if (skipped.length > 0) report.row('', `skipped (meshwright.dev/restart: disabled): ${capped(skipped)}`, true);
+  // Not only the opt-out annotation: the engine also skips workloads a restart would not give the
+  // current proxy (an unenrolled namespace...); the rollout's message says why for each.
+  if (skipped.length > 0) report.row('', `skipped: ${capped(skipped)}`, true);
   const bare = r.barePods ?? [];
   if (bare.length > 0) report.row('', `pods without a controller, delete them to update: ${capped(bare)}`, true);
 }
@@ -421,7 +435,7 @@ function events(report: Report, name: string, options: StatusRenderOptions): voi
   if (mine.length === 0) return;
   mine.forEach((event, index) => {
     const count = event.count && event.count > 1 ? ` (×${event.count})` : '';
-    const text = `${formatRelative(event.time, options.now)} ${event.type} ${event.reason}${count}: ${event.note}`;
+    const text = `${formatRelative(event.time, options.now)} ${event.type} ${event.reason}${count}: ${shortened(event.note, MAX_EVENT_NOTE)}`;
     const warning = (line: string, at: number) => (at === 0 && event.type === 'Warning' ? line.replace('Warning', report.paint('red', 'Warning')) : line);
     report.row(index === 0 ? 'Events' : '', text, true, warning);
   });
