@@ -150,6 +150,18 @@ const rows: Row[] = [
     phase: 'Disabled', restart: [], counts: { outdated: 1, current: 1 }, condition: 'RestartsDisabled', message: /restarts are disabled/,
   },
   {
+    name: 'restarts disabled with only skipped workloads and bare pods outdated: still Disabled, RestartsDisabled counting their pods',
+    workloads: [outdated('legacy', 2, { optedOut: true }), workload('b')],
+    extra: { settings: { ...settings, enabled: false }, barePods: ['shop/bare'] },
+    phase: 'Disabled', restart: [], condition: 'RestartsDisabled', message: /no workload the operator would restart is outdated/,
+  },
+  {
+    name: 'restarts disabled and nothing outdated: Complete',
+    workloads: [workload('a')],
+    extra: { settings: { ...settings, enabled: false } },
+    phase: 'Complete', restart: [], condition: undefined,
+  },
+  {
     name: 'a bad maxUnavailable: Halted with a message naming it, nothing restarted',
     workloads: [outdated('a')],
     extra: { settings: { ...settings, maxUnavailable: 'lots' } },

@@ -304,6 +304,7 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
     events.push({ type: 'Normal', reason: 'RolloutBatchCompleted', message: `batch ${batch.number} (${plural(batch.workloads.length, 'workload')}) passed the health gate for ${target}` });
   }
 
+  const outdatedPods = standings.filter((s) => s.standing.kind !== 'current').reduce((n, s) => n + s.workload.pods.filter((p) => p.outdated).length, 0) + barePods.length + otherPods.outdated;
   let phase: RolloutPhase;
   let restart: ObservedWorkload[] = [];
   let restartedAt: string | undefined;
@@ -311,7 +312,8 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   if (failures.length > 0) {
     phase = 'Halted';
   } else if (!settings.enabled) {
-    phase = outdated.length + restarting.length > 0 ? 'Disabled' : 'Complete';
+    // Restarts off: any outdated pod is the user's to restart (RestartsDisabled counts them all).
+    phase = outdatedPods > 0 || restarting.length > 0 ? 'Disabled' : 'Complete';
   } else if (restarting.length > 0) {
     phase = 'Restarting';
   } else if (outdated.length > 0) {
@@ -349,7 +351,6 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   };
   const skippedNames = skipped.map((s) => workloadName(s.workload)).sort();
   const progress = `${counts.current}/${counts.total}`;
-  const outdatedPods = standings.filter((s) => s.standing.kind !== 'current').reduce((n, s) => n + s.workload.pods.filter((p) => p.outdated).length, 0) + barePods.length + otherPods.outdated;
   const leftAlone = [
     skipped.length > 0 ? `${plural(skipped.length, 'workload')} skipped (${listed(skipped.map((s) => `${workloadName(s.workload)}: ${(s.standing as { why: string }).why}`), 3)})` : '',
     stale.length > 0 ? `${plural(stale.length, 'workload')} restarted for ${target} whose pods still run an outdated proxy (${listed(stale.map((s) => workloadName(s.workload)), 3)}): check that the injection webhook serves the current proxy` : '',
@@ -369,7 +370,8 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
       break;
     }
     case 'Disabled': {
-      message = `restarts are disabled (spec.injection.restartWorkloads.enabled: false): ${plural(outdated.length + restarting.length, 'workload')} with outdated proxies left for you to restart (${listed(outdated.map((s) => workloadName(s.workload)))}); ${progress} workloads current${tail}`;
+      const yours = outdated.length + restarting.length;
+      message = `restarts are disabled (spec.injection.restartWorkloads.enabled: false): ${yours > 0 ? `${plural(yours, 'workload')} with outdated proxies left for you to restart (${listed(outdated.map((s) => workloadName(s.workload)))})` : 'no workload the operator would restart is outdated'}; ${progress} workloads current${tail}`;
       condition = { status: 'False', reason: RolloutReason.RestartsDisabled, message: `${plural(outdatedPods, 'pod')} run an outdated proxy and restarts are disabled: ${message}` };
       break;
     }
