@@ -102,6 +102,23 @@ test('the report says what each fixture is about', () => {
   assert.match(plain(fixture('complete-linkerd')), /\[█{20}\] 22\/22 workloads {2}in 4 batches\n/);
 });
 
+test('rarer states: deletion, a root rotation under way, a finished upgrade, a rollout waiting without a batch yet', () => {
+  const mi = structuredClone(fixture('upgrade-in-progress').installations[0]!);
+  mi.metadata.deletionTimestamp = '2026-11-27T18:59:30Z';
+  mi.status!.certificateAuthority!.rotation = { phase: 'RestartingForTrustBundle', startedAt: '2026-11-27T18:00:00Z', lastTrigger: '2026-11' };
+  Object.assign(mi.status!.upgrade!, { phase: 'Succeeded', finishedAt: '2026-11-27T18:55:00Z' });
+  mi.status!.version = '1.31.1';
+  const rollout = mi.status!.dataPlane!.rollout!;
+  delete rollout.batch;
+  delete rollout.lastBatchCompletedAt;
+  rollout.message = '22 workloads to restart for 1.31.1-7d41c09e5a2b@1-31-1, held: the root rotation restarts workloads first';
+  const text = renderStatusReport([mi], { now: NOW, color: false, width: WIDTH });
+  assert.match(text, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(Upgrading\)\n {2}Deleting {7}since 30s ago: the operator is removing what it installed\n/);
+  assert.match(text, /\n {17}root rotation: RestartingForTrustBundle, started 1h ago\n/);
+  assert.match(text, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}canary {2}Succeeded {2}step 2\/3 {2}18\/40 workloads\s+finished 5m ago/);
+  assert.match(text, /\[█{9}░{11}\] 18\/40 workloads\n {17}22 outdated\n {17}22 workloads to restart for \S+, held:\s+the root rotation/, 'no batch line, the hold from the message');
+});
+
 test('lines fit the width, except a single word longer than it', () => {
   for (const width of [60, 80, 120]) {
     for (const name of fixtureNames) {
