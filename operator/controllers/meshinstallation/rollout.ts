@@ -70,17 +70,25 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
   if (plan.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, plan.wakeAt);
 
   let refused: string | undefined;
+  let restarted = 0;
   if (plan.restart.length > 0) {
     const outcome = await restartWorkloads({
       client: context.client, log: scope.log, workloads: plan.restart, target: plan.target, restartedAt: plan.restartedAt!,
       remember: (updated) => caches.remember(updated),
     });
     // The batch is what was restarted: the cluster shows no other (a refused one is tried in a later batch).
+    restarted = outcome.restarted.length;
     if (plan.status?.batch) plan.status.batch.workloads = outcome.restarted.map(workloadName).sort();
+    if (plan.status && outcome.restarted.length === 0) {
+      // Nothing was restarted: no batch started (the last one shown stays).
+      const previous = scope.installation.status?.dataPlane?.rollout;
+      if (previous?.target === plan.target && previous.batch) plan.status.batch = previous.batch;
+      else delete plan.status.batch;
+    }
     if (outcome.failed.length > 0) refused = outcome.failed.map((f) => `${workloadName(f.workload)}: ${f.error}`).join('; ');
   }
   for (const event of plan.events) {
-    if (event.reason === 'RolloutBatchStarted' && plan.status?.batch?.workloads.length === 0) continue;
+    if (event.reason === 'RolloutBatchStarted' && restarted === 0) continue;
     // Literal reasons, so the documented-reasons test finds each one.
     if (event.reason === 'RolloutBatchStarted') context.hooks.onEvent?.(scope.installation, 'Normal', 'RolloutBatchStarted', event.message);
     else if (event.reason === 'RolloutBatchCompleted') context.hooks.onEvent?.(scope.installation, 'Normal', 'RolloutBatchCompleted', event.message);
