@@ -1,13 +1,15 @@
 /**
- * The five benchmarks in order, one at a time (the machine has few cores): install with an
+ * The six benchmarks in order, one at a time (the machine has few cores): install with an
  * operator of its own; then one operator and one installed mesh for idle (nothing may happen
- * around it), the injection webhook, memory (idle, then loaded with injected pods) and drift.
+ * around it), the injection webhook, memory (idle, then loaded with injected pods) and drift;
+ * then, with that mesh removed, the data-plane rollout on an installation of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { benchDrift } from './drift.ts';
 import { benchIdle } from './idle.ts';
 import { benchInstall } from './install.ts';
 import { benchMemory } from './memory.ts';
+import { benchRollout } from './rollout.ts';
 import { benchWebhook } from './webhook.ts';
 import type { BenchCluster } from './support/cluster.ts';
 import { benchInstallation, deleteInstallations, installAndWaitReady, preinstallMeshCrds } from './support/mesh.ts';
@@ -34,16 +36,23 @@ export interface SuiteSettings {
    * next operator's caches hold nothing of them). A throw-away smoke cluster can skip it.
    */
   cleanUpInstall: boolean;
+  /** The data-plane rollout: Deployments (one pod each), their namespaces, kwok readiness delay range (ms), maxUnavailable. */
+  rolloutWorkloads: number;
+  rolloutNamespaces: number;
+  rolloutReadyDelayMs: [number, number];
+  rolloutMaxUnavailable: string;
 }
 
 /** The issue's full scale. */
 export const FULL: SuiteSettings = {
   installRepetitions: 5, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, webhookConcurrent: 100, webhookRounds: 5, cleanUpInstall: true,
+  rolloutWorkloads: 500, rolloutNamespaces: 50, rolloutReadyDelayMs: [2000, 4000], rolloutMaxUnavailable: '10%',
 };
 
 /** A few repetitions of everything: proves the benchmarks work, inside the test command. */
 export const SMOKE: SuiteSettings = {
   installRepetitions: 2, driftEdits: 16, driftDeletions: 4, driftAdditions: 6, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, webhookConcurrent: 20, webhookRounds: 1, cleanUpInstall: false,
+  rolloutWorkloads: 20, rolloutNamespaces: 4, rolloutReadyDelayMs: [500, 1000], rolloutMaxUnavailable: '25%',
 };
 
 /** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
@@ -67,7 +76,14 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     });
     log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
     const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
-    return { install, drift, idle, memory, webhook };
+    // Last, on an installation of its own (an External CA whose anchors it changes); Istio's
+    // webhooks of two InPlace installations would both inject the same namespaces, so the mesh goes first.
+    await deleteInstallations(cluster.admin, [mesh.metadata.name]);
+    log(`rollout: ${settings.rolloutWorkloads} workloads in ${settings.rolloutNamespaces} namespaces, maxUnavailable ${settings.rolloutMaxUnavailable}`);
+    const rollout = await benchRollout(cluster, {
+      id, operator, workloads: settings.rolloutWorkloads, namespaces: settings.rolloutNamespaces, readyDelayMs: settings.rolloutReadyDelayMs, maxUnavailable: settings.rolloutMaxUnavailable, concurrency: 20, log,
+    });
+    return { install, drift, idle, memory, webhook, rollout };
   } finally {
     if (!cluster.owned) await deleteInstallations(cluster.admin, [mesh.metadata.name]).catch(() => undefined);
     await operator.stop();

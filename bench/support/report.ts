@@ -10,6 +10,7 @@ import type { DriftResult } from '../drift.ts';
 import type { IdleResult } from '../idle.ts';
 import type { InstallResult } from '../install.ts';
 import type { MemoryResult } from '../memory.ts';
+import type { RolloutResult } from '../rollout.ts';
 import type { WebhookResult } from '../webhook.ts';
 
 /** Where the machine and software were. */
@@ -42,6 +43,7 @@ export interface SuiteResults {
   idle: IdleResult;
   memory: MemoryResult;
   webhook: WebhookResult;
+  rollout: RolloutResult;
 }
 
 /** One figure against its target. */
@@ -54,10 +56,11 @@ export interface Verdict {
 /**
  * The issues' targets, never weakened: install ≤ 1.5× baseline; drift p99 ≤ 250 ms; idle writes 0
  * and reads ≤ lease renewals; RSS ≤ 200 MB with 10,000 injected pods; webhook p99 ≤ 5 ms and ≤ 2×
- * a no-op webhook, every pod injected.
+ * a no-op webhook, every pod injected; a data-plane rollout ≤ 1.1× the sum of its batches'
+ * readiness times, never more pods unavailable than maxUnavailable allows.
  */
 export function verdicts(results: SuiteResults): Verdict[] {
-  const { install, drift, idle, memory, webhook } = results;
+  const { install, drift, idle, memory, webhook, rollout } = results;
   return [
     { target: 'install ≤ 1.5× baseline', value: `${install.ratio}×`, pass: install.ratio <= 1.5 },
     { target: 'drift p99 ≤ 250 ms', value: `${drift.all.p99} ms`, pass: drift.all.p99 <= 250 },
@@ -70,6 +73,9 @@ export function verdicts(results: SuiteResults): Verdict[] {
     { target: 'webhook p99 ≤ 5 ms (API server)', value: `${webhook.operator.p99Ms} ms`, pass: webhook.operator.p99Ms <= 5 },
     { target: 'webhook p99 ≤ 2× no-op webhook', value: `${webhook.ratioP99}× (no-op ${webhook.noop.p99Ms} ms)`, pass: webhook.ratioP99 <= 2 },
     { target: 'every burst pod injected', value: `${webhook.injected}/${webhook.created}`, pass: webhook.injected === webhook.created },
+    { target: 'rollout ≤ 1.1× batches\' readiness', value: `${rollout.ratio}× (${rollout.totalMs} ms vs ${rollout.baselineMs} ms)`, pass: rollout.ratio <= 1.1 },
+    { target: 'rollout Complete only when all Ready', value: `${rollout.completeBeforeReady} of ${rollout.workloads} not Ready at Complete`, pass: rollout.completeBeforeReady === 0 },
+    { target: 'rollout unavailable ≤ maxUnavailable', value: `max ${rollout.peakUnavailable} vs ${rollout.bound} pods (${rollout.samples} samples)`, pass: rollout.peakUnavailable <= rollout.bound },
   ];
 }
 
@@ -77,7 +83,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** The human-readable table. */
 export function formatTable(mode: string, machine: Machine, results: SuiteResults): string {
-  const { install, drift, idle, memory, webhook } = results;
+  const { install, drift, idle, memory, webhook, rollout } = results;
   const rows: Array<[string, string]> = [
     [`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`],
     [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
@@ -91,6 +97,8 @@ export function formatTable(mode: string, machine: Machine, results: SuiteResult
     [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.injectedPods} injected, ${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
     [`webhook, ${webhook.rounds} × ${webhook.concurrent} concurrent creates (API server)`, `operator p50 ${webhook.operator.p50Ms} ms, p99 ${webhook.operator.p99Ms} ms (${Math.round(webhook.operator.within5ms * 1000) / 10} % within 5 ms); no-op p50 ${webhook.noop.p50Ms} ms, p99 ${webhook.noop.p99Ms} ms; ratio ${webhook.ratioP99}×`],
     ['webhook (operator\'s own histogram)', `p50 ${webhook.operatorOwn.p50Ms} ms, p99 ${webhook.operatorOwn.p99Ms} ms`],
+    [`rollout, ${rollout.workloads} workloads in ${rollout.namespaces} namespaces, maxUnavailable ${rollout.maxUnavailable}, Ready after ${rollout.readyDelayMs[0]}–${rollout.readyDelayMs[1]} ms`, `total ${rollout.totalMs} ms (first restart after ${rollout.firstRestartMs} ms, status Complete after ${rollout.statusCompleteMs} ms${rollout.completeBeforeReady ? ` with ${rollout.completeBeforeReady} workloads not Ready yet` : ''}); ${rollout.batches} batches (status: ${rollout.statusBatches}), baseline ${rollout.baselineMs} ms (batch wall ${rollout.batchWallMs} ms); ratio ${rollout.ratio}×`],
+    ['rollout unavailability (every 100 ms)', `max ${rollout.peakUnavailable} pods vs bound ${rollout.bound}; ${rollout.samples} samples (expected ${rollout.expectedSamples}), max gap ${rollout.maxSampleGapMs} ms`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = [
