@@ -22,8 +22,12 @@ export { planRollout, RolloutReason, type RolloutPlan, type RolloutPhase, type R
 
 /** Where the rollout toward one target stands, for a caller waiting on it. */
 export type RolloutVerdict =
-  /** Every workload that can be restarted runs the target (or no pod runs this installation's proxy); `skipped` and `barePods` may still be outdated. */
-  | { state: 'complete'; skipped: string[]; barePods: string[] }
+  /**
+   * Nothing is left for the rollout to restart for the target (or no pod runs this installation's
+   * proxy). Outdated may remain what it does not restart: `outdatedWorkloads` (a namespace not
+   * enrolled, OnDelete, a paused Deployment), `skipped` (opted out) and `barePods`.
+   */
+  | { state: 'complete'; outdatedWorkloads: number; skipped: string[]; barePods: string[] }
   /** Batches are restarting, or the next waits (batchInterval, a hold). */
   | { state: 'in-progress'; progress: string }
   /** A batch failed the health gate: no further batch starts. */
@@ -37,10 +41,10 @@ export type RolloutVerdict =
 export function rolloutVerdict(status: MeshInstallationStatus | undefined, target: string): RolloutVerdict {
   const dataPlane = status?.dataPlane;
   const rollout = dataPlane?.rollout;
-  if (!rollout) return dataPlane && dataPlane.injectedPods === 0 ? { state: 'complete', skipped: [], barePods: [] } : { state: 'pending' };
+  if (!rollout) return dataPlane && dataPlane.injectedPods === 0 ? { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] } : { state: 'pending' };
   if (rollout.target !== target) return { state: 'pending' };
   switch (rollout.phase) {
-    case 'Complete': return { state: 'complete', skipped: rollout.skipped ?? [], barePods: rollout.barePods ?? [] };
+    case 'Complete': return { state: 'complete', outdatedWorkloads: rollout.workloads.outdated, skipped: rollout.skipped ?? [], barePods: rollout.barePods ?? [] };
     case 'Halted': return { state: 'halted', failures: rollout.failures ?? [], message: rollout.message };
     case 'Disabled': return { state: 'disabled', message: rollout.message };
     default: return { state: 'in-progress', progress: rollout.progress };

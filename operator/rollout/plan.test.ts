@@ -139,9 +139,10 @@ const rows: Row[] = [
     phase: 'Restarting', restart: ['Deployment shop/b'], events: ['RolloutBatchCompleted', 'RolloutBatchStarted'], batch: 2,
   },
   {
-    name: 'opted out and not restartable: skipped, never restarted; the rest is Complete',
+    name: 'opted out: skipped; not restartable here: outdated, left to a person; neither restarted, the rest is Complete',
     workloads: [outdated('legacy', 1, { optedOut: true }), outdated('ondelete', 1, { notRestartable: 'updateStrategy OnDelete replaces pods only when they are deleted' }), workload('a')],
-    phase: 'Complete', restart: [], counts: { total: 3, current: 1, skipped: 2, outdated: 0 }, message: /2 workloads skipped/,
+    phase: 'Complete', restart: [], counts: { total: 3, current: 1, skipped: 1, outdated: 1 },
+    message: /1 workload skipped \(Deployment shop\/legacy: opted out .*; 1 outdated workload left for you to restart \(Deployment shop\/ondelete: updateStrategy OnDelete/,
   },
   {
     name: 'restarts disabled: Disabled, the outdated reported, RestartsDisabled counting pods',

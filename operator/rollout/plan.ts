@@ -42,7 +42,7 @@ export interface ObservedPod {
 export interface ObservedWorkload extends WorkloadRef {
   /** Opted out by annotation meshwright.dev/restart: disabled: reported as skipped, never restarted. */
   optedOut?: boolean;
-  /** Why a template restart would not replace its pods (OnDelete, paused): reported as skipped. */
+  /** Why a restart here would not bring the current proxy (OnDelete, paused, a namespace not enrolled, not cached yet): counted outdated, named in the message, never restarted. */
   notRestartable?: string;
   /** Its template's meshwright.dev/restarted-for. */
   restartedFor?: string;
@@ -130,7 +130,10 @@ type Standing =
   | { kind: 'outdated' }
   /** Restarted for the target, yet its pods still run an outdated proxy after the deadline: nothing more a restart can do. */
   | { kind: 'stale' }
+  /** Opted out by annotation (status.skipped). */
   | { kind: 'skipped'; why: string }
+  /** Outdated, but a restart here would not bring the current proxy (OnDelete, paused, a namespace not enrolled): left to a person. */
+  | { kind: 'blocked'; why: string }
   | { kind: 'restarting' }
   | { kind: 'failed'; failure: RolloutFailure };
 
@@ -242,7 +245,7 @@ function standingOf(workload: ObservedWorkload, target: string, now: number, dea
   }
   if (!workload.pods.some((p) => p.outdated)) return { kind: 'current' };
   if (workload.optedOut) return { kind: 'skipped', why: 'opted out (meshwright.dev/restart: disabled)' };
-  if (workload.notRestartable) return { kind: 'skipped', why: workload.notRestartable };
+  if (workload.notRestartable) return { kind: 'blocked', why: workload.notRestartable };
   return { kind: 'outdated' };
 }
 
@@ -284,6 +287,7 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   const outdated = having('outdated');
   const stale = having('stale');
   const skipped = having('skipped');
+  const blocked = having('blocked');
   const restarting = having('restarting');
   const failures = standings.flatMap((s) => (s.standing.kind === 'failed' ? [s.standing.failure] : [])).sort((a, b) => a.workload.localeCompare(b.workload));
 
@@ -344,7 +348,7 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   const counts = {
     total: workloads.length,
     current: current.length,
-    outdated: outdated.length - restart.length + stale.length,
+    outdated: outdated.length - restart.length + stale.length + blocked.length,
     restarting: restartingCount,
     skipped: skipped.length,
     failed: failures.length,
@@ -353,6 +357,7 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   const progress = `${counts.current}/${counts.total}`;
   const leftAlone = [
     skipped.length > 0 ? `${plural(skipped.length, 'workload')} skipped (${listed(skipped.map((s) => `${workloadName(s.workload)}: ${(s.standing as { why: string }).why}`), 3)})` : '',
+    blocked.length > 0 ? `${plural(blocked.length, 'outdated workload')} left for you to restart (${listed(blocked.map((s) => `${workloadName(s.workload)}: ${(s.standing as { why: string }).why}`), 3)})` : '',
     stale.length > 0 ? `${plural(stale.length, 'workload')} restarted for ${target} whose pods still run an outdated proxy (${listed(stale.map((s) => workloadName(s.workload)), 3)}): check that the injection webhook serves the current proxy` : '',
     barePods.length > 0 ? `${plural(barePods.length, 'outdated pod')} without a controller to delete by hand (${listed(barePods, 3)})` : '',
     otherPods.outdated > 0 ? `${plural(otherPods.outdated, 'outdated pod')} of Jobs or other controllers left to finish` : '',

@@ -176,12 +176,12 @@ test('the target names version, bundle prefix and (Canary) revision; the verdict
     enrolledNamespaces: 1, injectedPods: 3, outdatedPods: 1,
     rollout: { target, phase, progress: '1/2', workloads: { total: 2, current: 1, outdated: 1, restarting: 0, skipped: 0, failed: 0 }, message: 'm', failures: [{ workload: 'Deployment a/b', reason: 'CrashLoop' as const, message: 'x' }] },
   });
-  assert.deepEqual(rolloutVerdict({ dataPlane: rollout('Complete') }, 't'), { state: 'complete', skipped: [], barePods: [] });
+  assert.deepEqual(rolloutVerdict({ dataPlane: rollout('Complete') }, 't'), { state: 'complete', outdatedWorkloads: 1, skipped: [], barePods: [] });
   assert.deepEqual(rolloutVerdict({ dataPlane: rollout('Restarting') }, 't'), { state: 'in-progress', progress: '1/2' });
   assert.equal(rolloutVerdict({ dataPlane: rollout('Halted') }, 't').state, 'halted');
   assert.equal(rolloutVerdict({ dataPlane: rollout('Disabled') }, 't').state, 'disabled');
   assert.deepEqual(rolloutVerdict({ dataPlane: rollout('Complete', 'other') }, 't'), { state: 'pending' }, 'complete for another target is not this one');
-  assert.deepEqual(rolloutVerdict({ dataPlane: { enrolledNamespaces: 1, injectedPods: 0, outdatedPods: 0 } }, 't'), { state: 'complete', skipped: [], barePods: [] }, 'no proxy to roll');
+  assert.deepEqual(rolloutVerdict({ dataPlane: { enrolledNamespaces: 1, injectedPods: 0, outdatedPods: 0 } }, 't'), { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] }, 'no proxy to roll');
   assert.deepEqual(rolloutVerdict(undefined, 't'), { state: 'pending' });
 });
 
