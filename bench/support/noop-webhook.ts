@@ -8,6 +8,7 @@
  * as JSON on stdin, prints `{"port":N}` once it listens.
  */
 import { createServer } from 'node:https';
+import { KEEP_ALIVE_TIMEOUT_MS } from '../../operator/injection/server.ts';
 
 /** Reads all of stdin. */
 async function stdin(): Promise<string> {
@@ -28,6 +29,8 @@ const server = createServer({ cert: certificate.certificatePem, key: certificate
     res.end(body);
   });
 });
+// As the operator's server: idle connections are the API server's to close (a close racing its next request fails a pod).
+server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
 });
