@@ -159,6 +159,8 @@ const upgradeStatus = Type.Object({
   updatedWorkloads: Type.Optional(count('Workloads already restarted onto the new proxy.')),
   totalWorkloads: Type.Optional(count('Workloads to restart in total.')),
   startedAt: Timestamp({ description: 'When the upgrade started.' }),
+  phaseStartedAt: Type.Optional(Timestamp({ description: 'When the current phase began (or resumed after spec.paused): its health gate must pass within spec.upgrade.progressDeadline of it.' })),
+  generation: Type.Optional(Type.Integer({ description: 'metadata.generation of the spec that started the upgrade; a failed or rolled-back upgrade is tried again only for a newer one.', format: 'int64', minimum: 0 })),
   finishedAt: Type.Optional(Timestamp({ description: 'When the upgrade reached a final phase.' })),
   message: Type.Optional(Type.String({ description: 'What the upgrade is doing or why it stopped.', maxLength: 4096 })),
 }, { description: 'The latest upgrade, under way or finished.' });

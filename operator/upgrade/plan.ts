@@ -1,0 +1,327 @@
+/**
+ * The InPlace upgrade (#16) as a decision: from the upgrade recorded in status, the spec, and what
+ * the cluster shows this pass (control-plane health, the data-plane rollout's verdict), where the
+ * upgrade is, what to record, whether the data plane must wait, and what to say. No I/O and no
+ * clock of its own (`now` is a parameter): table-tested in plan.test.ts; the executor
+ * (executor.ts) records the phase before the pass acts on it.
+ *
+ * The machine, one stage per phase, each gated on health within spec.upgrade.progressDeadline
+ * counted from when the phase was entered (`phaseStartedAt`):
+ *
+ *   (spec.version ≠ version served) → ControlPlane → DataPlane → Succeeded
+ *                                          │             │
+ *                   gate failed ───────────┴─────────────┴──► RollingBack → RolledBack   (rollbackOnFailure)
+ *                                                        └──► Failed                     (otherwise)
+ *
+ * - ControlPlane: the new version is rendered and applied — mesh CRDs, control plane, gateways, in
+ *   the apply stages' order — and no restart batch starts (`hold`); the gate is every rendered
+ *   component rolled out and available.
+ * - DataPlane: the rollout mechanism (operator/rollout) restarts workloads onto the new proxy; the
+ *   gate is its verdict for the new target: complete passes, halted fails.
+ * - RollingBack: the version of `from` is served again (see {@link versionToServe}) and the rollout
+ *   restarts workloads back onto the old proxy; it ends RolledBack once the old control plane is
+ *   available and the rollout toward the old target is complete, Failed if that fails too.
+ * - Failed: nothing more changes — no restart batch starts (`hold`), the render of the new version
+ *   is kept as it is.
+ *
+ * Everything the machine reads lives in the cluster (status.upgrade, the live objects, the restart
+ * marks the rollout reads), so an operator killed anywhere resumes from there: a phase's gate is
+ * judged again from what the cluster shows, and the rollout never restarts a workload twice for
+ * one target. A final upgrade is retried only for a new generation of the spec.
+ */
+import { parseDuration } from '../api/duration.ts';
+import type { MeshInstallationStatus } from '../api/status.ts';
+import type { RolloutVerdict } from '../rollout/index.ts';
+
+/** status.upgrade as the API defines it. */
+export type UpgradeStatus = NonNullable<MeshInstallationStatus['upgrade']>;
+
+/** One of the phases of status.upgrade.phase. */
+export type UpgradePhase = UpgradeStatus['phase'];
+
+/** Phases after which an upgrade does nothing more. */
+export const FINAL_UPGRADE_PHASES: ReadonlySet<UpgradePhase> = new Set(['Succeeded', 'RolledBack', 'Failed']);
+
+/** Reasons of the Upgrading condition (and of the upgrade's Events, with {@link UpgradeEventReason}). */
+export const UpgradeReason = {
+  /** The upgrade is under way; the message names the phase and what it waits for. */
+  UpgradeInProgress: 'UpgradeInProgress',
+  /** spec.paused is true while an upgrade is under way: it stays in its phase until resumed. */
+  UpgradePaused: 'UpgradePaused',
+  /** A gate failed and the previous version is being restored. */
+  UpgradeRollingBack: 'UpgradeRollingBack',
+  /** Every stage passed its gate: the mesh runs the new version. */
+  UpgradeSucceeded: 'UpgradeSucceeded',
+  /** A gate failed and the previous version runs again; the message names the gate and why. spec.version still names the new one. */
+  UpgradeRolledBack: 'UpgradeRolledBack',
+  /** A gate failed (rollbackOnFailure false, or the rollback failed too); nothing more is changed. */
+  UpgradeFailed: 'UpgradeFailed',
+} as const;
+
+/** Reasons of the Events the upgrade records besides its final ones. */
+export const UpgradeEventReason = {
+  /** An upgrade started. */
+  UpgradeStarted: 'UpgradeStarted',
+  /** The control plane (and gateways) of the new version passed its gate; workloads are restarted next. */
+  UpgradeControlPlaneReady: 'UpgradeControlPlaneReady',
+} as const;
+
+/** A gate an upgrade stage passes or fails. */
+export type UpgradeGate = 'ControlPlane' | 'DataPlane';
+
+/** Everything {@link planUpgrade} decides from. */
+export interface UpgradeObservation {
+  /** metadata.generation of the installation. */
+  generation: number;
+  /** spec.version. */
+  wanted: string;
+  /** spec.version of the spec last served in full (status.served), before this pass; undefined before the first. */
+  served?: string;
+  /** spec.upgrade: only InPlace is planned here. */
+  strategy: 'InPlace' | 'Canary';
+  rollbackOnFailure: boolean;
+  /** spec.upgrade.progressDeadline (a Go duration). */
+  progressDeadline: string;
+  /** spec.paused. */
+  paused: boolean;
+  /** status.upgrade as last recorded. */
+  recorded?: UpgradeStatus;
+  /** The Upgrading condition's reason as last recorded: tells a resumed pause from a running phase. */
+  recordedReason?: string;
+  /**
+   * The control plane of the version served this pass as the live objects show it: the rendered
+   * components not rolled out and available (empty: all are). Undefined when the pass did not get
+   * as far as observing it (before the apply, or paused).
+   */
+  controlPlane?: { notReady: readonly string[] };
+  /** The rollout toward the served version's target (rollout/index.ts rolloutVerdict); undefined when not observed. */
+  dataPlane?: RolloutVerdict;
+  /** Workloads of the rollout: how many run the served version's proxy out of how many (status.dataPlane.rollout.workloads). */
+  workloads?: { current: number; total: number };
+}
+
+/** An Event the pass should record. */
+export interface UpgradeEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** The decision of one pass; undefined from {@link planUpgrade} when no upgrade is or was under way for this spec. */
+export interface UpgradeDecision {
+  /** status.upgrade after this pass. */
+  status: UpgradeStatus;
+  /**
+   * Whether the phase (or the upgrade) differs from the one recorded: the executor makes it durable
+   * before the pass acts on it.
+   */
+  record: boolean;
+  /** Why no restart batch may start this pass (rollout/index.ts scope.rolloutHold); undefined: the rollout may go on. */
+  hold?: string;
+  /** The Upgrading condition. */
+  condition: { status: 'True' | 'False'; reason: (typeof UpgradeReason)[keyof typeof UpgradeReason]; message: string };
+  events: UpgradeEvent[];
+  /** When the next pass is due without any event (a gate's deadline), in clock ms. */
+  wakeAt?: number;
+}
+
+/**
+ * The version a pass renders and applies: spec.version, except while an upgrade to it is rolling
+ * back or rolled back — then its `from`, so the previous control plane runs again and the rollout
+ * restarts workloads back onto the old proxy, while spec (never written by the operator) keeps
+ * naming the new one.
+ */
+export function versionToServe(wanted: string, recorded: UpgradeStatus | undefined): string {
+  if (recorded && recorded.to === wanted && (recorded.phase === 'RollingBack' || recorded.phase === 'RolledBack')) return recorded.from;
+  return wanted;
+}
+
+/** The upgrade that concerns `wanted`, if one is recorded and is InPlace. */
+function upgradeOf(observed: UpgradeObservation): UpgradeStatus | undefined {
+  const { recorded, wanted } = observed;
+  return recorded && recorded.to === wanted && recorded.strategy === 'InPlace' ? recorded : undefined;
+}
+
+/**
+ * The next step of the InPlace upgrade (see the module comment). Undefined when there is none to
+ * speak of: no version change, a Canary strategy (not planned here), or a first install.
+ */
+export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeDecision | undefined {
+  if (observed.strategy !== 'InPlace') return undefined;
+  const current = upgradeOf(observed);
+  const at = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (!current) {
+    if (observed.served === undefined || observed.served === observed.wanted) return undefined;
+    return start(observed, observed.served, at);
+  }
+  if (FINAL_UPGRADE_PHASES.has(current.phase)) {
+    // A new generation after a failure is the person's answer to it: try again from the same version.
+    if (current.phase !== 'Succeeded' && current.generation !== undefined && current.generation !== observed.generation) return start(observed, current.from, at);
+    return final(current);
+  }
+  if (observed.paused) return paused(current);
+  // A pause stops the clock of the phase: its deadline counts again from the resume.
+  const resumed = observed.recordedReason === UpgradeReason.UpgradePaused ? { ...current, phaseStartedAt: at } : current;
+  switch (resumed.phase) {
+    case 'ControlPlane': return controlPlaneStage(observed, resumed, now, at);
+    case 'DataPlane': return dataPlaneStage(observed, resumed, now, at);
+    case 'RollingBack': return rollingBackStage(observed, resumed, now, at);
+    // Pending, or a Canary phase recorded by another operator version: begin with the control plane.
+    default: return { ...start(observed, resumed.from, at), events: [] };
+  }
+}
+
+function start(observed: UpgradeObservation, from: string, at: string): UpgradeDecision {
+  const status: UpgradeStatus = {
+    from, to: observed.wanted, strategy: 'InPlace', phase: 'ControlPlane', startedAt: at, phaseStartedAt: at, generation: observed.generation,
+    message: `upgrading the control plane to ${observed.wanted}: mesh CRDs, control plane, then gateways`,
+  };
+  return {
+    status, record: true, hold: holdFor(status),
+    condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message: status.message! },
+    events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeStarted, message: `InPlace upgrade ${from} -> ${observed.wanted} started: control plane first, then workloads` }],
+    wakeAt: undefined,
+  };
+}
+
+function holdFor(status: UpgradeStatus): string {
+  return `the upgrade to ${status.to} waits for its control plane (phase ${status.phase})`;
+}
+
+function final(current: UpgradeStatus): UpgradeDecision {
+  const reason = current.phase === 'Succeeded' ? UpgradeReason.UpgradeSucceeded : current.phase === 'RolledBack' ? UpgradeReason.UpgradeRolledBack : UpgradeReason.UpgradeFailed;
+  return {
+    status: current, record: false,
+    // Failed means nothing more is changed: no batch starts toward either version.
+    hold: current.phase === 'Failed' ? `the upgrade ${current.from} -> ${current.to} failed; nothing more is changed until the spec changes` : undefined,
+    condition: { status: 'False', reason, message: current.message ?? '' },
+    events: [],
+  };
+}
+
+function paused(current: UpgradeStatus): UpgradeDecision {
+  const message = `paused in phase ${current.phase} (spec.paused); the upgrade continues from here once resumed`;
+  return {
+    status: current, record: false, hold: message,
+    condition: { status: 'True', reason: UpgradeReason.UpgradePaused, message },
+    events: [],
+  };
+}
+
+function deadlineOf(observed: UpgradeObservation): number {
+  try {
+    return parseDuration(observed.progressDeadline);
+  } catch {
+    // The API server validates the pattern; a value it let through that we cannot read gets the default.
+    return 600_000;
+  }
+}
+
+/** The moment `current`'s phase misses its deadline, in clock ms. */
+function phaseDeadline(observed: UpgradeObservation, current: UpgradeStatus): number {
+  return Date.parse(current.phaseStartedAt ?? current.startedAt) + deadlineOf(observed);
+}
+
+function inProgress(status: UpgradeStatus, message: string, extra: Partial<UpgradeDecision> = {}): UpgradeDecision {
+  const next = { ...status, message };
+  return { status: next, record: false, condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message }, events: [], ...extra };
+}
+
+/** A gate failed: roll back or stop, as spec.upgrade.rollbackOnFailure says. */
+function gateFailed(observed: UpgradeObservation, current: UpgradeStatus, gate: UpgradeGate, why: string, at: string): UpgradeDecision {
+  const failure = `gate ${gate} failed: ${why}`;
+  if (observed.rollbackOnFailure) {
+    const message = `${failure}; rolling back to ${current.from}`;
+    const status: UpgradeStatus = { ...current, phase: 'RollingBack', phaseStartedAt: at, message };
+    return {
+      status, record: true, hold: `the upgrade to ${current.to} is rolling back: the control plane of ${current.from} comes first`,
+      condition: { status: 'True', reason: UpgradeReason.UpgradeRollingBack, message },
+      events: [{ type: 'Warning', reason: UpgradeReason.UpgradeRollingBack, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+    };
+  }
+  return failed(current, `${failure}; spec.upgrade.rollbackOnFailure is false, so nothing more is changed: fix the cause, or set spec.version back to ${current.from}`, at);
+}
+
+function failed(current: UpgradeStatus, message: string, at: string): UpgradeDecision {
+  const status: UpgradeStatus = { ...current, phase: 'Failed', finishedAt: at, message };
+  return {
+    status, record: true, hold: `the upgrade ${current.from} -> ${current.to} failed; nothing more is changed until the spec changes`,
+    condition: { status: 'False', reason: UpgradeReason.UpgradeFailed, message },
+    events: [{ type: 'Warning', reason: UpgradeReason.UpgradeFailed, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+  };
+}
+
+function withWorkloads(status: UpgradeStatus, observed: UpgradeObservation): UpgradeStatus {
+  if (!observed.workloads) return status;
+  return { ...status, updatedWorkloads: observed.workloads.current, totalWorkloads: observed.workloads.total };
+}
+
+function notAvailable(notReady: readonly string[]): string {
+  const named = notReady.slice(0, 5).join(', ');
+  return notReady.length > 5 ? `${named} and ${notReady.length - 5} more` : named;
+}
+
+function controlPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, now: number, at: string): UpgradeDecision {
+  const deadline = phaseDeadline(observed, current);
+  const health = observed.controlPlane;
+  if (health && health.notReady.length === 0) {
+    const message = `control plane and gateways of ${current.to} available; restarting workloads onto the new proxy`;
+    const status: UpgradeStatus = { ...current, phase: 'DataPlane', phaseStartedAt: at, message };
+    return {
+      status: withWorkloads(status, observed), record: true,
+      condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
+      events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeControlPlaneReady, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+    };
+  }
+  const waitingFor = health ? `${notAvailable(health.notReady)} not available yet` : 'the control plane to be applied';
+  if (health && now >= deadline) return gateFailed(observed, current, 'ControlPlane', `${notAvailable(health.notReady)} not available within spec.upgrade.progressDeadline (${observed.progressDeadline}) of ${current.phaseStartedAt ?? current.startedAt}`, at);
+  return inProgress(current, `upgrading the control plane to ${current.to}: waiting for ${waitingFor}`, { hold: holdFor(current), wakeAt: deadline });
+}
+
+function dataPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, _now: number, at: string): UpgradeDecision {
+  const verdict = observed.dataPlane;
+  const status = withWorkloads(current, observed);
+  if (!verdict || verdict.state === 'pending') return inProgress(status, `restarting workloads onto the ${current.to} proxy: the rollout has not started yet`);
+  if (verdict.state === 'in-progress') return inProgress(status, `restarting workloads onto the ${current.to} proxy: ${verdict.progress}`);
+  // The rollout's own progressDeadline per batch is this gate's deadline: a batch that misses it halts the rollout.
+  if (verdict.state === 'halted') return gateFailed(observed, status, 'DataPlane', verdict.message, at);
+  const left = verdict.state === 'disabled'
+    ? `; workload restarts are disabled, so outdated workloads are left to you (${verdict.message})`
+    : [
+      verdict.outdatedWorkloads > 0 ? `; ${verdict.outdatedWorkloads} workload${verdict.outdatedWorkloads === 1 ? '' : 's'} still run${verdict.outdatedWorkloads === 1 ? 's' : ''} an older proxy that a restart by the operator cannot reach (see status.dataPlane.rollout.message)` : '',
+      verdict.skipped.length + verdict.barePods.length > 0 ? `; not restarted: ${[...verdict.skipped, ...verdict.barePods.map((p) => `pod ${p}`)].join(', ')}` : '',
+    ].join('');
+  const message = `upgraded ${current.from} -> ${current.to}: control plane, gateways and workloads${left}`;
+  return {
+    status: { ...status, phase: 'Succeeded', finishedAt: at, message }, record: true,
+    condition: { status: 'False', reason: UpgradeReason.UpgradeSucceeded, message },
+    events: [{ type: 'Normal', reason: UpgradeReason.UpgradeSucceeded, message }],
+  };
+}
+
+function rollingBackStage(observed: UpgradeObservation, current: UpgradeStatus, now: number, at: string): UpgradeDecision {
+  // The gate that failed is in the message recorded when the rollback began; it stays said.
+  const failure = (current.message ?? '').replace(/; rolling back to .*$/, '');
+  const health = observed.controlPlane;
+  const deadline = phaseDeadline(observed, current);
+  const rollingBack = (detail: string, extra: Partial<UpgradeDecision>): UpgradeDecision => {
+    const message = `${failure}; rolling back to ${current.from}: ${detail}`;
+    return { status: { ...withWorkloads(current, observed), message: `${failure}; rolling back to ${current.from}` }, record: false, condition: { status: 'True', reason: UpgradeReason.UpgradeRollingBack, message }, events: [], ...extra };
+  };
+  if (!health || health.notReady.length > 0) {
+    if (health && now >= deadline) return failed(current, `${failure}; the rollback failed too: ${notAvailable(health.notReady)} of ${current.from} not available within spec.upgrade.progressDeadline (${observed.progressDeadline})`, at);
+    const waiting = health ? `waiting for ${notAvailable(health.notReady)}` : 'applying the previous control plane';
+    return rollingBack(waiting, { hold: `the upgrade to ${current.to} is rolling back: the control plane of ${current.from} comes first`, wakeAt: deadline });
+  }
+  const verdict = observed.dataPlane;
+  if (verdict?.state === 'halted') return failed(current, `${failure}; the rollback failed too: ${verdict.message}`, at);
+  if (verdict?.state === 'complete' || verdict?.state === 'disabled') {
+    const message = `${failure}; rolled back to ${current.from}: spec.version still says ${current.to}, which does not run; change the spec to try again`;
+    return {
+      status: { ...withWorkloads(current, observed), phase: 'RolledBack', finishedAt: at, message }, record: true,
+      condition: { status: 'False', reason: UpgradeReason.UpgradeRolledBack, message },
+      events: [{ type: 'Warning', reason: UpgradeReason.UpgradeRolledBack, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+    };
+  }
+  return rollingBack(verdict?.state === 'in-progress' ? `restarting workloads back onto the ${current.from} proxy: ${verdict.progress}` : `restarting workloads back onto the ${current.from} proxy`, {});
+}
