@@ -45,6 +45,8 @@ test('what a template restart cannot replace: OnDelete and a paused Deployment',
   assert.match(notRestartableBecause(object('StatefulSet', { updateStrategy: { type: 'OnDelete' } }, {})) ?? '', /OnDelete/);
   assert.match(notRestartableBecause(object('DaemonSet', { updateStrategy: { type: 'OnDelete' } }, {})) ?? '', /OnDelete/);
   assert.match(notRestartableBecause(object('Deployment', { paused: true }, {})) ?? '', /paused/);
+  assert.match(notRestartableBecause(object('StatefulSet', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }, {})) ?? '', /partition \(2\)/);
+  assert.equal(notRestartableBecause(object('StatefulSet', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } }, {})), undefined);
   assert.equal(notRestartableBecause(object('Deployment', {}, {})), undefined);
 });
 

@@ -139,13 +139,16 @@ export function rolloutProgress(workload: KubeObject): RolloutProgress {
 /**
  * Why a restart through the pod template would not replace `workload`'s pods, if so: a
  * StatefulSet or DaemonSet with updateStrategy OnDelete replaces pods only when someone deletes
- * them (kubectl refuses its rollout status for the same reason), and a paused Deployment rolls
- * nothing out (kubectl refuses to restart it).
+ * them (kubectl refuses its rollout status for the same reason), a StatefulSet partition holds
+ * the pods below it (a person's staged rollout), and a paused Deployment rolls nothing out
+ * (kubectl refuses to restart it).
  */
 export function notRestartableBecause(workload: KubeObject): string | undefined {
   const spec = specOf(workload);
   if (workload.kind === 'Deployment' && spec.paused) return 'the Deployment is paused (kubectl rollout resume it)';
   if ((workload.kind === 'StatefulSet' || workload.kind === 'DaemonSet') && spec.updateStrategy?.type === 'OnDelete') return 'updateStrategy OnDelete replaces pods only when they are deleted';
+  const partition = spec.updateStrategy?.rollingUpdate?.partition ?? 0;
+  if (workload.kind === 'StatefulSet' && partition > 0) return `its rollingUpdate partition (${partition}) keeps the pods below it on their old template`;
   return undefined;
 }
 
