@@ -53,6 +53,7 @@ function world(patch: (kind: string, name: string, body: unknown) => KubeObject)
     workloads: caches,
     hooks: { onEvent: (_o: KubeObject, type: string, reason: string, note: string) => events.push([type, reason, note]) },
     live: { get: () => undefined },
+    webhookEndpoint: () => ({ url: 'https://127.0.0.1:9443', caBundlePem: 'ca' }),
   } as unknown as PassContext;
   const scope = newPassScope(installation(), pino({ level: 'silent' }), clock);
   scope.target = { distribution: testDistributionWithInjector, resolved: { version: '1.1.0', revision: '1-1-0', images: {} } };
@@ -86,4 +87,13 @@ test('a refused restart fails the pass (retried) naming the workload and the API
   await assert.rejects(rollOutDataPlane(scope, context), (error: unknown) => error instanceof ReconcileError && error.reason === 'WorkloadRestartFailed' && /Deployment shop\/web: .*forbidden/.test(error.message));
   assert.equal(scope.rollout?.status?.batch, undefined);
   assert.deepEqual(events, []);
+});
+
+test('without the injection webhook no batch starts (restarted pods would come up without the proxy): Waiting, held, said why', async () => {
+  const { scope, context, sent } = world(() => assert.fail('restarted without a webhook'));
+  (context as { webhookEndpoint?: unknown }).webhookEndpoint = () => undefined;
+  await rollOutDataPlane(scope, context);
+  assert.deepEqual(sent, []);
+  assert.equal(scope.rollout?.phase, 'Waiting');
+  assert.match(scope.rollout?.status?.message ?? '', /held: the injection webhook is not served by this operator/);
 });

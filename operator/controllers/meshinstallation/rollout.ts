@@ -36,6 +36,16 @@ function controlPlaneHold(scope: PassScope, context: PassContext): string | unde
 }
 
 /**
+ * Why no new batch may start for want of injection, if so: without the operator's webhook (not
+ * wired, or started without --webhook-url/--webhook-service) no webhook configuration routes pods
+ * to it, so a restarted workload's new pods would come up without the proxy.
+ */
+function webhookHold(context: PassContext): string | undefined {
+  if (context.webhookEndpoint?.() !== undefined) return undefined;
+  return 'the injection webhook is not served by this operator (start it with --webhook-url or --webhook-service): restarted pods would get no proxy';
+}
+
+/**
  * Plans and runs this pass's part of the data-plane rollout (see the module comment). Does
  * nothing for a mesh without an injector, without the workload caches, or before the pass knows
  * its rendered set (the wanted trust bundle comes from it).
@@ -64,7 +74,7 @@ export async function rollOutDataPlane(scope: PassScope, context: PassContext): 
     target,
     settings: { enabled: settings.enabled, maxUnavailable: settings.maxUnavailable, batchInterval: settings.batchInterval, progressDeadline: scope.mi.spec.upgrade.progressDeadline },
     previous: scope.installation.status?.dataPlane?.rollout,
-    hold: scope.rolloutHold ?? controlPlaneHold(scope, context),
+    hold: scope.rolloutHold ?? webhookHold(context) ?? controlPlaneHold(scope, context),
   }, scope.clock.now());
   scope.rollout = plan;
   if (plan.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, plan.wakeAt);
