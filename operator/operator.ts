@@ -169,9 +169,10 @@ export class Operator {
       const owner = pod.metadata.labels?.[INJECTED_BY_LABEL];
       return owner ? [owner] : [];
     }, { coalesceMs: DATA_PLANE_COALESCE_MS });
-    // A restarted workload's rollout status is what the rollout's health gate waits on (any installation may have restarted it).
+    // A restarted workload's rollout status is what the rollout's health gate waits on (any installation
+    // may have restarted it); coalesced like pod events, since a rollout updates many workloads at once.
     this.workloads?.onRestartedWorkloadChange(() => {
-      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name);
+      for (const installation of this.installations.list()) this.controller.enqueue(installation.metadata.name, DATA_PLANE_COALESCE_MS);
     });
     // Enrolment follows namespaces coming, going and being relabelled (any installation may select them).
     this.namespaces.on((type, ns, old) => {
