@@ -8,6 +8,7 @@ import type { Mesh } from '../api/spec.ts';
 import { ReconcileError } from '../runtime/errors.ts';
 import type { KubeObject, TypeRef } from '../runtime/kube.ts';
 import type { SidecarInjector } from './injection.ts';
+import type { UpgradePath, UpgradePathRequest } from './upgrade-path.ts';
 
 /** A version from the catalog, with what rendering needs to know about it. */
 export interface ResolvedVersion {
@@ -168,6 +169,11 @@ export interface MeshDistribution {
   isShared?(object: KubeObject): boolean;
   /** Sidecar injection (see injection.ts); undefined for a mesh without a data plane (the test distribution). */
   readonly injector?: SidecarInjector;
+  /**
+   * Whether the mesh may move from the running version to the spec's, by its skew rules (pure; see
+   * upgrade-path.ts). Undefined for a mesh without such rules (the test distribution): any move goes.
+   */
+  upgradePath?(request: UpgradePathRequest): UpgradePath;
 }
 
 /** Kinds that carry no CA material in any mesh shipped here: CRDs, identities and RBAC. */
