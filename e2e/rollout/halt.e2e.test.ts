@@ -1,6 +1,6 @@
 /**
  * A batch that fails the health gate halts the rollout (issue #15, points 3 and 7): one of four
- * Deployments crash-loops once restarted (kwok's pod-crash-loop stage, by the workload's
+ * Deployments (two pods, rolled one at a time) crash-loops once restarted (kwok's pod-crash-loop stage, by the workload's
  * `meshwright.dev/kwok-crash-loop-once-restarted` template annotation), restarts go one workload
  * per batch; when its batch comes, the rollout stops with a condition and a Warning Event that
  * name it and say why, and no further batch starts however long the operator keeps looking.
@@ -16,7 +16,8 @@ const healthy: TestWorkload[] = [];
 before(async () => {
   await world.setUp();
   // Named to come first in namespace/name order, so batches remain after its one (checked below, not assumed).
-  crasher = await world.workload('Deployment', 'a-crasher', { replicas: 1, readyDelayMs: 300, crashOnceRestarted: true });
+  // Two pods rolled one at a time: its old second pod stays while the new one crash-loops.
+  crasher = await world.workload('Deployment', 'a-crasher', { replicas: 2, readyDelayMs: 300, crashOnceRestarted: true });
   for (const name of ['b-web', 'c-web', 'd-web']) healthy.push(await world.workload('Deployment', name, { replicas: 1, readyDelayMs: 300 }));
   await world.settled();
   await world.rolloutWhen('4 workloads current', (r) => r?.workloads.total === 4 && r.workloads.current === 4);
