@@ -3,6 +3,7 @@
  * terminal error naming what is allowed. Pure apart from reading the scope.
  */
 import { UnsupportedSpecError } from '../../distributions/distribution.ts';
+import { planUpgradePath } from '../../distributions/upgrade-path.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import { INSTALLATION_LABEL } from '../ownership.ts';
 import type { PassContext } from './context.ts';
@@ -22,5 +23,15 @@ export function resolveTarget(scope: PassScope, context: Pick<PassContext, 'dist
   const mesh = scope.mi.spec.mesh;
   const distribution = context.distributions.get(mesh);
   if (!distribution) throw new UnsupportedSpecError(InstallationReason.MeshNotSupported, `this operator has no distribution for mesh "${mesh}"; supported: ${[...context.distributions.keys()].join(', ')}`);
-  return { distribution, resolved: distribution.resolve(scope.mi) };
+  const resolved = distribution.resolve(scope.mi);
+  // Judged before anything is rendered: a refused move writes nothing, and the reconciler keeps the
+  // spec last served in force (reconciler.ts enforceServed), so the running mesh stays as it is.
+  // Only a pass serving spec.version itself is judged: one serving another version (the last
+  // served spec kept in force, an upgrade rolling back to its `from`) serves a version whose path
+  // was allowed when it was first served.
+  if (scope.mi.spec.version === scope.installation.spec.version) {
+    const path = planUpgradePath(distribution, scope.mi, scope.installation.status);
+    if (path.kind === 'refused') throw new UnsupportedSpecError('UnsupportedUpgrade', path.message);
+  }
+  return { distribution, resolved };
 }
