@@ -3,6 +3,7 @@
  *   meshwright render -f mi.yaml [-o yaml|json]   objects the operator would apply, offline
  *   meshwright inject -f workload.yaml (--installation mi.yaml | --from-cluster)   workloads with the proxy injected (inject.ts)
  *   meshwright status [NAME] [-o text|json]     each installation's control plane, CA, data plane and rollout (status.ts)
+ *   meshwright plan -f mi.yaml (--from VERSION | --from-cluster)   the upgrade the operator would run, or its refusal (plan.ts)
  *   meshwright run [operator flags]               the operator (see operator/main.ts for flags)
  */
 import { readFileSync } from 'node:fs';
@@ -11,9 +12,11 @@ import type { MeshDistribution } from '../distributions/distribution.ts';
 import { builtInDistributions } from '../distributions/built-in.ts';
 import { optionsFromArgs, runOperator } from '../main.ts';
 import { API_VERSION, KIND } from '../api/meshinstallation.ts';
+import type { MeshInstallationStatus } from '../api/status.ts';
 import type { EventObject } from '../runtime/events.ts';
 import { isNotFound, KubeClient, type KubeObject } from '../runtime/kube.ts';
 import { INJECT_USAGE, injectCommand, InjectInputError, type ClusterReader } from './inject.ts';
+import { planCommand, PlanInputError } from './plan.ts';
 import { parseInstallations, renderOffline, RenderInputError, toYaml } from './render.ts';
 import { statusCommand, type StatusFlags, type StatusInstallation, type StatusSource } from './status.ts';
 
@@ -21,6 +24,7 @@ const usage = `usage:
   meshwright render -f <file|-> [-o yaml|json]   print the objects the operator would apply (no cluster needed)
   meshwright inject -f <file|-> (--installation <mi.yaml> | --from-cluster)   print workloads with the mesh proxy injected
   meshwright status [NAME] [-o text|json] [-w] [--no-color]   each installation's control plane, CA, data plane and rollout; exit 0 when all are Ready
+  meshwright plan -f <file|-> (--from <version> | --from-cluster)   the upgrade steps the operator would take, or its refusal (exit 2)
   meshwright run [--metrics-address=:8080] [--leader-elect=true] [--log-level=info] ...   run the operator`;
 
 /** Runs `render`; returns the text to print. */
@@ -156,6 +160,32 @@ async function runInject(args: string[]): Promise<number> {
   }
 }
 
+/** Runs `plan`: the plan on stdout; exit 2 for a refused upgrade (and bad input, see main). */
+async function runPlan(args: string[]): Promise<number> {
+  let client: KubeClient | undefined;
+  try {
+    const { stdout, code } = await planCommand(args, {
+      distributions: builtInDistributions,
+      readFile: (path) => readFileSync(path, 'utf8'),
+      cluster: async () => {
+        client = await KubeClient.fromDefault();
+        const connected = client;
+        return async (name) => {
+          const found = await connected.get<KubeObject & { status?: MeshInstallationStatus }>({ apiVersion: API_VERSION, kind: KIND }, name).catch((error: unknown) => {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          });
+          return found ? (found.status ?? {}) : undefined;
+        };
+      },
+    });
+    process.stdout.write(stdout);
+    return code;
+  } finally {
+    await client?.close();
+  }
+}
+
 /** Entry point: dispatches a subcommand; exit code 1 with a message on bad input (2 for `inject`'s, as upstream's, and for `status`'s usage, see status.ts). */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -168,6 +198,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runInject(rest);
       case 'status':
         return await runStatus(rest);
+      case 'plan':
+        return await runPlan(rest);
       case 'run':
         await runOperator(optionsFromArgs(rest, process.env, builtInDistributions));
         return -1; // keeps running until a signal
@@ -182,11 +214,11 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
     }
   } catch (error) {
-    if (error instanceof InjectInputError) {
+    if (error instanceof InjectInputError || error instanceof PlanInputError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 2;
     }
-    if (command === 'inject') {
+    if (command === 'inject' || command === 'plan') {
       // Not the input: the cluster could not be read (unreachable, forbidden...).
       process.stderr.write(`error: reading the cluster failed: ${error instanceof Error ? error.message : String(error)}\n`);
       return 1;
