@@ -46,7 +46,7 @@ const operatorWrites = (since: Date) => auditEvents(since, (e: AuditEvent) => e.
 async function readyAt(version: string): Promise<Installation> {
   return eventually(`${name} Ready at ${version}`, async () => {
     const mi = await get();
-    return condition(mi, 'Ready')?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation && mi.status.version === version ? mi : undefined;
+    return condition(mi, 'Ready')?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation && mi.status?.version === version ? mi : undefined;
   }, 180_000, 250).catch(async (error) => {
     throw new Error(`${(error as Error).message}\nstatus: ${JSON.stringify((await get()).status?.conditions)}\noperator log: ${operator.logFile}\n${readFileSync(operator.logFile, 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l)).slice(-5).join('\n')}`);
   });
