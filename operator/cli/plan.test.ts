@@ -85,3 +85,15 @@ test('plan: exactly one of --from and --from-cluster, and -f', async () => {
   await assert.rejects(planCommand(['--from', '1.30.4'], offline), PlanInputError);
   await assert.rejects(planCommand(['-f', 'istio-inplace.yaml', '--from', '1.30.4', '--name', 'other'], offline), /has no MeshInstallation named other/);
 });
+
+test('the README shows `meshwright plan` exactly as the code prints it', async () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/<!-- plan-example: (\S+) -->\n```\n\$ meshwright plan -f mi\.yaml (--from \S+)\n([^]*?)```/g)];
+  assert.equal(blocks.length, 2, 'README.md has two `meshwright plan` examples marked <!-- plan-example: <case> -->');
+  for (const [, name, from, shown] of blocks) {
+    const example = cases.find((c) => c.name === name);
+    assert.ok(example, `${name} is a case of this test`);
+    assert.equal(`--from ${example.args[example.args.indexOf('--from') + 1]}`, from, `${name}: the README's command line`);
+    assert.equal(shown, (await planCommand(example.args, offline)).stdout, `${name}: the README's output`);
+  }
+});
