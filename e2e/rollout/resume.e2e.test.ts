@@ -72,8 +72,9 @@ test('SIGKILLed mid-batch, the next operator process finishes the rollout withou
   for (const workload of workloads) await world.assertPodsRecord(workload, hash);
 
   t.diagnostic(`${report.samples.length} samples in ${Math.round(report.durationMs)} ms (max gap ${Math.round(report.maxGapMs)} ms); most unavailable ${report.maxUnavailable} of bound ${bound}`);
-  assert.ok(report.maxGapMs < 300, `no gap between samples above 300 ms (max ${Math.round(report.maxGapMs)} ms)`);
-  assert.ok(report.samples.length >= 0.9 * report.expectedSamples, `${report.samples.length} samples over ${Math.round(report.durationMs)} ms (expected about ${report.expectedSamples})`);
+  // A gap shorter than any restart's unavailability (the pods' readiness time, over a second) cannot hide an excess.
+  assert.ok(report.maxGapMs < 500, `no gap between samples above 500 ms (max ${Math.round(report.maxGapMs)} ms)`);
+  assert.ok(report.samples.length >= 0.9 * report.expectedSamples && report.samples.length <= report.expectedSamples + 1, `${report.samples.length} samples over ${Math.round(report.durationMs)} ms (expected about ${report.expectedSamples})`);
   assert.ok(report.maxUnavailable >= 1, 'the restarts made pods unavailable');
   const worst = report.samples.find((s) => s.unavailable === report.maxUnavailable)!;
   assert.ok(report.maxUnavailable <= bound, `at most ${bound} pods unavailable at any sample; saw ${report.maxUnavailable}: ${JSON.stringify(worst.short)}`);

@@ -72,11 +72,15 @@ export class UnavailabilitySampler {
   async start(): Promise<void> {
     await this.informer.start();
     this.startedAt = performance.now();
-    // Ticks at fixed offsets from the start, not "100 ms after the last one", so slow ticks do not drift.
+    // Ticks at fixed offsets from the start, not "100 ms after the last one", so slow ticks do not
+    // drift; ticks missed while the event loop was busy are skipped, not made up in a burst, so the
+    // sample count is what was really sampled.
     let tick = 0;
     const schedule = () => {
-      tick += 1;
-      const delay = Math.max(0, this.startedAt + tick * this.intervalMs - performance.now());
+      const elapsed = performance.now() - this.startedAt;
+      // A timer may fire a hair early: never the same tick twice.
+      tick = Math.max(tick + 1, Math.floor(elapsed / this.intervalMs) + 1);
+      const delay = Math.max(0, tick * this.intervalMs - elapsed);
       this.timer = setTimeout(() => {
         this.sampleNow();
         schedule();
