@@ -3,8 +3,8 @@
  * process and ServiceAccount and the real Istio distribution: an in-place jump of two minors and a
  * downgrade stall with UnsupportedUpgrade and a message naming the allowed versions, and nothing
  * changes — the API server's audit log shows no write of the operator's but its status and Events,
- * and istiod still runs the old image. Fixing spec.version recovers; with allowDowngrade the
- * downgrade proceeds.
+ * and istiod still runs the old image — while drift of the spec last served is still repaired.
+ * Fixing spec.version recovers; with allowDowngrade the downgrade proceeds.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +110,20 @@ describe('refused upgrade paths leave the running mesh untouched', () => {
     assert.match(stalled.message, /set spec\.upgrade\.allowDowngrade: true/);
     assert.deepEqual(operatorWrites(since).map((e) => `${e.verb} ${e.requestURI}`), [], 'no object was applied or pruned');
     assert.deepEqual(await istiodImage(), before, 'istiod is untouched');
+  });
+
+  test('while refused, the served spec is still enforced: a deleted istiod Service comes back', async () => {
+    const service = { apiVersion: 'v1', kind: 'Service' };
+    const old = await admin.get(service, 'istiod', namespace);
+    await admin.delete(service, 'istiod', namespace);
+    const back = await eventually('the istiod Service back', async () => {
+      const live = await admin.get(service, 'istiod', namespace).catch(() => undefined);
+      return live && live.metadata.uid !== old.metadata.uid ? live : undefined;
+    }, 60_000, 100);
+    assert.ok(back);
+    const mi = await get();
+    assert.equal(condition(mi, 'Stalled')?.reason, 'UnsupportedUpgrade', 'still stalled on the refused version');
+    assert.equal((await istiodImage()).image, 'docker.io/istio/pilot:1.29.4');
   });
 
   test('a version the message names recovers: 1.30.4 runs', async () => {
