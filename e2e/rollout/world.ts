@@ -72,6 +72,8 @@ export interface WorkloadOptions {
   optOut?: boolean;
   /** Its pods crash-loop once it has been restarted (kwok's pod-crash-loop stage). */
   crashOnceRestarted?: boolean;
+  /** kwok readiness delay of its pods once it has been restarted (ms). */
+  readyDelayOnceRestartedMs?: number;
 }
 
 /** Settings of the installation's restarts. */
@@ -199,12 +201,16 @@ export class RolloutWorld {
 
   /** Creates a workload in the enrolled namespace. */
   async workload(kind: WorkloadKind, name: string, options: WorkloadOptions = {}): Promise<TestWorkload> {
-    const { replicas = 2, readyDelayMs = 1000, optOut = false, crashOnceRestarted = false } = options;
+    const { replicas = 2, readyDelayMs = 1000, optOut = false, crashOnceRestarted = false, readyDelayOnceRestartedMs } = options;
     const labels = { app: name, [WORKLOAD_LABEL]: name };
     const template = {
       metadata: {
         labels,
-        annotations: { 'meshwright.dev/kwok-ready-delay-ms': String(readyDelayMs), ...(crashOnceRestarted ? { 'meshwright.dev/kwok-crash-loop-once-restarted': 'true' } : {}) },
+        annotations: {
+          'meshwright.dev/kwok-ready-delay-ms': String(readyDelayMs),
+          ...(crashOnceRestarted ? { 'meshwright.dev/kwok-crash-loop-once-restarted': 'true' } : {}),
+          ...(readyDelayOnceRestartedMs !== undefined ? { 'meshwright.dev/kwok-ready-delay-ms-once-restarted': String(readyDelayOnceRestartedMs) } : {}),
+        },
       },
       spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
     };
