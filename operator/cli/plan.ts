@@ -178,7 +178,10 @@ export function planText(installation: DefaultedMeshInstallation, from: string, 
   const lines: string[] = [header];
   if (hop?.direction === 'downgrade') lines.push('This is a downgrade, allowed by spec.upgrade.allowDowngrade: true.');
   if (!known) lines.push(`${from} is not in this operator's catalog: what it runs is not rendered, so everything below counts as added.`);
-  lines.push('', 'Images:', ...(imageMoves(before, after).map((move) => `  ${move}`)), '', 'Steps:');
+  lines.push('', 'Images:', ...(imageMoves(before, after).map((move) => `  ${move}`)));
+  const notes = distributions.find((d) => d.mesh === spec.mesh)?.upgradeNotes?.(from, spec.version) ?? [];
+  if (notes.length > 0) lines.push('', 'What changes:', ...notes.map((note) => `  ${note}`));
+  lines.push('', 'Steps:');
   const steps: string[][] = [];
   steps.push([`Mesh CRDs: ${crds.added.length + crds.changed.length + crds.unchanged.length} CustomResourceDefinitions, ${counts(crds)}.`]);
   if (spec.upgrade.strategy === 'InPlace') {

@@ -174,6 +174,8 @@ export interface MeshDistribution {
    * upgrade-path.ts). Undefined for a mesh without such rules (the test distribution): any move goes.
    */
   upgradePath?(request: UpgradePathRequest): UpgradePath;
+  /** What changes for users between two catalog versions (release notes, changed defaults), in the order a move crosses them; for `meshwright plan`. */
+  upgradeNotes?(from: string, to: string): string[];
 }
 
 /** Kinds that carry no CA material in any mesh shipped here: CRDs, identities and RBAC. */

@@ -17,7 +17,7 @@ import type { KubeObject, TypeRef } from '../../runtime/kube.ts';
 import { deploymentsHealth, IDENTITY_AND_RBAC_KINDS, type MeshDistribution, type RenderInput } from '../distribution.ts';
 import { computeCaSecret, istioCertificateAuthority } from './ca-secret.ts';
 import { ISTIO_CATALOG, resolveIstioVersion } from './catalog.ts';
-import { istioUpgradePath } from './upgrade-path.ts';
+import { istioUpgradeNotes, istioUpgradePath } from './upgrade-path.ts';
 import { computeCrds } from './crds.ts';
 import { computeGateways } from './gateways.ts';
 import { computeIstiod } from './istiod.ts';
@@ -94,6 +94,8 @@ export const istioDistribution: MeshDistribution = {
   injector: istioInjector,
   /** In place one minor, canary two, never behind the data plane, no downgrade unless allowed (upgrade-path.ts). */
   upgradePath: (request) => istioUpgradePath(request),
+  /** The istiod feature-flag defaults that change across the minors crossed (catalog.ts behaviourChanges). */
+  upgradeNotes: (from, to) => istioUpgradeNotes(from, to),
   /**
    * Every in-place installation renders the cluster-wide `istiod-default-validator`; one of them
    * serves it at a time (the first), and it goes with the last, as Istio's own default revision does.

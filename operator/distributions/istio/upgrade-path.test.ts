@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ISTIO_CATALOG } from './catalog.ts';
-import { istioUpgradePath } from './upgrade-path.ts';
+import { istioUpgradeNotes, istioUpgradePath } from './upgrade-path.ts';
 import type { UpgradePathRequest } from '../upgrade-path.ts';
 
 type Row = {
@@ -93,4 +93,15 @@ test('istio upgrade path: every version the message offers is itself allowed, an
   const allowed = ISTIO_CATALOG.filter((v) => v !== request.from && istioUpgradePath({ ...request, to: v }, ISTIO_CATALOG).kind === 'path');
   assert.deepEqual(offered, allowed);
   assert.deepEqual(allowed, ['1.30.4', '1.30.3', '1.30.2', '1.29.4']);
+});
+
+test('istio upgrade notes: the changed istiod defaults of each minor crossed, in the order crossed', () => {
+  assert.deepEqual(istioUpgradeNotes('1.30.4', '1.30.2'), []);
+  const up = istioUpgradeNotes('1.29.4', '1.31.1');
+  assert.equal(up.length, 2);
+  assert.match(up[0]!, /^1\.30 changes istiod defaults; the 1\.29 behaviour is PILOT_SIDECAR_PICK_BEST_SERVICE_NAMESPACE=false$/);
+  assert.match(up[1]!, /^1\.31 changes istiod defaults; the 1\.30 behaviour is PILOT_ENABLE_STRICT_GATEWAY_MERGING=false, /);
+  const down = istioUpgradeNotes('1.31.1', '1.29.4');
+  assert.match(down[0]!, /^leaving 1\.31 brings back the 1\.30 istiod defaults: /);
+  assert.match(down[1]!, /^leaving 1\.30 brings back the 1\.29 istiod defaults: /);
 });

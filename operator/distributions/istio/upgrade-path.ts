@@ -12,7 +12,7 @@
  */
 import semver from 'semver';
 import { allowedSentence, orList, refused, type UpgradePath, type UpgradePathRequest } from '../upgrade-path.ts';
-import { ISTIO_CATALOG } from './catalog.ts';
+import { ISTIO_CATALOG, ISTIO_RELEASES, type IstioMinorRelease } from './catalog.ts';
 
 /** Minors a strategy may cross in one move. */
 const MAX_MINOR_SKEW = { InPlace: 1, Canary: 2 } as const;
@@ -111,4 +111,24 @@ export function istioUpgradePath(request: UpgradePathRequest, catalog: readonly 
   if (problem) return refused(explain(problem, request, catalog));
   const newest = semver.valid(from) ? [from, ...readableProxies(request.proxyVersions)].sort(semver.rcompare)[0]! : from;
   return { kind: 'path', strategy, steps: [{ from, to, direction: semver.lt(to, newest) ? 'downgrade' : 'upgrade' }] };
+}
+
+/**
+ * The feature-flag defaults that change between `from` and `to` (catalog.ts behaviourChanges), one
+ * note per minor crossed in the order crossed (a downgrade crosses them newest first).
+ */
+export function istioUpgradeNotes(from: string, to: string, releases: readonly IstioMinorRelease[] = ISTIO_RELEASES): string[] {
+  if (!semver.valid(from) || !semver.valid(to) || semver.major(from) !== semver.major(to)) return [];
+  const [low, high] = [Math.min(semver.minor(from), semver.minor(to)), Math.max(semver.minor(from), semver.minor(to))];
+  const crossed = releases.filter((r) => {
+    const minor = Number(r.minor.split('.')[1]);
+    return minor > low && minor <= high && Object.keys(r.behaviourChanges).length > 0;
+  }).sort((a, b) => Number(a.minor.split('.')[1]) - Number(b.minor.split('.')[1]));
+  const upgrade = semver.gt(to, from);
+  if (!upgrade) crossed.reverse();
+  return crossed.map((r) => {
+    const previous = `${semver.major(to)}.${Number(r.minor.split('.')[1]) - 1}`;
+    const earlier = Object.entries(r.behaviourChanges).map(([flag, value]) => `${flag}=${value}`).join(', ');
+    return upgrade ? `${r.minor} changes istiod defaults; the ${previous} behaviour is ${earlier}` : `leaving ${r.minor} brings back the ${previous} istiod defaults: ${earlier}`;
+  });
 }

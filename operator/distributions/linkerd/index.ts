@@ -7,7 +7,7 @@ import { linkerdCertificateAuthority } from './ca.ts';
 import { LINKERD_CATALOG, resolveLinkerdVersion } from './catalog.ts';
 import { linkerdInjector } from './injection/index.ts';
 import { renderLinkerd } from './render.ts';
-import { linkerdUpgradePath } from './upgrade-path.ts';
+import { linkerdUpgradeNotes, linkerdUpgradePath } from './upgrade-path.ts';
 
 /** The Linkerd distribution. */
 export const linkerdDistribution: MeshDistribution = {
@@ -37,4 +37,6 @@ export const linkerdDistribution: MeshDistribution = {
   injector: linkerdInjector,
   /** One major at a time, edges forward, the built-from edge decides between channels (upgrade-path.ts). */
   upgradePath: (request) => linkerdUpgradePath(request),
+  /** The catalog's notes of the releases crossed. */
+  upgradeNotes: (from, to) => linkerdUpgradeNotes(from, to),
 };

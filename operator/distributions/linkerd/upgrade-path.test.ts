@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LINKERD_RELEASES, type LinkerdRelease } from './catalog.ts';
-import { linkerdUpgradePath } from './upgrade-path.ts';
+import { linkerdUpgradeNotes, linkerdUpgradePath } from './upgrade-path.ts';
 import type { UpgradePathRequest } from '../upgrade-path.ts';
 
-const release = (version: string, imageTag: string, major: number): LinkerdRelease => ({ version, imageTag, major, channel: version.startsWith('edge-') ? 'edge' : 'stable', notes: '' });
+const release = (version: string, imageTag: string, major: number): LinkerdRelease => ({ version, imageTag, major, channel: version.startsWith('edge-') ? 'edge' : 'stable', notes: `notes of ${version}` });
 
 /** Three majors, newest first: 2.21 cut from edge-27.1.1, 2.20 and 2.20.1 from 26.6.3 / 26.7.2, 2.19 from 25.10.1. */
 const MULTI_MAJOR: readonly LinkerdRelease[] = [
@@ -96,4 +96,11 @@ test('linkerd upgrade path: the shipped catalog has edges to move between and a 
     const path = linkerdUpgradePath({ from: stable[0]!.version, to: edge.version, strategy: 'InPlace', allowDowngrade: false });
     assert.equal(path.kind, 'path', `${stable[0]!.version} → ${edge.version}: ${JSON.stringify(path)}`);
   }
+});
+
+test('linkerd upgrade notes: the releases crossed by the edge they are built from, same notes on one line', () => {
+  assert.deepEqual(linkerdUpgradeNotes('edge-26.8.1', 'edge-26.8.3'), ['edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
+  assert.deepEqual(linkerdUpgradeNotes('edge-26.8.3', '2.20'), ['left behind by the downgrade: edge-26.8.1, edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
+  assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20', MULTI_MAJOR), ['2.20: notes of 2.20']);
+  assert.deepEqual(linkerdUpgradeNotes('2.18', '2.20'), [], 'a version the catalog does not know has no notes');
 });

@@ -90,3 +90,18 @@ export function linkerdUpgradePath(request: UpgradePathRequest, releases: readon
   const newest = [from, ...proxyReleases(request, releases)].sort((a, b) => compareCode(b, a))[0]!;
   return { kind: 'path', strategy: request.strategy, steps: [{ from: request.from, to: request.to, direction: compareCode(target, newest) < 0 ? 'downgrade' : 'upgrade' }] };
 }
+
+/**
+ * The notes of the releases between `from` (excluded) and `to` (included) by the edge they are
+ * built from, oldest first; on a downgrade, those left behind. Releases with the same note share a line.
+ */
+export function linkerdUpgradeNotes(from: string, to: string, releases: readonly LinkerdRelease[] = LINKERD_RELEASES): string[] {
+  const [source, target] = [releases.find((r) => r.version === from), releases.find((r) => r.version === to)];
+  if (!source || !target) return [];
+  const upgrade = compareCode(target, source) >= 0;
+  const [low, high] = upgrade ? [source, target] : [target, source];
+  const crossed = releases.filter((r) => compareCode(r, low) > 0 && compareCode(r, high) <= 0).sort(compareCode);
+  const byNote = new Map<string, string[]>();
+  for (const release of crossed) byNote.set(release.notes, [...(byNote.get(release.notes) ?? []), release.version]);
+  return [...byNote].map(([note, versions]) => `${upgrade ? '' : 'left behind by the downgrade: '}${versions.join(', ')}: ${note}`);
+}
