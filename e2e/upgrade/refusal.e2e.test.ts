@@ -9,7 +9,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { auditEvents, writeVerbs, type AuditEvent } from '../support/audit.ts';
@@ -98,6 +103,17 @@ describe('refused upgrade paths leave the running mesh untouched', () => {
     const mi = await get();
     assert.equal(mi.status?.version, '1.29.4');
     assert.equal(condition(mi, 'ControlPlaneReady')?.status, 'True', 'the served spec\'s control plane is still observed');
+  });
+
+  test('`meshwright plan --from-cluster` gives the operator\'s verdict: exit 2 with the message on Stalled', async () => {
+    const mi = await get();
+    const file = join(mkdtempSync(join(tmpdir(), 'meshwright-plan-')), 'mi.yaml');
+    writeFileSync(file, stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: mi.spec }));
+    const cli = join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs');
+    const result = await promisify(execFile)(process.execPath, [cli, 'plan', '-f', file, '--from-cluster'], { env: { ...process.env, KUBECONFIG: process.env.KUBECONFIG } })
+      .then(() => ({ code: 0, stdout: '' }), (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }));
+    assert.equal(result.code, 2, result.stdout);
+    assert.ok(result.stdout.includes(`Refused (UnsupportedUpgrade): ${condition(mi, 'Stalled')!.message}.`), result.stdout);
   });
 
   test('1.29.4 → 1.29.3 (a downgrade): Stalled UnsupportedUpgrade naming allowDowngrade; nothing written', async () => {
