@@ -28,6 +28,7 @@ test('no upgrade: a first install, an unchanged version, or a Canary strategy pl
     ['first install', observed({ served: undefined })],
     ['version unchanged', observed({ served: '1.31.1' })],
     ['Canary (not planned here)', observed({ strategy: 'Canary' })],
+    ['paused before it started (it starts once resumed)', observed({ paused: true })],
   ] as const) assert.equal(planUpgrade(input, T0), undefined, name);
 });
 
@@ -101,7 +102,8 @@ test('RollingBack: the previous control plane first, then the rollout back to it
     { name: 'old control plane not available within the deadline: Failed', input: { controlPlane: unhealthy }, now: T0 + 10 * MIN, phase: 'Failed', reason: 'UpgradeFailed', hold: true, events: ['UpgradeFailed'], message: /crash-looping; the rollback failed too/ },
     { name: 'workloads restarting back', input: { controlPlane: healthy, dataPlane: { state: 'in-progress', progress: '1/2' } }, now: T0 + MIN, phase: 'RollingBack', reason: 'UpgradeRollingBack', hold: false, events: [], message: /back onto the 1\.30\.4 proxy: 1\/2/ },
     { name: 'rollout back complete: RolledBack', input: { controlPlane: healthy, dataPlane: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] } }, now: T0 + MIN, phase: 'RolledBack', reason: 'UpgradeRolledBack', hold: false, events: ['UpgradeRolledBack'], message: /^gate DataPlane failed: Deployment app\/web is crash-looping; rolled back to 1\.30\.4: spec.version still says 1\.31\.1/ },
-    { name: 'rollout back halted: Failed', input: { controlPlane: healthy, dataPlane: { state: 'halted', failures: [], message: 'Deployment app/web is crash-looping' } }, now: T0 + MIN, phase: 'Failed', reason: 'UpgradeFailed', hold: true, events: ['UpgradeFailed'], message: /the rollback failed too/ },
+    { name: 'rollout back halted (a bad pod not replaced yet): wait, it resumes by itself', input: { controlPlane: healthy, dataPlane: { state: 'halted', failures: [], message: 'Deployment app/web is crash-looping' } }, now: T0 + MIN, phase: 'RollingBack', reason: 'UpgradeRollingBack', hold: false, events: [], message: /rollout back onto the 1\.30\.4 proxy is halted, waiting for it to pass until 2026-11-27T10:10:00/ },
+    { name: 'rollout back still halted at the deadline: Failed', input: { controlPlane: healthy, dataPlane: { state: 'halted', failures: [], message: 'Deployment app/web is crash-looping' } }, now: T0 + 10 * MIN, phase: 'Failed', reason: 'UpgradeFailed', hold: true, events: ['UpgradeFailed'], message: /the rollback failed too: Deployment app\/web is crash-looping/ },
   ];
   for (const row of rows) {
     const d = planUpgrade(observed({ ...base, ...row.input }), row.now)!;

@@ -151,7 +151,8 @@ export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeD
   const current = upgradeOf(observed);
   const at = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (!current) {
-    if (observed.served === undefined || observed.served === observed.wanted) return undefined;
+    // Paused, the operator changes nothing: the upgrade starts once resumed (status.version still shows what runs).
+    if (observed.served === undefined || observed.served === observed.wanted || observed.paused) return undefined;
     return start(observed, observed.served, at);
   }
   if (FINAL_UPGRADE_PHASES.has(current.phase)) {
@@ -314,7 +315,13 @@ function rollingBackStage(observed: UpgradeObservation, current: UpgradeStatus, 
     return rollingBack(waiting, { hold: `the upgrade to ${current.to} is rolling back: the control plane of ${current.from} comes first`, wakeAt: deadline });
   }
   const verdict = observed.dataPlane;
-  if (verdict?.state === 'halted') return failed(current, `${failure}; the rollback failed too: ${verdict.message}`, at);
+  if (verdict?.state === 'halted') {
+    // A workload restarted back still shows its crash-looping pod of the bad version until its
+    // controller replaces it, which halts the rollout for a moment; it resumes by itself once the
+    // workload passes. So a halted rollback fails only at the phase's deadline.
+    if (now >= deadline) return failed(current, `${failure}; the rollback failed too: ${verdict.message}`, at);
+    return rollingBack(`the rollout back onto the ${current.from} proxy is halted, waiting for it to pass until ${new Date(deadline).toISOString()}: ${verdict.message}`, { wakeAt: deadline });
+  }
   if (verdict?.state === 'complete' || verdict?.state === 'disabled') {
     const message = `${failure}; rolled back to ${current.from}: spec.version still says ${current.to}, which does not run; change the spec to try again`;
     return {
