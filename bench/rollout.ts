@@ -28,7 +28,7 @@ import { podAvailable, unavailabilityBound, UnavailabilitySampler, WORKLOAD_LABE
 import type { BenchCluster } from './support/cluster.ts';
 import { benchInstallation, deleteInstallations, installAndWaitReady, miType } from './support/mesh.ts';
 import type { BenchOperator } from './support/operator.ts';
-import { round } from './support/stats.ts';
+import { median, round } from './support/stats.ts';
 
 /** Settings of {@link benchRollout}. */
 export interface RolloutOptions {
@@ -63,6 +63,9 @@ export interface RolloutResult {
   /** Batches by the gate, and as status numbered them. */
   batches: number;
   statusBatches: number;
+  /** Previous batch's last pod Ready → next batch's first restart (ms): the operator's time per batch. */
+  gateGapMedianMs: number;
+  gateGapMaxMs: number;
   /** Sum over batches of the slowest restart → Ready (ms): the baseline. */
   baselineMs: number;
   /** Sum over batches of first restart → last Ready (ms), patch spread included. */
@@ -213,13 +216,15 @@ export async function benchRollout(cluster: BenchCluster, options: RolloutOption
     const batches = batchesByGate(restarted);
     const baselineMs = batches.reduce((sum, batch) => sum + Math.max(...batch.map((w) => w.readyAt - w.restartAt)), 0);
     const batchWallMs = batches.reduce((sum, batch) => sum + Math.max(...batch.map((w) => w.readyAt)) - Math.min(...batch.map((w) => w.restartAt)), 0);
+    // What the operator adds between batches: the previous batch's last pod Ready → the next batch's first restart.
+    const gateGapsMs = batches.slice(1).map((batch, i) => Math.min(...batch.map((w) => w.restartAt)) - Math.max(...batches[i]!.map((w) => w.readyAt)));
     const lastReadyAt = Math.max(...restarted.map((w) => w.readyAt));
     const totalMs = Math.max(completeAt, lastReadyAt) - startedAt;
     const bound = unavailabilityBound(options.maxUnavailable, workloads.length);
     return {
       workloads: workloads.length, namespaces: namespaces.length, pods: workloads.length, maxUnavailable: options.maxUnavailable, readyDelayMs: options.readyDelayMs,
       totalMs: round(totalMs), statusCompleteMs: round(completeAt - startedAt), completeBeforeReady: restarted.filter((w) => w.readyAt > completeAt).length, firstRestartMs: round(Math.min(...restarted.map((w) => w.restartAt)) - startedAt),
-      batches: batches.length, statusBatches, baselineMs: round(baselineMs), batchWallMs: round(batchWallMs), ratio: round(totalMs / baselineMs),
+      batches: batches.length, statusBatches, gateGapMedianMs: gateGapsMs.length > 0 ? round(median(gateGapsMs)) : 0, gateGapMaxMs: round(Math.max(0, ...gateGapsMs)), baselineMs: round(baselineMs), batchWallMs: round(batchWallMs), ratio: round(totalMs / baselineMs),
       bound, peakUnavailable: unavailability.maxUnavailable, samples: unavailability.samples.length, expectedSamples: unavailability.expectedSamples, maxSampleGapMs: round(unavailability.maxGapMs),
     };
   } finally {
