@@ -4,10 +4,13 @@
  * metrics endpoint listens.
  */
 import { optionsFromArgs, runOperator } from '../../operator/main.ts';
-import { testDistributionWithCaAndInjector, testDistributionWithInjector } from '../support/test-distribution.ts';
+import { testDistributionWithCaAndInjector, testDistributionWithInjector, withCrashingProxy } from '../support/test-distribution.ts';
 
 // MESHWRIGHT_E2E_TEST_MESH=ca: the test mesh with its cacerts CA too.
-const distribution = process.env.MESHWRIGHT_E2E_TEST_MESH === 'ca' ? testDistributionWithCaAndInjector : testDistributionWithInjector;
+const base = process.env.MESHWRIGHT_E2E_TEST_MESH === 'ca' ? testDistributionWithCaAndInjector : testDistributionWithInjector;
+// MESHWRIGHT_E2E_CRASHING_PROXY=<version>: pods injected for that version crash-loop (a bad release, for the upgrade tests).
+const crashing = process.env.MESHWRIGHT_E2E_CRASHING_PROXY;
+const distribution = crashing ? withCrashingProxy(base, crashing) : base;
 const options = optionsFromArgs(process.argv.slice(2), process.env, [distribution]);
 await runOperator({
   ...options,

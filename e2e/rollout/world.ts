@@ -82,6 +82,10 @@ export interface RestartSettings {
   maxUnavailable: string | number;
   batchInterval: string;
   progressDeadline: string;
+  /** More of the installation's spec (e.g. its version, spec.upgrade fields), over what the world sets. */
+  spec?: Record<string, unknown>;
+  /** Environment of the operator process (e.g. MESHWRIGHT_E2E_CRASHING_PROXY). */
+  operatorEnv?: Record<string, string>;
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -174,12 +178,13 @@ export class RolloutWorld {
     const issuer = await issueCertificate({ subject: 'CN=rollout issuer', notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 4000 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0 }, this.root);
     this.anchors = this.root.certificatePem;
     await this.admin.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: this.caSecret, namespace: 'default' }, type: 'kubernetes.io/tls', data: { 'ca.crt': b64(this.anchors), 'tls.crt': b64(issuer.certificatePem), 'tls.key': b64(issuer.privateKeyPem) } } as KubeObject);
-    this.operator = await this.harness.startOperator();
-    const { enabled = true, maxUnavailable, batchInterval, progressDeadline } = this.settings;
+    this.operator = await this.harness.startOperator(this.settings.operatorEnv);
+    const { enabled = true, maxUnavailable, batchInterval, progressDeadline, spec = {} } = this.settings;
     await this.harness.install({
       certificateAuthority: { type: 'External', secretRef: { name: this.caSecret, namespace: 'default' } },
       injection: { restartWorkloads: { enabled, maxUnavailable, batchInterval } },
-      upgrade: { progressDeadline },
+      ...spec,
+      upgrade: { progressDeadline, ...(spec.upgrade as Record<string, unknown> | undefined) },
     });
     // The API server takes up a new webhook configuration within about a second: a pod created
     // before that is not injected, so try until one is (that one stays, as the bare pod).

@@ -189,3 +189,24 @@ export const testDistributionWithInjector: MeshDistribution = { ...testDistribut
  * Secret is `cacerts` in the mesh namespace, in that very layout, is read in place.
  */
 export const testDistributionWithCaAndInjector: MeshDistribution = { ...testDistributionWithCa, injector: testInjector };
+
+/**
+ * `distribution` with a bad release: the proxy it injects for `version` has an image whose
+ * reference contains `crash-loop`, so kwok's pod-crash-loop stage (e2e/cluster/stages/pod.yaml)
+ * makes every pod injected for that version crash-loop, while pods of the other versions run.
+ */
+export function withCrashingProxy(distribution: MeshDistribution, version: string): MeshDistribution {
+  const injector = distribution.injector!;
+  return {
+    ...distribution,
+    injector: {
+      ...injector,
+      inject(input) {
+        const result = injector.inject(input);
+        if (!result.injected || input.resolved.version !== version) return result;
+        const containers = result.pod.spec.containers.map((c) => c.name === TEST_PROXY_CONTAINER ? { ...c, image: `registry.example/test-mesh/proxy-crash-loop:${version}` } : c);
+        return { ...result, pod: { ...result.pod, spec: { ...result.pod.spec, containers } } };
+      },
+    },
+  };
+}

@@ -34,6 +34,7 @@ import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
 import { finishStatus, writeStatus } from './status.ts';
 import { applyObjects, claimObjects, coOwnObjects, computeDesired } from './sync.ts';
+import { advanceUpgrade, recordUpgradeStart, versionToServe } from '../../upgrade/executor.ts';
 
 /** The longest a CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -102,12 +103,13 @@ export class MeshInstallationReconciler implements Reconciler {
     if (!cached) return;
     // The installation as we last wrote it if the cache has not caught up yet.
     const installation = (this.context.live.get(refOf(cached)) ?? cached) as InstallationObject;
-    const scope = newPassScope(installation, this.options.log, this.clock);
+    let scope = newPassScope(installation, this.options.log, this.clock);
     if (installation.metadata.deletionTimestamp) return finalize(scope, this.context);
 
     let result: ReconcileResult | void = undefined;
     let failure: ReconcileError | undefined;
     try {
+      scope = await this.upgradeScope(scope);
       result = await this.pass(scope);
     } catch (error) {
       failure = asReconcileError(error);
@@ -121,9 +123,25 @@ export class MeshInstallationReconciler implements Reconciler {
     return result;
   }
 
+  /**
+   * The scope of the version this pass serves (upgrade/executor.ts): an upgrade's start is recorded
+   * before the new version is first applied, and while an upgrade rolls back the pass serves its
+   * `from` version — spec.version, never written by the operator, still names the new one.
+   */
+  private async upgradeScope(scope: PassScope): Promise<PassScope> {
+    // A spec that cannot be served (a version not in the catalog, a refused path) starts no upgrade: it stalls in serve.
+    resolveTarget(scope, this.context);
+    const upgrade = await recordUpgradeStart(scope, this.context);
+    const version = versionToServe(scope.installation.spec.version, upgrade);
+    if (version === scope.mi.spec.version) return scope;
+    return newPassScope(scope.installation, this.options.log, this.clock, { spec: { ...scope.installation.spec, version } as never, status: scope.status, applied: scope.applied });
+  }
+
   /** The steps of a pass; each records what it learned in the scope. */
   private async pass(scope: PassScope): Promise<ReconcileResult | void> {
     await this.serve(scope);
+    // The upgrade's gates, judged on what was just applied; may hold the rollout (upgrade/executor.ts).
+    await advanceUpgrade(scope, this.context);
     if (scope.paused) return;
     // Outdated proxies: restart their workloads in health-gated batches (rollout.ts); may ask for a timed pass.
     await rollOutDataPlane(scope, this.context);
