@@ -224,7 +224,7 @@ export async function benchRollout(cluster: BenchCluster, options: RolloutOption
     return {
       workloads: workloads.length, namespaces: namespaces.length, pods: workloads.length, maxUnavailable: options.maxUnavailable, readyDelayMs: options.readyDelayMs,
       totalMs: round(totalMs), statusCompleteMs: round(completeAt - startedAt), completeBeforeReady: restarted.filter((w) => w.readyAt > completeAt).length, firstRestartMs: round(Math.min(...restarted.map((w) => w.restartAt)) - startedAt),
-      batches: batches.length, statusBatches, gateGapMedianMs: gateGapsMs.length > 0 ? round(median(gateGapsMs)) : 0, gateGapMaxMs: round(Math.max(0, ...gateGapsMs)), baselineMs: round(baselineMs), batchWallMs: round(batchWallMs), ratio: round(totalMs / baselineMs),
+      batches: batches.length, statusBatches, gateGapMedianMs: gateGapsMs.length > 0 ? round(median(gateGapsMs)) : 0, gateGapMaxMs: round(Math.max(0, ...gateGapsMs)), baselineMs: round(baselineMs), batchWallMs: round(batchWallMs), ratio: round(totalMs / baselineMs, 2),
       bound, peakUnavailable: unavailability.maxUnavailable, samples: unavailability.samples.length, expectedSamples: unavailability.expectedSamples, maxSampleGapMs: round(unavailability.maxGapMs),
     };
   } finally {
