@@ -236,6 +236,27 @@ test('killed between the restart patch and the status write: the next plan finds
   assert.equal(fresh.status?.batch?.number, 1);
 });
 
+test('batchInterval 0s: the pass that records batch 1 complete starts batch 2 at the same instant, and the next pass gates batch 2 instead of starting batch 3', () => {
+  const zero = { ...settings, maxUnavailable: 1, batchInterval: '0s' };
+  // Pass at T: batch 1 (a) passed its gate; b and c still outdated.
+  const first = planRollout(observe([restarted('a', at(-10_000)), outdated('b'), outdated('c')], {
+    settings: zero, previous: previous({ batch: { number: 1, workloads: ['Deployment shop/a'], startedAt: at(-10_000) } }),
+  }), NOW);
+  assert.deepEqual(first.restart.map((w) => w.name), ['b']);
+  assert.equal(first.status?.lastBatchCompletedAt, at(0));
+  assert.equal(first.restartedAt, at(0), 'batch 2 is stamped with the very instant batch 1 was recorded complete');
+  // Next pass, 300 ms later: b's new pod is not Ready yet. Its batch is in flight: c must wait.
+  const second = planRollout(observe([
+    restarted('a', at(-10_000)),
+    restarted('b', at(0), { rollout: { state: 'progressing', message: '0 of 1 updated replicas available' }, pods: pods(1, { ready: false }) }),
+    outdated('c'),
+  ], { settings: zero, previous: first.status }), NOW + 300);
+  assert.deepEqual(second.restart, [], 'batch 3 does not start while batch 2 is not through its gate');
+  assert.equal(second.phase, 'Restarting');
+  assert.equal(second.status?.batch?.number, 2);
+  assert.equal(second.status?.lastBatchCompletedAt, at(0), 'batch 2 is not recorded complete');
+});
+
 test('a workload that passed the gate in an earlier batch is not judged again (a later scale-up is not a failure)', () => {
   const plan = planRollout(observe([restarted('a', at(-3_600_000), { rollout: { state: 'progressing', message: '2 of 3 updated replicas available' }, pods: [...pods(2), { name: 'scaled', outdated: false, ready: false, crashLooping: false }] })], {
     previous: previous({ phase: 'Complete', batch: { number: 1, workloads: ['Deployment shop/a'], startedAt: at(-3_600_000) }, lastBatchCompletedAt: at(-3_500_000) }),

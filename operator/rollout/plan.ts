@@ -239,7 +239,7 @@ function healthGate(workload: ObservedWorkload, now: number, deadlineMs: number,
  */
 function standingOf(workload: ObservedWorkload, target: string, now: number, deadlineMs: number, previousFailures: ReadonlyMap<string, RolloutFailure>, lastBatchCompletedAt: string | undefined): Standing {
   if (workload.restartedFor === target) {
-    const passedEarlier = lastBatchCompletedAt !== undefined && workload.restartedAt !== undefined && Date.parse(workload.restartedAt) <= Date.parse(lastBatchCompletedAt);
+    const passedEarlier = lastBatchCompletedAt !== undefined && workload.restartedAt !== undefined && Date.parse(workload.restartedAt) < Date.parse(lastBatchCompletedAt);
     if (passedEarlier) return workload.pods.some((p) => p.outdated) ? { kind: 'stale' } : { kind: 'current' };
     return healthGate(workload, now, deadlineMs, previousFailures.get(workloadName(workload)));
   }
@@ -303,7 +303,7 @@ export function planRollout(observed: RolloutObservation, now: number): RolloutP
   const inFlight = restarting.length > 0 || failures.length > 0;
   let lastBatchCompletedAt = previous?.lastBatchCompletedAt;
   const events: RolloutEvent[] = [];
-  if (!inFlight && batch && !(lastBatchCompletedAt && Date.parse(lastBatchCompletedAt) >= Date.parse(batch.startedAt))) {
+  if (!inFlight && batch && !(lastBatchCompletedAt && Date.parse(lastBatchCompletedAt) > Date.parse(batch.startedAt))) {
     lastBatchCompletedAt = new Date(now).toISOString();
     events.push({ type: 'Normal', reason: 'RolloutBatchCompleted', message: `batch ${batch.number} (${plural(batch.workloads.length, 'workload')}) passed the health gate for ${target}` });
   }
