@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSelfSignedAuthority, type AuthoritySettings } from './authority.ts';
+import { planRootRotation, type RotationRecord } from './rotation.ts';
+import { promoteNewRoot, publishOverlap, rotationFacts, stageNewRoot, switchIssuerToNewRoot, type RotatingAuthorityState } from './rotation-state.ts';
+import { findIssuer, splitCertificates } from './x509.ts';
+import { containsKeyMaterial } from '../runtime/redact.ts';
+
+const HOUR = 3_600_000;
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+
+const settings: AuthoritySettings = {
+  profile: { root: { commonName: 'root' }, issuer: { commonName: 'issuer' }, defaultKeyAlgorithm: 'ECDSAP256', keyAlgorithms: ['ECDSAP256'], published: { trustAnchors: [], keyHolders: [] } },
+  keyAlgorithm: 'ECDSAP256', rootTtlMs: 1000 * HOUR, issuerTtlMs: 100 * HOUR, renewBeforeMs: HOUR,
+};
+
+/** The issuer chains to one of the published anchors (what a proxy checks). */
+function issuerTrusted(state: RotatingAuthorityState): boolean {
+  const issuer = splitCertificates(state.issuer.chainPem)[0]!;
+  return findIssuer(issuer, splitCertificates(state.trustAnchorsPem)) !== undefined;
+}
+
+test('rotation state: a real CA walked through every action as the planner orders them, each idempotent, the issuer always trusted', async () => {
+  let state: RotatingAuthorityState = await createSelfSignedAuthority(settings, NOW);
+  const oldRoot = state.root!.certificatePem;
+  let recorded: RotationRecord = { phase: 'Idle', lastTrigger: '1' };
+  const actions: string[] = [];
+  for (let i = 0; i < 12 && !(recorded.phase === 'Idle' && actions.includes('complete')); i++) {
+    const ca = await rotationFacts(state);
+    // Every pod already holds the current bundle: the data plane gate passes at once.
+    const plan = planRootRotation({
+      caType: 'SelfSigned', settings: { automatic: false, renewBeforeMs: HOUR, trigger: '2' }, recorded, ca,
+      rollout: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] }, podBundles: { [ca.trustBundleHash]: 2 },
+    }, NOW + i * HOUR);
+    assert.equal(containsKeyMaterial(JSON.stringify({ ca, plan })), false, 'facts and plan hold no key');
+    recorded = plan.record;
+    actions.push(plan.action);
+    const now = NOW + i * HOUR;
+    const run = async (s: RotatingAuthorityState): Promise<RotatingAuthorityState> => {
+      switch (plan.action) {
+        case 'generateNewRoot': return stageNewRoot(s, settings, now);
+        case 'publishOverlapBundle': return publishOverlap(s);
+        case 'switchIssuer': return switchIssuerToNewRoot(s, settings, now);
+        case 'publishNewRootOnly': return promoteNewRoot(s);
+        default: return s;
+      }
+    };
+    const once = await run(state);
+    // Run again, as after a kill between the action and the next pass: the same state (no second root, no second issuer).
+    if (plan.action !== 'publishNewRootOnly') assert.deepEqual(await run(once), once, `${plan.action} is idempotent`);
+    state = once;
+    assert.ok(issuerTrusted(state), `after ${plan.action} the issuer chains to a published root`);
+  }
+  assert.deepEqual(actions, ['generateNewRoot', 'publishOverlapBundle', 'switchIssuer', 'publishNewRootOnly', 'complete']);
+  assert.notEqual(state.root!.certificatePem, oldRoot);
+  assert.equal(state.trustAnchorsPem, state.root!.certificatePem, 'the new root alone is published');
+  assert.equal(state.nextRoot, undefined);
+});
+
+test('rotation state: the switch reorders the overlap bundle, so its hash (and the rollout target) changes', async () => {
+  const staged = publishOverlap(await stageNewRoot(await createSelfSignedAuthority(settings, NOW), settings, NOW));
+  const before = await rotationFacts(staged);
+  const after = await rotationFacts(await switchIssuerToNewRoot(staged, settings, NOW));
+  assert.deepEqual([...after.trustAnchors].sort(), [...before.trustAnchors].sort());
+  assert.notEqual(after.trustBundleHash, before.trustBundleHash);
+  assert.equal(before.issuerRoot, before.root.fingerprint);
+  assert.equal(after.issuerRoot, after.next?.fingerprint);
+});
+
+test('rotation state: actions out of order are refused, never guessed', async () => {
+  const state = await createSelfSignedAuthority(settings, NOW);
+  assert.throws(() => publishOverlap(state), /no new root/);
+  assert.throws(() => promoteNewRoot(state), /no new root/);
+  await assert.rejects(switchIssuerToNewRoot(state, settings, NOW), /no new root/);
+});

@@ -1,0 +1,84 @@
+/**
+ * The CA-state side of a root rotation: what each action of {@link planRootRotation} does to the
+ * operator's CA state, and the public facts the planner reads from it. Pure (the clock a
+ * parameter, no I/O): the caller stores the result in the state Secret and renders the mesh's
+ * layout from it. Not wired into the reconcile yet.
+ *
+ * Every transform is idempotent — run again after a kill it returns the state it returned the
+ * first time, or one just as safe — because phased-work.ts may run an action twice.
+ */
+import { createHash } from 'node:crypto';
+import { createSelfSignedAuthority, renewIssuer, type AuthoritySettings, type AuthorityState } from './authority.ts';
+import type { RotationObservation } from './rotation.ts';
+import { describeCertificate, findIssuer, splitCertificates, type CertificateWithKey } from './x509.ts';
+
+/** The CA state during a rotation: the new root is kept beside the one in use until it is promoted. */
+export interface RotatingAuthorityState extends AuthorityState {
+  /** The new root and its key, created once per rotation. */
+  nextRoot?: CertificateWithKey;
+}
+
+function requireRoots(state: RotatingAuthorityState, action: string): { root: CertificateWithKey; next: CertificateWithKey } {
+  if (!state.root || !state.nextRoot) throw new Error(`${action}: the CA state holds no ${state.root ? 'new' : 'current'} root (a self-signed rotation needs both)`);
+  return { root: state.root, next: state.nextRoot };
+}
+
+/** generateNewRoot: a new root kept in the state; a state that already has one is returned as it is (never a second). */
+export async function stageNewRoot(state: RotatingAuthorityState, settings: AuthoritySettings, now: number): Promise<RotatingAuthorityState> {
+  if (state.nextRoot) return state;
+  // Only the root of a fresh authority is kept: the issuer is issued at the switch, so its lifetime starts there.
+  const { root } = await createSelfSignedAuthority(settings, now);
+  return { ...state, nextRoot: root };
+}
+
+/** publishOverlapBundle: trust anchors [root, next]; the issuer unchanged. */
+export function publishOverlap(state: RotatingAuthorityState): RotatingAuthorityState {
+  const { root, next } = requireRoots(state, 'publishOverlapBundle');
+  return { ...state, trustAnchorsPem: root.certificatePem + next.certificatePem };
+}
+
+/**
+ * switchIssuer: an issuer signed by the new root, and the anchors reordered to [next, root]. The
+ * order is what makes the data plane restart again: it changes the bundle's hash and so the
+ * rollout's target (see rotation.ts). An issuer already signed by the new root is kept.
+ */
+export async function switchIssuerToNewRoot(state: RotatingAuthorityState, settings: AuthoritySettings, now: number): Promise<RotatingAuthorityState> {
+  const { root, next } = requireRoots(state, 'switchIssuer');
+  const issuerFirst = splitCertificates(state.issuer.chainPem)[0] ?? '';
+  const switched = findIssuer(issuerFirst, [next.certificatePem]) ? state : await renewIssuer({ ...state, root: next }, settings, now).then((renewed) => ({ ...renewed, root }));
+  return { ...switched, nextRoot: next, trustAnchorsPem: next.certificatePem + root.certificatePem };
+}
+
+/** publishNewRootOnly: the new root becomes the root, alone in the anchors; the old root and its key leave the state. */
+export function promoteNewRoot(state: RotatingAuthorityState): RotatingAuthorityState {
+  const { next } = requireRoots(state, 'publishNewRootOnly');
+  const { nextRoot: _promoted, ...rest } = state;
+  return { ...rest, root: next, trustAnchorsPem: next.certificatePem };
+}
+
+/** The hash of a trust bundle as status and the pods record it (as checkMaterial computes it). */
+export function trustBundleHash(trustAnchorsPem: string): string {
+  return `sha256:${createHash('sha256').update(trustAnchorsPem.trim()).digest('hex')}`;
+}
+
+/** What the planner reads of a self-signed CA state: fingerprints and expiries, never a key. */
+export async function rotationFacts(state: RotatingAuthorityState): Promise<RotationObservation['ca']> {
+  if (!state.root) throw new Error('rotationFacts: the CA state holds no root (External material is read from the user\'s Secret)');
+  const describe = async (certificate: CertificateWithKey) => {
+    const info = await describeCertificate(certificate.certificatePem);
+    return { fingerprint: info.sha256Fingerprint, notAfter: info.notAfter.getTime() };
+  };
+  const anchors = splitCertificates(state.trustAnchorsPem);
+  const anchorFingerprints = await Promise.all(anchors.map(async (pem) => (await describeCertificate(pem)).sha256Fingerprint));
+  // The chain's last certificate is the one a root signed.
+  const chainTop = splitCertificates(state.issuer.chainPem).at(-1) ?? '';
+  const signer = findIssuer(chainTop, [state.root.certificatePem, ...(state.nextRoot ? [state.nextRoot.certificatePem] : []), ...anchors]);
+  return {
+    root: await describe(state.root),
+    next: state.nextRoot ? await describe(state.nextRoot) : undefined,
+    trustAnchors: anchorFingerprints,
+    // A signer found nowhere reads as "none": the planner then pauses on an inconsistent state.
+    issuerRoot: signer ? (await describeCertificate(signer)).sha256Fingerprint : 'none',
+    trustBundleHash: trustBundleHash(state.trustAnchorsPem),
+  };
+}
