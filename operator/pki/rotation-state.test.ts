@@ -4,6 +4,7 @@ import { createSelfSignedAuthority, type AuthoritySettings } from './authority.t
 import { planRootRotation, type RotationRecord } from './rotation.ts';
 import { promoteNewRoot, publishOverlap, rotationFacts, stageNewRoot, switchIssuerToNewRoot, type RotatingAuthorityState } from './rotation-state.ts';
 import { findIssuer, splitCertificates } from './x509.ts';
+import { trustBundleSha256 } from '../distributions/injection.ts';
 import { containsKeyMaterial } from '../runtime/redact.ts';
 
 const HOUR = 3_600_000;
@@ -63,6 +64,9 @@ test('rotation state: the switch reorders the overlap bundle, so its hash (and t
   const after = await rotationFacts(await switchIssuerToNewRoot(staged, settings, NOW));
   assert.deepEqual([...after.trustAnchors].sort(), [...before.trustAnchors].sort());
   assert.notEqual(after.trustBundleHash, before.trustBundleHash);
+  // The planner matches this against each pod's meshwright.dev/trust-bundle-sha256: the injector's form.
+  assert.equal(before.trustBundleHash, trustBundleSha256(staged.trustAnchorsPem));
+  assert.equal((await rotationFacts(staged, 'abc123')).trustBundleHash, 'abc123', 'the hash of the anchors as published, when the caller has it');
   assert.equal(before.issuerRoot, before.root.fingerprint);
   assert.equal(after.issuerRoot, after.next?.fingerprint);
 });

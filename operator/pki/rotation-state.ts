@@ -7,7 +7,7 @@
  * Every transform is idempotent — run again after a kill it returns the state it returned the
  * first time, or one just as safe — because phased-work.ts may run an action twice.
  */
-import { createHash } from 'node:crypto';
+import { trustBundleSha256 } from '../distributions/injection.ts';
 import { createSelfSignedAuthority, renewIssuer, type AuthoritySettings, type AuthorityState } from './authority.ts';
 import type { RotationObservation } from './rotation.ts';
 import { describeCertificate, findIssuer, splitCertificates, type CertificateWithKey } from './x509.ts';
@@ -56,13 +56,14 @@ export function promoteNewRoot(state: RotatingAuthorityState): RotatingAuthority
   return { ...rest, root: next, trustAnchorsPem: next.certificatePem };
 }
 
-/** The hash of a trust bundle as status and the pods record it (as checkMaterial computes it). */
-export function trustBundleHash(trustAnchorsPem: string): string {
-  return `sha256:${createHash('sha256').update(trustAnchorsPem.trim()).digest('hex')}`;
-}
-
-/** What the planner reads of a self-signed CA state: fingerprints and expiries, never a key. */
-export async function rotationFacts(state: RotatingAuthorityState): Promise<RotationObservation['ca']> {
+/**
+ * What the planner reads of a self-signed CA state: fingerprints and expiries, never a key.
+ * `publishedBundleSha256` is the hash pods are compared against — the injector's hash of the
+ * anchors as the mesh publishes them (`wantedProxy(...).trustBundleSha256`), which the planner
+ * matches with each pod's `meshwright.dev/trust-bundle-sha256`; without it, the injector's hash of
+ * the state's anchors.
+ */
+export async function rotationFacts(state: RotatingAuthorityState, publishedBundleSha256 = trustBundleSha256(state.trustAnchorsPem)): Promise<RotationObservation['ca']> {
   if (!state.root) throw new Error('rotationFacts: the CA state holds no root (External material is read from the user\'s Secret)');
   const describe = async (certificate: CertificateWithKey) => {
     const info = await describeCertificate(certificate.certificatePem);
@@ -79,6 +80,6 @@ export async function rotationFacts(state: RotatingAuthorityState): Promise<Rota
     trustAnchors: anchorFingerprints,
     // A signer found nowhere reads as "none": the planner then pauses on an inconsistent state.
     issuerRoot: signer ? (await describeCertificate(signer)).sha256Fingerprint : 'none',
-    trustBundleHash: trustBundleHash(state.trustAnchorsPem),
+    trustBundleHash: publishedBundleSha256,
   };
 }
