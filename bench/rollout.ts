@@ -228,10 +228,12 @@ export async function benchRollout(cluster: BenchCluster, options: RolloutOption
       bound, peakUnavailable: unavailability.maxUnavailable, samples: unavailability.samples.length, expectedSamples: unavailability.expectedSamples, maxSampleGapMs: round(unavailability.maxGapMs),
     };
   } finally {
-    // A throw-away cluster goes as a whole; an existing one gets its namespaces back, after a failure
-    // too (a mesh left behind would keep its fail-closed webhook on namespaces no operator serves).
+    // The installation goes in any case (the suite's own mesh comes next on the same cluster, and
+    // two InPlace Istio installations would both inject the same namespaces). A throw-away cluster
+    // keeps the rest; an existing one gets its namespaces back, after a failure too (a mesh left
+    // behind would keep its fail-closed webhook on namespaces no operator serves).
+    await deleteInstallations(admin, [name]).catch(() => undefined);
     if (!cluster.owned) {
-      await deleteInstallations(admin, [name]).catch(() => undefined);
       await pool(namespaces, options.concurrency, (ns) => admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, ns).catch(() => undefined));
       await admin.delete({ apiVersion: 'v1', kind: 'Secret' }, secret, 'default').catch(() => undefined);
     }
