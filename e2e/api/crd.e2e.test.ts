@@ -224,7 +224,10 @@ test('status is written through the status subresource only, validated, and show
     revisions: [{ name: 'default', version: '1.31.1', state: 'Active', inUse: true }],
     components: [{ name: 'istiod', kind: 'Deployment', namespace: 'istio-system', ready: true, replicas: 1, available: 1 }],
     certificateAuthority: { rootFingerprint: 'ab:cd', rootNotAfter: '2036-03-01T10:00:00Z', intermediateNotAfter: '2027-03-01T10:00:00Z', rotation: { phase: 'Idle' } },
-    dataPlane: { enrolledNamespaces: 2, injectedPods: 12, outdatedPods: 0, proxyVersions: { '1.31.1': 12 } },
+    dataPlane: {
+      enrolledNamespaces: 2, injectedPods: 12, outdatedPods: 0, proxyVersions: { '1.31.1': 12 },
+      rollout: { target: '1.31.1-0a1b2c3d4e5f', phase: 'Complete', progress: '4/4', workloads: { total: 4, current: 4, outdated: 0, restarting: 0, skipped: 0, failed: 0 }, message: 'every workload runs the current proxy' },
+    },
   };
 
   // Status sent to the main resource is dropped: the operator cannot clobber it by accident, and users cannot forge it.
@@ -249,11 +252,12 @@ test('status is written through the status subresource only, validated, and show
   const columns = table.columnDefinitions.map((c) => c.name);
   const row = table.rows[0]!.cells;
   const cell = (column: string) => row[columns.indexOf(column)];
-  assert.deepEqual(columns.slice(0, 7), ['Name', 'Mesh', 'Version', 'Ready', 'Proxies', 'Progress', 'Age']);
+  assert.deepEqual(columns.slice(0, 8), ['Name', 'Mesh', 'Version', 'Ready', 'Proxies', 'DataPlane', 'Progress', 'Age']);
   assert.equal(cell('Mesh'), 'istio');
   assert.equal(cell('Version'), '1.31.1');
   assert.equal(cell('Ready'), 'True');
   assert.equal(cell('Proxies'), 12, 'status.dataPlane.injectedPods');
+  assert.equal(cell('DataPlane'), '4/4', 'status.dataPlane.rollout.progress');
   assert.equal(cell('Outdated'), 0, 'status.dataPlane.outdatedPods (-o wide)');
   // The Progress column is the operator's to fill (status.progress, see reconcile.e2e.test.ts): a status without it shows none.
   assert.ok(cell('Progress') === null || cell('Progress') === '', `Progress: ${JSON.stringify(cell('Progress'))}`);
