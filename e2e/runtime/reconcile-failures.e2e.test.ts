@@ -183,8 +183,13 @@ describe('failures of a pass reach status', () => {
     const ofOthers = (e: { objectRef?: { namespace?: string; name?: string } }) => others.some((other) => e.objectRef?.namespace === namespaceOf(other) || (e.objectRef?.name ?? '').includes(other));
     const writes = auditEvents(since, (e) => e.user?.username === operatorUser && writeVerbs.has(e.verb) && !ofOthers(e) && e.objectRef?.resource !== 'events' && !(e.objectRef?.resource === 'meshinstallations' && e.objectRef.subresource === 'status'));
     assert.deepEqual(writes.map((e) => `${e.verb} ${e.requestURI}`), []);
-    const terminal = passes.filter((p) => p.name === name && p.failure);
-    assert.ok(terminal.length >= 1 && terminal.every((p) => p.failure!.terminal), 'terminal: not retried');
+    // The pass hook runs once the operator has its status PATCH response, which can come after this
+    // test's GET already saw the condition: wait on the hook rather than read it at once.
+    const terminal = await eventually('the failed pass reported to the hook', async () => {
+      const failed = passes.filter((p) => p.name === name && p.failure);
+      return failed.length >= 1 ? failed : undefined;
+    }, 10_000, 20);
+    assert.ok(terminal.every((p) => p.failure!.terminal), 'terminal: not retried');
     assert.equal(await getIfExists(admin, { apiVersion: 'v1', kind: 'Namespace' }, namespaceOf(name)), undefined);
   });
 });
