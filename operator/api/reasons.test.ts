@@ -17,6 +17,7 @@ import { EnrolmentReason } from '../controllers/meshinstallation/enrolment.ts';
 import { RolloutErrorReason } from '../controllers/meshinstallation/rollout.ts';
 import { RolloutReason } from '../rollout/plan.ts';
 import { UpgradeEventReason, UpgradeReason } from '../upgrade/plan.ts';
+import { RotationReason } from '../pki/rotation.ts';
 
 const operatorDir = join(import.meta.dirname, '..');
 const readme = readFileSync(join(import.meta.dirname, 'README.md'), 'utf8');
@@ -48,7 +49,7 @@ test('the scan finds the reasons it must (so an empty scan cannot pass)', () => 
 });
 
 test('every reason in the code and in the reason constants is documented in operator/api/README.md', () => {
-  const constants = [SummaryReason, ControlPlaneReason, CertificateAuthorityReason, DataPlaneReason, InstallationReason, WriteErrorReason, ContinuityReason, UserSecretReason, DataPlaneInjectionReason, EnrolmentReason, RolloutReason, RolloutErrorReason, UpgradeReason, UpgradeEventReason].flatMap((o) => Object.values(o));
+  const constants = [SummaryReason, ControlPlaneReason, CertificateAuthorityReason, DataPlaneReason, InstallationReason, WriteErrorReason, ContinuityReason, UserSecretReason, DataPlaneInjectionReason, EnrolmentReason, RolloutReason, RolloutErrorReason, UpgradeReason, UpgradeEventReason, RotationReason].flatMap((o) => Object.values(o));
   const missing = [...new Set([...constants, ...reasonsInCode()])].filter((reason) => !documented.has(reason)).sort();
   assert.deepEqual(missing, [], `add these to the Reasons table of operator/api/README.md: ${missing.join(', ')}`);
 });

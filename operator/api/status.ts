@@ -84,6 +84,7 @@ const rootRotationStatus = Type.Object({
   startedAt: Type.Optional(Timestamp({ description: 'When the rotation under way started.' })),
   completedAt: Type.Optional(Timestamp({ description: 'When the last rotation finished.' })),
   lastTrigger: Type.Optional(Type.String({ description: 'The spec.certificateAuthority.rootRotation.trigger value the last rotation was started for.', maxLength: 63 })),
+  queuedTrigger: Type.Optional(Type.String({ description: 'A spec.certificateAuthority.rootRotation.trigger value set while a rotation was under way: it is not restarted, the next rotation runs for this value once the current one completes.', maxLength: 63 })),
 }, { description: 'Progress of the root rotation state machine (resumable after a restart).' });
 
 const certificateAuthorityStatus = Type.Object({

@@ -19,10 +19,11 @@ import { parseDuration } from '../api/duration.ts';
 import type { CertificateAuthorityMaterial, CertificateAuthorityProfile, TrustAnchorLocation } from '../distributions/distribution.ts';
 import {
   CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
-  issueServing, issuingAlgorithm, materialOf, planAuthority, renewIssuer, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
+  issueServing, issuingAlgorithm, materialOf, planAuthority, type AuthoritySettings, type AuthoritySummary, type AuthorityState,
   type KeyRequirement, type MaterialOrigin,
 } from '../pki/authority.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, planContinuity, type ContinuityFacts, type PublishedRoots } from '../pki/continuity.ts';
+import { renewIssuerFromItsRoot } from '../pki/rotation-state.ts';
 import { certificateFingerprints } from '../pki/x509.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../runtime/kube.ts';
@@ -246,7 +247,7 @@ export class CertificateAuthorities {
       // not reported), then checked too: an edited Secret must not reach the mesh.
       if (ca.type === 'External') summary = await checkMaterial(materialOf(state), now, requirement, origin);
       const plan = await planAuthority(state, settings, now);
-      if (plan.renewIssuer) state = await renewIssuer(state, settings, now);
+      if (plan.renewIssuer) state = await renewIssuerFromItsRoot(state, settings, now);
       if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
       const changed = plan.renewIssuer || plan.issueServing.length > 0;
       summary ??= await checkMaterial(materialOf(state), now, requirement, origin);
@@ -262,6 +263,27 @@ export class CertificateAuthorities {
       material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
       expiringSoon: ca.type === 'External' && nextCheckAt <= now, ...(change ? { change } : {}),
     };
+  }
+
+  /** The self-signed CA state this process last held for `installation` (after {@link ensure}); never for a user's External CA. */
+  current(installation: DefaultedMeshInstallation): AuthorityState | undefined {
+    if (installation.spec.certificateAuthority.type === 'External') return undefined;
+    return this.lastKnown.get(installation.metadata.uid ?? installation.metadata.name!);
+  }
+
+  /**
+   * Makes `state` durable in the state Secret now — a server-side apply of the Secret this
+   * installation owns, the same object the pass applies later — and the state this process holds.
+   * A root rotation commits each step here before anything is published from it, so that a
+   * process killed after publishing always finds in the cluster what it published from.
+   */
+  async commit(installation: DefaultedMeshInstallation, state: AuthorityState): Promise<void> {
+    const uid = installation.metadata.uid ?? installation.metadata.name!;
+    const object = this.context.owned(stateSecret(installation.spec.namespace, state), installation.metadata.name!);
+    const updated = await this.context.client.apply(object, { force: true });
+    this.context.remember(this.context.live(object), updated);
+    this.lastKnown.set(uid, state);
+    this.verified.delete(uid);
   }
 
   /**

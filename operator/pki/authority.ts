@@ -43,6 +43,11 @@ export interface AuthoritySettings {
 export interface AuthorityState {
   /** The self-signed root with its key; absent for External (the user keeps the root key). */
   root?: CertificateWithKey;
+  /**
+   * The new root of a root rotation under way (pki/rotation-state.ts), with its key: created once
+   * per rotation and kept here, beside the root in use, until it is promoted to root.
+   */
+  nextRoot?: CertificateWithKey;
   /** The trust anchors proxies must hold. */
   trustAnchorsPem: string;
   /** The issuer chain (issuer first, root excluded) and its key. */
@@ -294,7 +299,7 @@ export function externalMaterial(data: Record<string, string> | undefined, where
 
 /** Keys of the state Secret. */
 const KEYS = {
-  rootCert: 'root.crt', rootKey: 'root.key', anchors: 'trust-anchors.crt', issuerChain: 'issuer.crt', issuerKey: 'issuer.key',
+  rootCert: 'root.crt', rootKey: 'root.key', nextRootCert: 'next-root.crt', nextRootKey: 'next-root.key', anchors: 'trust-anchors.crt', issuerChain: 'issuer.crt', issuerKey: 'issuer.key',
   webhookCaCert: 'webhook-ca.crt', webhookCaKey: 'webhook-ca.key',
 } as const;
 const SERVING_PREFIX = 'serving.';
@@ -305,6 +310,7 @@ export function encodeAuthorityState(state: AuthorityState): Record<string, stri
     [KEYS.anchors]: state.trustAnchorsPem, [KEYS.issuerChain]: state.issuer.chainPem, [KEYS.issuerKey]: state.issuer.privateKeyPem,
   };
   if (state.root) Object.assign(plain, { [KEYS.rootCert]: state.root.certificatePem, [KEYS.rootKey]: state.root.privateKeyPem });
+  if (state.nextRoot) Object.assign(plain, { [KEYS.nextRootCert]: state.nextRoot.certificatePem, [KEYS.nextRootKey]: state.nextRoot.privateKeyPem });
   if (state.webhookCa) Object.assign(plain, { [KEYS.webhookCaCert]: state.webhookCa.certificatePem, [KEYS.webhookCaKey]: state.webhookCa.privateKeyPem });
   for (const [name, cert] of Object.entries(state.serving)) {
     plain[`${SERVING_PREFIX}${name}.crt`] = cert.certificatePem;
@@ -328,8 +334,10 @@ export function decodeAuthorityState(data: Record<string, string> | undefined, w
     const cert = match ? pair(key, `${SERVING_PREFIX}${match}.key`) : undefined;
     if (match && cert) serving[match] = cert;
   }
+  const nextRoot = pair(KEYS.nextRootCert, KEYS.nextRootKey);
   return {
     root: pair(KEYS.rootCert, KEYS.rootKey),
+    ...(nextRoot ? { nextRoot } : {}),
     trustAnchorsPem: get(KEYS.anchors)!,
     issuer: { chainPem: get(KEYS.issuerChain)!, privateKeyPem: get(KEYS.issuerKey)! },
     webhookCa: pair(KEYS.webhookCaCert, KEYS.webhookCaKey),

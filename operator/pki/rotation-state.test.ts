@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSelfSignedAuthority, type AuthoritySettings } from './authority.ts';
+import { createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, type AuthoritySettings } from './authority.ts';
 import { planRootRotation, type RotationRecord } from './rotation.ts';
-import { promoteNewRoot, publishOverlap, rotationFacts, stageNewRoot, switchIssuerToNewRoot, type RotatingAuthorityState } from './rotation-state.ts';
+import { promoteNewRoot, publishOverlap, renewIssuerFromItsRoot, rotationFacts, stageNewRoot, switchIssuerToNewRoot, type RotatingAuthorityState } from './rotation-state.ts';
 import { findIssuer, splitCertificates } from './x509.ts';
 import { trustBundleSha256 } from '../distributions/injection.ts';
 import { containsKeyMaterial } from '../runtime/redact.ts';
@@ -76,4 +76,22 @@ test('rotation state: actions out of order are refused, never guessed', async ()
   assert.throws(() => publishOverlap(state), /no new root/);
   assert.throws(() => promoteNewRoot(state), /no new root/);
   await assert.rejects(switchIssuerToNewRoot(state, settings, NOW), /no new root/);
+});
+
+test('rotation state: the new root survives the state Secret\'s encoding, and an issuer renewed after the switch is signed by the new root', async () => {
+  const staged = publishOverlap(await stageNewRoot(await createSelfSignedAuthority(settings, NOW), settings, NOW));
+  // A process killed after committing the staged root reads it back: the same new root, not a second one.
+  const decoded = decodeAuthorityState(encodeAuthorityState(staged), 'test/meshwright-ca');
+  assert.deepEqual(decoded.nextRoot, staged.nextRoot);
+  assert.deepEqual(await stageNewRoot(decoded, settings, NOW + HOUR), decoded, 'a decoded staged root is kept');
+  assert.equal(decodeAuthorityState(encodeAuthorityState(promoteNewRoot(await switchIssuerToNewRoot(staged, settings, NOW))), 'x').nextRoot, undefined);
+
+  const before = await renewIssuerFromItsRoot(staged, settings, NOW + HOUR);
+  assert.ok(findIssuer(splitCertificates(before.issuer.chainPem)[0]!, [staged.root!.certificatePem]), 'before the switch: renewed from the old root');
+  const switched = await switchIssuerToNewRoot(staged, settings, NOW);
+  const renewed = await renewIssuerFromItsRoot(switched, settings, NOW + HOUR);
+  assert.notEqual(renewed.issuer.chainPem, switched.issuer.chainPem, 'a new issuer');
+  assert.ok(findIssuer(splitCertificates(renewed.issuer.chainPem)[0]!, [staged.nextRoot!.certificatePem]), 'after the switch: renewed from the new root');
+  assert.equal(renewed.root, switched.root, 'the old root stays the root until the promotion');
+  assert.equal(renewed.nextRoot, switched.nextRoot);
 });

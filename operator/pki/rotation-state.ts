@@ -2,7 +2,7 @@
  * The CA-state side of a root rotation: what each action of {@link planRootRotation} does to the
  * operator's CA state, and the public facts the planner reads from it. Pure (the clock a
  * parameter, no I/O): the caller stores the result in the state Secret and renders the mesh's
- * layout from it. Not wired into the reconcile yet.
+ * layout from it (controllers/meshinstallation/rotation.ts runs them).
  *
  * Every transform is idempotent — run again after a kill it returns the state it returned the
  * first time, or one just as safe — because phased-work.ts may run an action twice.
@@ -12,11 +12,8 @@ import { createSelfSignedAuthority, renewIssuer, type AuthoritySettings, type Au
 import type { RotationObservation } from './rotation.ts';
 import { describeCertificate, findIssuer, splitCertificates, type CertificateWithKey } from './x509.ts';
 
-/** The CA state during a rotation: the new root is kept beside the one in use until it is promoted. */
-export interface RotatingAuthorityState extends AuthorityState {
-  /** The new root and its key, created once per rotation. */
-  nextRoot?: CertificateWithKey;
-}
+/** The CA state during a rotation: the new root (`nextRoot`) is kept beside the one in use until it is promoted. */
+export type RotatingAuthorityState = AuthorityState;
 
 function requireRoots(state: RotatingAuthorityState, action: string): { root: CertificateWithKey; next: CertificateWithKey } {
   if (!state.root || !state.nextRoot) throw new Error(`${action}: the CA state holds no ${state.root ? 'new' : 'current'} root (a self-signed rotation needs both)`);
@@ -47,6 +44,18 @@ export async function switchIssuerToNewRoot(state: RotatingAuthorityState, setti
   const issuerFirst = splitCertificates(state.issuer.chainPem)[0] ?? '';
   const switched = findIssuer(issuerFirst, [next.certificatePem]) ? state : await renewIssuer({ ...state, root: next }, settings, now).then((renewed) => ({ ...renewed, root }));
   return { ...switched, nextRoot: next, trustAnchorsPem: next.certificatePem + root.certificatePem };
+}
+
+/**
+ * A renewed issuer, signed by the root that signs the issuer in use: after the switch (and until
+ * the promotion) that is the new root, and an issuer renewed from the old one then would chain to
+ * a root proxies are about to stop trusting.
+ */
+export async function renewIssuerFromItsRoot(state: RotatingAuthorityState, settings: AuthoritySettings, now: number): Promise<RotatingAuthorityState> {
+  const issuerFirst = splitCertificates(state.issuer.chainPem)[0] ?? '';
+  if (!state.root || !state.nextRoot || !findIssuer(issuerFirst, [state.nextRoot.certificatePem])) return renewIssuer(state, settings, now);
+  const renewed = await renewIssuer({ ...state, root: state.nextRoot }, settings, now);
+  return { ...renewed, root: state.root };
 }
 
 /** publishNewRootOnly: the new root becomes the root, alone in the anchors; the old root and its key leave the state. */

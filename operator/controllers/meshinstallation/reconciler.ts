@@ -1,7 +1,7 @@
 /**
  * The MeshInstallation reconciler. One pass, in the order of the files beside this one:
  *
- *   scope → resolve → finalizer (delete.ts) → PKI → sync (render, apply) → prune → enrolment → status (with the data plane)
+ *   scope → resolve → finalizer (delete.ts) → PKI → render → root rotation (rotation.ts) → apply → prune → enrolment → status (with the data plane)
  *
  * Reads come from the informer caches (with our own newer writes on top, live-objects.ts); writes
  * are server-side applies sent only where the declared fields differ, so a pass that changes
@@ -29,6 +29,7 @@ import { LiveObjects, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
 import { rollOutDataPlane } from './rollout.ts';
+import { advanceRootRotation } from './rotation.ts';
 import type { WorkloadCaches } from '../../rollout/caches.ts';
 import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
@@ -173,7 +174,11 @@ export class MeshInstallationReconciler implements Reconciler {
     await ensureFinalizer(scope, context);
     // The CA state Secret is created by the PKI step itself, never applied.
     scope.authority = await ensureCertificateAuthority(scope, context, target, early.apply.filter((o) => o !== stateSecret));
-    const desired = scope.desired = computeDesired(scope, target, context.webhookEndpoint?.());
+    const render = () => computeDesired(scope, target, context.webhookEndpoint?.());
+    scope.desired = render();
+    // A root rotation's step may change the CA state: the pass then publishes what it rendered from the new one (rotation.ts).
+    await advanceRootRotation(scope, context, () => { scope.desired = render(); });
+    const desired = scope.desired;
     context.hooks.onManagedObjects?.(scope.name, desired.length);
     if (scope.paused) return;
     const verdicts = await claimObjects(scope, context, target, desired);

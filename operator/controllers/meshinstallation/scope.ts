@@ -13,6 +13,7 @@ import type { Clock } from '../../runtime/clock.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import type { RolloutPlan } from '../../rollout/plan.ts';
+import type { RotationCondition } from '../../pki/rotation.ts';
 import type { EnrolmentOutcome } from './enrolment.ts';
 import type { ObjectRef } from './live-objects.ts';
 
@@ -56,6 +57,8 @@ export interface PassScope {
   rollout?: RolloutPlan;
   /** Set by a step before the rollout (an upgrade, a rotation) to keep new restart batches from starting this pass: why (rollout/index.ts). */
   rolloutHold?: string;
+  /** CertificateAuthorityReady as the root rotation wants it this pass (rotation.ts); unset when no rotation speaks. */
+  rotationCondition?: RotationCondition;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }

@@ -86,7 +86,9 @@ export function finishStatus(scope: PassScope, context: PassContext, failure: Re
   } else if (scope.target) {
     const type = scope.mi.spec.certificateAuthority.type;
     const managed = scope.target.distribution.certificateAuthority !== undefined;
-    if (scope.authority || !failure) domain.push(certificateAuthorityCondition(scope.authority, { type, managed, paused, generation }));
+    // A root rotation under way (or paused, or just finished) speaks for the CA (rotation.ts).
+    if (scope.authority && scope.rotationCondition) domain.push({ type: ConditionType.CertificateAuthorityReady, ...scope.rotationCondition, observedGeneration: generation });
+    else if (scope.authority || !failure) domain.push(certificateAuthorityCondition(scope.authority, { type, managed, paused, generation }));
   }
   if (scope.target) {
     const dataPlane = observeDataPlane(scope, context);
