@@ -1,13 +1,18 @@
 /**
  * The Linkerd versions meshwright installs, and how a spec's version becomes images.
  *
- * Every entry renders the manifest shape of Linkerd 2.20 (checked against the upstream goldens in
- * `testdata/reference/`, which are byte-identical at `version-2.20` and `edge-26.8.3`): the policy
- * controller ships inside the controller image (`/linkerd-policy-controller`), proxy-init inside
- * the proxy image (`/usr/lib/linkerd/linkerd2-proxy-init`), and control-plane proxies run as
- * native sidecars. Older majors (2.19, 2.18) are not listed: their installs differ in exactly those
- * places (separate `policy-controller` and `proxy-init` images, classic sidecars with a
- * `linkerd-await` hook), and we only ship versions whose render is verified.
+ * Two manifest shapes are in the catalog, each checked against Linkerd's own install goldens
+ * (`testdata/reference/` for 2.20 and the edges after it, `testdata/reference/version-2.19/` for
+ * 2.19; see conformance.test.ts):
+ * - 2.20 and later: proxy-init ships inside the proxy image (`/usr/lib/linkerd/linkerd2-proxy-init`),
+ *   proxies run as native sidecars by default (the destination pod's proxy is an init container
+ *   that keeps running, held ready by a startup probe), and the config's pod monitors carry
+ *   `honorTimestamps: false`;
+ * - 2.19: proxy-init is its own image (`proxy-init:v2.4.3`), proxies are classic sidecars by
+ *   default (the destination pod's proxy is its first container, held ready by a `linkerd-await`
+ *   postStart hook), and the pod monitors have no `honorTimestamps`.
+ * The policy controller ships inside the controller image in both. Older majors (2.18) are not
+ * listed: we only ship versions whose render is verified.
  */
 import { UnsupportedSpecError, type ResolvedVersion } from '../distribution.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
@@ -29,21 +34,48 @@ export interface LinkerdRelease {
   proxyRelease?: string;
   /** What changes for users compared with the next-older entry. */
   notes: string;
+  /** How this release's install manifest is shaped (the facts that differ between majors). */
+  shape: LinkerdManifestShape;
 }
 
+/** The facts of a release's install manifest that differ between Linkerd majors. */
+export interface LinkerdManifestShape {
+  /** `proxy.nativeSidecar`'s default: proxies run as native sidecars unless a pod says otherwise. */
+  nativeSidecars: boolean;
+  /**
+   * proxy-init's own image (repository under the registry, and tag) for releases that ship it
+   * apart; absent: proxy-init is a binary inside the proxy image.
+   */
+  proxyInitImage?: { name: string; tag: string };
+  /** Whether the config's pod-monitor sections carry `honorTimestamps` (added in 2.20). */
+  podMonitorHonorTimestamps: boolean;
+}
+
+/** The 2.20 shape, which every edge since edge-26.6.3 keeps. */
+const SHAPE_2_20: LinkerdManifestShape = { nativeSidecars: true, podMonitorHonorTimestamps: true };
+
+/** The 2.19 shape (version-2.19 is edge-25.10.7): a separate proxy-init image, classic sidecars. */
+const SHAPE_2_19: LinkerdManifestShape = { nativeSidecars: false, proxyInitImage: { name: 'proxy-init', tag: 'v2.4.3' }, podMonitorHonorTimestamps: false };
+
 /**
- * Supported releases, newest first. `2.20` is Linkerd's `version-2.20` tag, cut from edge-26.6.3
- * (Linkerd publishes images under edge tags only, so the alias resolves to that tag). The edges
- * after it keep the 2.20 manifest shape: the upstream install goldens did not change between
- * 2026-05-15 and edge-26.8.3.
+ * Supported releases, newest first. `2.20` is Linkerd's `version-2.20` tag, cut from edge-26.6.3,
+ * and `2.19` is `version-2.19`, the edge-25.10.7 commit (Linkerd publishes images under edge tags
+ * only, so each alias resolves to its edge's tag). The edges after 2.20 keep its manifest shape:
+ * the upstream install goldens are byte-identical at version-2.20 and edge-26.8.3.
  */
 export const LINKERD_RELEASES: readonly LinkerdRelease[] = [
-  { version: 'edge-26.8.3', imageTag: 'edge-26.8.3', major: 20, channel: 'edge', proxyRelease: 'v2.366.0', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.' },
-  { version: 'edge-26.8.2', imageTag: 'edge-26.8.2', major: 20, channel: 'edge', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.' },
-  { version: 'edge-26.8.1', imageTag: 'edge-26.8.1', major: 20, channel: 'edge', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.' },
+  { version: 'edge-26.8.3', imageTag: 'edge-26.8.3', major: 20, channel: 'edge', proxyRelease: 'v2.366.0', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.', shape: SHAPE_2_20 },
+  { version: 'edge-26.8.2', imageTag: 'edge-26.8.2', major: 20, channel: 'edge', proxyRelease: 'v2.364.0', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.', shape: SHAPE_2_20 },
+  { version: 'edge-26.8.1', imageTag: 'edge-26.8.1', major: 20, channel: 'edge', proxyRelease: 'v2.364.0', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.', shape: SHAPE_2_20 },
   {
     version: '2.20', imageTag: 'edge-26.6.3', major: 20, channel: 'stable', proxyRelease: 'v2.359.0',
     notes: 'Linkerd 2.20: native sidecars by default, rate-limit-aware load balancing, lower destination-controller memory.',
+    shape: SHAPE_2_20,
+  },
+  {
+    version: '2.19', imageTag: 'edge-25.10.7', major: 19, channel: 'stable', proxyRelease: 'v2.326.0',
+    notes: 'Linkerd 2.19: classic sidecars held by linkerd-await, proxy-init from its own image (v2.4.3).',
+    shape: SHAPE_2_19,
   },
 ];
 
@@ -66,7 +98,13 @@ export function revisionOf(version: string): string {
 /** Image references of a release, from `registry` (default {@link LINKERD_REGISTRY}). */
 export function imagesOf(release: LinkerdRelease, registry: string = LINKERD_REGISTRY): LinkerdImages {
   const image = (name: string) => `${registry}/${name}:${release.imageTag}`;
-  return { controller: image('controller'), proxy: image('proxy'), debug: image('debug') };
+  const init = release.shape.proxyInitImage;
+  return { controller: image('controller'), proxy: image('proxy'), debug: image('debug'), ...(init ? { proxyInit: `${registry}/${init.name}:${init.tag}` } : {}) };
+}
+
+/** The manifest shape of `version`; a version the catalog does not list gets the newest shape. */
+export function shapeOf(version: string): LinkerdManifestShape {
+  return (findRelease(version) ?? LINKERD_RELEASES[0]!).shape;
 }
 
 /**
@@ -77,6 +115,8 @@ export interface LinkerdImages {
   controller: string;
   proxy: string;
   debug: string;
+  /** proxy-init's own image, for releases that ship it apart (2.19); absent: the proxy image carries it. */
+  proxyInit?: string;
 }
 
 /** Resolves the spec's version; throws UnsupportedSpecError (VersionNotInCatalog) naming what is supported. */

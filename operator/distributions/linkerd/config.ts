@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from '../../runtime/kube.ts';
 import { configYaml } from '../config-yaml.ts';
-import { imageRepository } from './catalog.ts';
+import { imageRepository, imageTag } from './catalog.ts';
 import type { Resources } from '../resources.ts';
 import { configMap } from './objects.ts';
 import { CLUSTER_DOMAIN, CLUSTER_NETWORKS, DEFAULT_OPAQUE_PORTS, type LinkerdScope } from './scope.ts';
@@ -67,6 +67,9 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
     allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true,
     runAsGroup: NOBODY, runAsNonRoot: true, runAsUser: NOBODY, seccompProfile: { type: 'RuntimeDefault' },
   };
+  // 2.20 added honorTimestamps to the pod monitors; 2.19's config has no such key.
+  const honorTimestamps = scope.shape.podMonitorHonorTimestamps ? { honorTimestamps: false } : {};
+  const proxyInitImage = scope.images.proxyInit;
   return {
     cliVersion: '',
     clusterDomain: CLUSTER_DOMAIN,
@@ -125,12 +128,12 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
     podAnnotations: {},
     podLabels: {},
     podMonitor: {
-      controller: { enabled: true, honorTimestamps: false, namespaceSelector: 'matchNames:\n  - {{ .Release.Namespace }}\n  - linkerd-viz\n' },
+      controller: { enabled: true, ...honorTimestamps, namespaceSelector: 'matchNames:\n  - {{ .Release.Namespace }}\n  - linkerd-viz\n' },
       enabled: false,
-      proxy: { enabled: true, honorTimestamps: false },
+      proxy: { enabled: true, ...honorTimestamps },
       scrapeInterval: '10s',
       scrapeTimeout: '10s',
-      serviceMirror: { enabled: true, honorTimestamps: false },
+      serviceMirror: { enabled: true, ...honorTimestamps },
     },
     policyController: { logLevel: 'info', probeNetworks: ['0.0.0.0/0', '::/0'], resources: linkerdResources(controlPlane.resources('policy')) },
     policyValidator: webhookValues(caBundle(SERVING_CERTIFICATES.policyValidator)),
@@ -161,7 +164,7 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
       logHTTPHeaders: 'off',
       logLevel: proxy.logLevel,
       metrics: { hostnameLabels: false },
-      nativeSidecar: true,
+      nativeSidecar: scope.shape.nativeSidecars,
       opaquePorts: DEFAULT_OPAQUE_PORTS,
       outbound: { server: { http2: { keepAliveInterval: '10s', keepAliveTimeout: '3s' } } },
       outboundConnectTimeout: '1000ms',
@@ -193,6 +196,7 @@ export function computeConfigValues(scope: LinkerdScope): Record<string, unknown
       closeWaitTimeoutSecs: 0,
       ignoreInboundPorts: PROXY_INIT_IGNORED_PORTS,
       ignoreOutboundPorts: PROXY_INIT_IGNORED_PORTS,
+      ...(proxyInitImage ? { image: { name: imageRepository(proxyInitImage), pullPolicy: '', version: imageTag(proxyInitImage) } } : {}),
       iptablesMode: 'nft',
       kubeAPIServerPorts: KUBE_API_SERVER_PORTS,
       logFormat: '',

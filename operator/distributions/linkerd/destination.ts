@@ -93,6 +93,26 @@ function destinationContainers(scope: LinkerdScope): Json[] {
   return [destination, spValidator, policy];
 }
 
+/**
+ * The destination pod's containers and init containers. Its proxy must be ready before the
+ * controllers start: a native sidecar right after proxy-init where the release defaults to native
+ * sidecars (2.20 on), else the first container, held ready by linkerd-await (2.19).
+ */
+function destinationPodContainers(scope: LinkerdScope): { containers: Array<Record<string, unknown>>; initContainers: Array<Record<string, unknown>> } {
+  const native = scope.shape.nativeSidecars;
+  const proxy = proxyContainer(scope, {
+    inboundPorts: Object.values(PORTS),
+    destinationAddress: `localhost.:${PORTS.destinationGrpc}`,
+    policyAddress: `localhost.:${PORTS.policyGrpc}`,
+    identityAddress: serviceAddress(scope, 'linkerd-identity-headless', 8080),
+    nativeSidecar: native,
+    await: true,
+  });
+  return native
+    ? { containers: destinationContainers(scope), initContainers: [proxyInitContainer(scope), proxy] }
+    : { containers: [proxy, ...destinationContainers(scope)], initContainers: [proxyInitContainer(scope)] };
+}
+
 /** Services, disruption budget and Deployment of destination. */
 export function computeDestination(scope: LinkerdScope): KubeObject[] {
   const grpc = (port: number) => ({ name: 'grpc', port, targetPort: port });
@@ -108,17 +128,7 @@ export function computeDestination(scope: LinkerdScope): KubeObject[] {
       component: 'destination',
       serviceAccountName: 'linkerd-destination',
       leadingPodAnnotations: { 'checksum/config': servingCertificatesChecksum(scope) },
-      containers: destinationContainers(scope),
-      initContainers: [
-        proxyInitContainer(scope),
-        proxyContainer(scope, {
-          inboundPorts: Object.values(PORTS),
-          destinationAddress: `localhost.:${PORTS.destinationGrpc}`,
-          policyAddress: `localhost.:${PORTS.policyGrpc}`,
-          identityAddress: serviceAddress(scope, 'linkerd-identity-headless', 8080),
-          nativeSidecar: true,
-        }),
-      ],
+      ...destinationPodContainers(scope),
       volumes: [
         { name: 'sp-tls', secret: { secretName: tlsSecretName(SERVING_CERTIFICATES.spValidator) } },
         { name: 'policy-tls', secret: { secretName: tlsSecretName(SERVING_CERTIFICATES.policyValidator) } },

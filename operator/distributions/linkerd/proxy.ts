@@ -95,6 +95,8 @@ export interface ProxyValues {
 
 /** Linkerd's `proxyInit` values as one pod's proxy-init gets them. */
 export interface ProxyInitValues {
+  /** proxy-init's own image (releases that ship it apart, 2.19); absent: the proxy image's binary runs. */
+  image?: string;
   ignoreInboundPorts: string;
   ignoreOutboundPorts: string;
   skipSubnets?: string;
@@ -116,6 +118,8 @@ export interface ControlPlaneProxy {
    * pod's containers start. Not for identity, whose proxy needs identity running to get a certificate.
    */
   nativeSidecar: boolean;
+  /** Hold the pod's containers back until the proxy is ready; default: as {@link nativeSidecar}. */
+  await?: boolean;
 }
 
 const fieldRef = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
@@ -294,8 +298,8 @@ export function linkerdProxyInitContainer(values: ProxyValues, init: ProxyInitVa
       ...(init.ignoreOutboundPorts ? ['--outbound-ports-to-ignore', init.ignoreOutboundPorts] : []),
       ...(init.skipSubnets ? ['--subnets-to-ignore', init.skipSubnets] : []),
     ],
-    image: values.image,
-    command: ['/usr/lib/linkerd/linkerd2-proxy-init'],
+    // Its own image runs its entrypoint; inside the proxy image the binary is named.
+    ...(init.image ? { image: init.image } : { image: values.image, command: ['/usr/lib/linkerd/linkerd2-proxy-init'] }),
     imagePullPolicy: values.imagePullPolicy,
     name: PROXY_INIT_CONTAINER,
     ...(resources ? { resources } : {}),
@@ -360,9 +364,9 @@ export function controlPlaneProxyValues(scope: LinkerdScope, pod: ControlPlanePr
     trustAnchors: 'configMap',
     capabilities: { drop: ['ALL'] },
     nativeSidecar: pod.nativeSidecar,
-    // Only a native sidecar holds the controllers back (its startup probe); identity's classic
-    // proxy must not wait, since it gets its certificate from identity itself.
-    await: pod.nativeSidecar,
+    // A native sidecar holds the controllers back (its startup probe), a classic one only when
+    // asked (linkerd-await); identity's proxy must not wait, since it gets its certificate from identity itself.
+    await: pod.await ?? pod.nativeSidecar,
   };
 }
 
@@ -377,7 +381,7 @@ export function proxyContainer(scope: LinkerdScope, pod: ControlPlaneProxy): Rec
  */
 export function proxyInitContainer(scope: LinkerdScope): Record<string, unknown> {
   const values = controlPlaneProxyValues(scope, { inboundPorts: [], destinationAddress: '', policyAddress: '', identityAddress: '', nativeSidecar: false });
-  return linkerdProxyInitContainer(values, { ignoreInboundPorts: PROXY_INIT_IGNORED_PORTS, ignoreOutboundPorts: KUBE_API_SERVER_PORTS });
+  return linkerdProxyInitContainer(values, { ...(scope.images.proxyInit ? { image: scope.images.proxyInit } : {}), ignoreInboundPorts: PROXY_INIT_IGNORED_PORTS, ignoreOutboundPorts: KUBE_API_SERVER_PORTS });
 }
 
 /** The xtables lock volume proxy-init uses. */

@@ -247,16 +247,21 @@ test('registry mirror: every image from the mirror, names and tags from the cata
 });
 
 test('catalog: newest first, resolves images and a revision; an unknown version names the supported ones', () => {
-  assert.deepEqual(LINKERD_CATALOG, ['edge-26.8.3', 'edge-26.8.2', 'edge-26.8.1', '2.20']);
+  assert.deepEqual(LINKERD_CATALOG, ['edge-26.8.3', 'edge-26.8.2', 'edge-26.8.1', '2.20', '2.19']);
   assert.deepEqual(linkerdDistribution.resolve(installation({ version: 'edge-26.8.3' })), {
     version: 'edge-26.8.3',
     revision: 'edge-26-8-3',
     images: { controller: 'cr.l5d.io/linkerd/controller:edge-26.8.3', proxy: 'cr.l5d.io/linkerd/proxy:edge-26.8.3', debug: 'cr.l5d.io/linkerd/debug:edge-26.8.3' },
   });
   assert.equal(linkerdDistribution.resolve(installation({ version: '2.20' })).revision, '2-20');
+  // 2.19 is version-2.19 (edge-25.10.7) and ships proxy-init as its own image.
+  assert.deepEqual(linkerdDistribution.resolve(installation({ version: '2.19', registry: 'mirror.example.com/l5d' })).images, {
+    controller: 'mirror.example.com/l5d/controller:edge-25.10.7', proxy: 'mirror.example.com/l5d/proxy:edge-25.10.7',
+    debug: 'mirror.example.com/l5d/debug:edge-25.10.7', proxyInit: 'mirror.example.com/l5d/proxy-init:v2.4.3',
+  });
   assert.throws(() => linkerdDistribution.resolve(installation({ version: '2.17' })), (e: unknown) =>
     e instanceof UnsupportedSpecError && e.reason === 'VersionNotInCatalog'
-    && /2\.17 is not in/.test(e.message) && e.message.includes('edge-26.8.3, edge-26.8.2, edge-26.8.1, 2.20'));
+    && /2\.17 is not in/.test(e.message) && e.message.includes('edge-26.8.3, edge-26.8.2, edge-26.8.1, 2.20, 2.19'));
 });
 
 test('render is pure: the same input twice gives deep-equal output, and the input is not modified', () => {

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { DefaultedMeshInstallationSpec } from '../../api/spec.ts';
 import { OFFLINE_TRUST_ANCHORS_PLACEHOLDER, type CertificateAuthorityMaterial, type RenderInput } from '../distribution.ts';
-import { imageTag, type LinkerdImages } from './catalog.ts';
+import { imageTag, shapeOf, type LinkerdImages, type LinkerdManifestShape } from './catalog.ts';
 import { mergeResourcesWithinLimits, quantitiesAsStrings, type Resources } from '../resources.ts';
 import { DEFAULT_PROXY_LOG_LEVEL, profilePreset } from './profile.ts';
 
@@ -76,6 +76,8 @@ export interface LinkerdScope {
   /** The Linkerd version the images carry (their tag), as Linkerd labels its objects with it. */
   linkerdVersion: string;
   images: LinkerdImages;
+  /** What the release's install manifest looks like (sidecar kind, proxy-init image, config keys). */
+  shape: LinkerdManifestShape;
   trustDomain: string;
   /** Trust anchors exactly as rendered into linkerd-config (the placeholder offline). */
   trustAnchorsPem: string;
@@ -143,6 +145,7 @@ export function linkerdScope({ installation, resolved, ca }: RenderInput): Linke
     controller: requireImage(resolved.images, 'controller'),
     proxy: requireImage(resolved.images, 'proxy'),
     debug: requireImage(resolved.images, 'debug'),
+    ...(resolved.images.proxyInit ? { proxyInit: resolved.images.proxyInit } : {}),
   };
   const trustAnchorsPem = ca?.trustAnchorsPem ?? OFFLINE_TRUST_ANCHORS_PLACEHOLDER;
   const controllerResources = (role: 'identity' | 'destination' | 'sp-validator' | 'policy' | 'heartbeat'): Resources | undefined => {
@@ -156,6 +159,7 @@ export function linkerdScope({ installation, resolved, ca }: RenderInput): Linke
     namespace: spec.namespace,
     linkerdVersion: imageTag(images.proxy),
     images,
+    shape: shapeOf(resolved.version),
     trustDomain: meshConfig.trustDomain,
     trustAnchorsPem,
     trustRootSha256: sha256Hex(trustAnchorsPem),

@@ -1,7 +1,8 @@
 /**
- * Table tests of Linkerd's upgrade rules (upgrade-path.ts): on the shipped catalog, and on a made-up
- * catalog spanning three majors (the shipped one has a single major, so the one-major-at-a-time
- * rule could not fail on it). The made-up releases are test fixtures, not catalog entries.
+ * Table tests of Linkerd's upgrade rules (upgrade-path.ts): on the shipped catalog (2.19, 2.20 and
+ * three edges of the 2.20 major), and on a made-up catalog spanning three majors (the shipped one
+ * has two, so the one-major-at-a-time rule could not fail on it). The made-up releases are test
+ * fixtures, not catalog entries.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { LINKERD_RELEASES, type LinkerdRelease } from './catalog.ts';
 import { linkerdUpgradeNotes, linkerdUpgradePath } from './upgrade-path.ts';
 import type { UpgradePathRequest } from '../upgrade-path.ts';
 
-const release = (version: string, imageTag: string, major: number): LinkerdRelease => ({ version, imageTag, major, channel: version.startsWith('edge-') ? 'edge' : 'stable', notes: `notes of ${version}` });
+const release = (version: string, imageTag: string, major: number): LinkerdRelease => ({ version, imageTag, major, channel: version.startsWith('edge-') ? 'edge' : 'stable', notes: `notes of ${version}`, shape: { nativeSidecars: true, podMonitorHonorTimestamps: true } });
 
 /** Three majors, newest first: 2.21 cut from edge-27.1.1, 2.20 and 2.20.1 from 26.6.3 / 26.7.2, 2.19 from 25.10.1. */
 const MULTI_MAJOR: readonly LinkerdRelease[] = [
@@ -39,6 +40,19 @@ const rows: Row[] = [
   },
   { name: 'edge backward with allowDowngrade', request: { from: 'edge-26.8.2', to: 'edge-26.8.1', allowDowngrade: true }, expect: 'downgrade' },
   { name: 'stable to an edge built after it', request: { from: '2.20', to: 'edge-26.8.1' }, expect: 'upgrade' },
+  { name: 'shipped stables: 2.19 to the next major 2.20', request: { from: '2.19', to: '2.20' }, expect: 'upgrade' },
+  { name: 'shipped stables: 2.19 to an edge of the next major', request: { from: '2.19', to: 'edge-26.8.3' }, expect: 'upgrade' },
+  {
+    name: 'shipped stables: 2.20 back to 2.19 is a downgrade',
+    request: { from: '2.20', to: '2.19' },
+    expect: { refused: ['moving from stable 2.20 (built from edge-26.6.3) to stable 2.19 (built from edge-25.10.7) is a downgrade', 'from 2.20 you can go to edge-26.8.3, edge-26.8.2 or edge-26.8.1'] },
+  },
+  { name: 'shipped stables: 2.20 back to 2.19 with allowDowngrade', request: { from: '2.20', to: '2.19', allowDowngrade: true }, expect: 'downgrade' },
+  {
+    name: 'shipped: an edge back to the previous major\'s stable is refused',
+    request: { from: 'edge-26.8.1', to: '2.19' },
+    expect: { refused: ['moving from edge-26.8.1 to stable 2.19 (built from edge-25.10.7) is a downgrade', 'from edge-26.8.1 you can go to edge-26.8.3 or edge-26.8.2'] },
+  },
   {
     name: 'edge to a stable built from an older edge: a downgrade, explained by the edge it is built from',
     request: { from: 'edge-26.8.3', to: '2.20' },
@@ -87,14 +101,17 @@ for (const row of rows) {
   });
 }
 
-test('linkerd upgrade path: the shipped catalog has edges to move between and a stable release every edge after it can be reached from', () => {
+test('linkerd upgrade path: the shipped catalog has edges to move between and stable releases every edge after them can be reached from', () => {
   const edges = LINKERD_RELEASES.filter((r) => r.channel === 'edge');
   const stable = LINKERD_RELEASES.filter((r) => r.channel === 'stable');
   assert.ok(edges.length >= 3, 'three edge releases');
-  assert.ok(stable.length >= 1);
-  for (const edge of edges) {
-    const path = linkerdUpgradePath({ from: stable[0]!.version, to: edge.version, strategy: 'InPlace', allowDowngrade: false });
-    assert.equal(path.kind, 'path', `${stable[0]!.version} → ${edge.version}: ${JSON.stringify(path)}`);
+  assert.ok(stable.length >= 2, 'two stable releases');
+  assert.deepEqual(stable.map((r) => r.major), [20, 19], 'two consecutive majors, newest first');
+  for (const from of stable) {
+    for (const edge of edges) {
+      const path = linkerdUpgradePath({ from: from.version, to: edge.version, strategy: 'InPlace', allowDowngrade: false });
+      assert.equal(path.kind, 'path', `${from.version} → ${edge.version}: ${JSON.stringify(path)}`);
+    }
   }
 });
 
@@ -102,5 +119,6 @@ test('linkerd upgrade notes: the releases crossed by the edge they are built fro
   assert.deepEqual(linkerdUpgradeNotes('edge-26.8.1', 'edge-26.8.3'), ['edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
   assert.deepEqual(linkerdUpgradeNotes('edge-26.8.3', '2.20'), ['left behind by the downgrade: edge-26.8.1, edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
   assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20', MULTI_MAJOR), ['2.20: notes of 2.20']);
+  assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20'), ['2.20: Linkerd 2.20: native sidecars by default, rate-limit-aware load balancing, lower destination-controller memory.']);
   assert.deepEqual(linkerdUpgradeNotes('2.18', '2.20'), [], 'a version the catalog does not know has no notes');
 });

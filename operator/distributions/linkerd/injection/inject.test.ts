@@ -67,6 +67,26 @@ test('classic sidecar when the request says the cluster has none: proxy first am
   assert.deepEqual(proxy.lifecycle, { postStart: { exec: { command: ['/usr/lib/linkerd/linkerd-await', '--timeout=2m', '--port=4191'] } } });
 });
 
+test('2.19: a classic sidecar by default (its proxy.nativeSidecar is false), proxy-init from its own image; 2.20 and later: native, proxy-init inside the proxy image', () => {
+  const pod = injected({ spec: { version: '2.19' } }).pod;
+  assert.deepEqual(names(pod.spec.initContainers), ['linkerd-init']);
+  assert.deepEqual(names(pod.spec.containers), ['linkerd-proxy', 'web']);
+  assert.equal(proxyOf(pod).image, 'cr.l5d.io/linkerd/proxy:edge-25.10.7');
+  assert.deepEqual(proxyOf(pod).lifecycle, { postStart: { exec: { command: ['/usr/lib/linkerd/linkerd-await', '--timeout=2m', '--port=4191'] } } });
+  const init = (pod.spec.initContainers as Container[])[0]!;
+  assert.equal(init.image, 'cr.l5d.io/linkerd/proxy-init:v2.4.3');
+  assert.equal(init.command, undefined, 'proxy-init\'s own image runs its entrypoint');
+  assert.equal(pod.metadata.annotations?.['linkerd.io/proxy-version'], 'edge-25.10.7');
+
+  const upgraded = injected({ spec: { version: '2.20' } }).pod;
+  assert.deepEqual(names(upgraded.spec.initContainers), ['linkerd-init', 'linkerd-proxy']);
+  const upgradedInit = (upgraded.spec.initContainers as Container[])[0]!;
+  assert.equal(upgradedInit.image, 'cr.l5d.io/linkerd/proxy:edge-26.6.3');
+  assert.deepEqual(upgradedInit.command, ['/usr/lib/linkerd/linkerd2-proxy-init']);
+  // The request's cluster capability still wins over the release default.
+  assert.deepEqual(names(injected({ spec: { version: '2.19' }, nativeSidecars: true }).pod.spec.initContainers), ['linkerd-init', 'linkerd-proxy']);
+});
+
 test('the native-sidecar annotations override the request, stable over beta over alpha', () => {
   const native = (annotations: Record<string, string>, nativeSidecars: boolean) => proxyOf(injected({ nativeSidecars, pod: appPod({ annotations }) }).pod).restartPolicy === 'Always';
   assert.equal(native({ 'config.alpha.linkerd.io/proxy-enable-native-sidecar': 'true' }, false), true);

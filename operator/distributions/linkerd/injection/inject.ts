@@ -16,7 +16,7 @@
  * Linkerd, where Linkerd writes `linkerd/proxy-injector <version>` (or `linkerd/cli <version>`).
  */
 import { InjectionError, trustBundleSha256, withInjectionRecord, type InjectionOutcome, type InjectionRecord, type InjectionRequest, type PodObject } from '../../injection.ts';
-import { imageRepository, imageTag } from '../catalog.ts';
+import { imageRepository, imageTag, shapeOf } from '../catalog.ts';
 import { PROXY_INIT_IGNORED_PORTS } from '../config.ts';
 import {
   baseProxyValues, identityVolumes, linkerdProxyContainer, linkerdProxyInitContainer, serviceAddress, xtablesLockVolume, type ProxyValues,
@@ -44,10 +44,10 @@ type Container = Record<string, unknown> & {
 
 /**
  * Whether a proxy of `version` runs as a native sidecar unless the pod or the request says
- * otherwise: every catalog version has the 2.20 shape, whose default (`proxy.nativeSidecar`) is true.
+ * otherwise: the release's `proxy.nativeSidecar` default (true from 2.20, false in 2.19).
  */
-export function nativeSidecarByDefault(_version: string): boolean {
-  return true;
+export function nativeSidecarByDefault(version: string): boolean {
+  return shapeOf(version).nativeSidecars;
 }
 
 /**
@@ -125,7 +125,7 @@ function installationValues(request: InjectionRequest): PodProxyValues {
   return {
     proxy,
     proxyImage: { name: imageRepository(scope.images.proxy), version: imageTag(scope.images.proxy) },
-    init: { ignoreInboundPorts: PROXY_INIT_IGNORED_PORTS, ignoreOutboundPorts: PROXY_INIT_IGNORED_PORTS },
+    init: { ...(scope.images.proxyInit ? { image: scope.images.proxyInit } : {}), ignoreInboundPorts: PROXY_INIT_IGNORED_PORTS, ignoreOutboundPorts: PROXY_INIT_IGNORED_PORTS },
     debug: { enabled: false, name: imageRepository(scope.images.debug), version: imageTag(scope.images.debug), pullPolicy: 'IfNotPresent' },
   };
 }

@@ -26,4 +26,7 @@ export const LINKERD_GOLDEN_SPECS: Readonly<Record<string, Partial<MeshInstallat
     },
   },
   'registry-mirror': { version: '2.20', registry: 'mirror.example.com/linkerd' },
+  // The 2.19 manifest shape: proxy-init from its own image, classic sidecars (see catalog.ts).
+  'stable-2.19': { version: '2.19' },
+  'stable-2.19-registry-mirror': { version: '2.19', registry: 'mirror.example.com/linkerd' },
 };
