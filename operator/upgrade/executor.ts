@@ -34,7 +34,7 @@ import { planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservat
 export { versionToServe };
 
 /** Every field of status.upgrade, so a record replaces the previous upgrade's fields instead of merging into them. */
-const UPGRADE_FIELDS: ReadonlyArray<keyof UpgradeStatus> = ['from', 'to', 'strategy', 'phase', 'step', 'totalSteps', 'updatedWorkloads', 'totalWorkloads', 'startedAt', 'phaseStartedAt', 'finishedAt', 'generation', 'message'];
+const UPGRADE_FIELDS: ReadonlyArray<keyof UpgradeStatus> = ['from', 'to', 'strategy', 'phase', 'step', 'totalSteps', 'stepName', 'pauseUntil', 'updatedWorkloads', 'totalWorkloads', 'startedAt', 'phaseStartedAt', 'finishedAt', 'generation', 'message'];
 
 /**
  * Makes `upgrade` durable at once: a JSON merge patch of status.upgrade on the status subresource
