@@ -25,8 +25,10 @@ import { removeInstallationAndWorkloads } from '../support/installation-removal.
 import { eventually, getIfExists, testKubeConfig } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
-type Container = { name: string; image?: string; restartPolicy?: string; env?: Array<{ name: string; value?: string }> };
-type Pod = KubeObject & { spec: { containers: Container[]; initContainers?: Container[] }; status?: { phase?: string } };
+/** A container as the tests read it. */
+export type Container = { name: string; image?: string; restartPolicy?: string; command?: string[]; env?: Array<{ name: string; value?: string }> };
+/** A pod as the tests read it. */
+export type Pod = KubeObject & { spec: { containers: Container[]; initContainers?: Container[] }; status?: { phase?: string } };
 type Condition = { type: string; status: string; reason: string; message: string };
 type DataPlane = { enrolledNamespaces: number; injectedPods: number; outdatedPods: number; proxyVersions?: Record<string, number>; rollout?: { target: string; phase: string; progress: string; workloads: { total: number; current: number } } };
 
@@ -53,8 +55,8 @@ export function proxyContainer(pod: Pod, name: string): { container: Container; 
 
 const envOf = (container: Container, name: string) => container.env?.find((e) => e.name === name)?.value;
 
-/** What one mesh's scenarios share: the operator process, an admin client, namespaces and Deployments. */
-class MeshInjectionWorld {
+/** What one mesh's scenarios share: the operator process, an admin client, namespaces and Deployments (also the real-mesh upgrades', upgrade.ts). */
+export class MeshInjectionWorld {
   readonly run = randomBytes(3).toString('hex');
   readonly kc = testKubeConfig();
   readonly admin = new KubeClient(this.kc, 'meshwright-e2e-admin');

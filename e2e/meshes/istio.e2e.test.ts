@@ -3,13 +3,16 @@
  * examples/istio-minimal.yaml end to end (see mesh-install.ts), then every other Istio example and
  * every spec behind an Istio golden render reconciled to Ready with a pass that writes nothing
  * (see no-op.ts); then the safety of installations from each other (see safety.ts); then sidecar
- * injection through the operator's webhook on the real mesh (see injection.ts).
+ * injection through the operator's webhook on the real mesh (see injection.ts); then InPlace
+ * upgrades 1.29 → 1.30 → 1.31 with injected workloads (see upgrade.ts).
  */
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { describeInjection } from './injection.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
+import { ISTIO_UPGRADES } from './upgrade-releases.ts';
+import { describeInPlaceUpgrades } from './upgrade.ts';
 
 describeMeshExample({ file: 'istio-minimal.yaml', drift: { deployment: 'istiod', service: 'istiod' } });
 
@@ -24,3 +27,5 @@ describeNoOpPasses('Istio: every example and golden spec is Ready and then at re
 describeSafety('istio');
 
 describeInjection('istio');
+
+describeInPlaceUpgrades(ISTIO_UPGRADES);

@@ -4,7 +4,8 @@
  * and every spec behind a Linkerd golden render reconciled to Ready with a pass that writes nothing
  * (see no-op.ts), then an issuer Secret the user keeps (see external-issuer.ts), then the safety of
  * installations from each other (see safety.ts), then sidecar injection through the operator's
- * webhook on the real mesh (see injection.ts).
+ * webhook on the real mesh (see injection.ts), then InPlace upgrades with injected workloads from
+ * stable 2.19 to the next stable 2.20, on to an edge and to a later edge (see upgrade.ts).
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
@@ -14,6 +15,8 @@ import { describeInjection } from './injection.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
+import { LINKERD_UPGRADES } from './upgrade-releases.ts';
+import { describeInPlaceUpgrades } from './upgrade.ts';
 
 describeMeshExample({ file: 'linkerd-minimal.yaml', drift: { deployment: 'linkerd-destination', service: 'linkerd-dst' } });
 
@@ -44,3 +47,5 @@ describeExternalIssuerScenarios();
 describeSafety('linkerd');
 
 describeInjection('linkerd');
+
+describeInPlaceUpgrades(LINKERD_UPGRADES);
