@@ -1,0 +1,260 @@
+/**
+ * What the root-rotation e2e tests share (issue #17), over the rollout tests' world
+ * (e2e/rollout/world.ts): the test mesh with a SelfSigned CA the operator makes (Istio's `cacerts`
+ * layout: root-cert.pem the trust anchors, ca-cert.pem the issuer), Deployments whose pods the
+ * operator's webhook injects — each records the hash of the trust bundle it got — and:
+ *
+ * - {@link TrustSampler}: every 100 ms, for the whole rotation, the published bundle and the live
+ *   issuer (`cacerts`), every injected pod's recorded bundle hash, and the roots the CA state holds
+ *   (`meshwright-ca`). A sample where a pod's bundle lacks the root of the live issuer is a
+ *   violation of the invariant (a proxy that would be shown a certificate it cannot verify);
+ * - {@link RotationPhases}: every status.certificateAuthority.rotation phase in the order a watch
+ *   shows it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
+import { findIssuer, splitCertificates } from '../../operator/pki/x509.ts';
+import { Informer } from '../../operator/runtime/informer.ts';
+import type { KubeObject } from '../../operator/runtime/kube.ts';
+import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
+import { eventually } from '../support/kube.ts';
+import { miType, RolloutWorld, type RestartSettings, type TestWorkload } from '../rollout/world.ts';
+
+const secretType = { apiVersion: 'v1', kind: 'Secret' };
+const podType = { apiVersion: 'v1', kind: 'Pod' };
+const decode = (value: string | undefined) => Buffer.from(value ?? '', 'base64').toString('utf8');
+const normalize = (pem: string) => pem.replace(/\s/g, '');
+
+/** status.certificateAuthority.rotation as the tests read it. */
+export interface RotationRecord {
+  phase: string;
+  startedAt?: string;
+  completedAt?: string;
+  lastTrigger?: string;
+  queuedTrigger?: string;
+}
+
+/** The installation as these tests read it. */
+export type RotatingInstallation = KubeObject & {
+  status?: {
+    certificateAuthority?: { rootFingerprint?: string; rotation?: RotationRecord };
+    conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+  };
+};
+
+/** The phases of one rotation, in order. */
+export const ROTATION_PHASES = ['ExtendingTrustBundle', 'RestartingForTrustBundle', 'SwitchingIssuer', 'RestartingForIssuer', 'DroppingOldRoot', 'Idle'] as const;
+
+/** A world with a SelfSigned CA (its rootRotation settings given) and `count` two-pod Deployments, settled with every proxy current; the harness's bare pod removed (no restart could ever move it). */
+export async function rotationWorld(options: { rootRotation: Record<string, unknown>; certificateAuthority?: Record<string, unknown>; count?: number; settings?: Partial<RestartSettings>; crasher?: boolean }): Promise<{ world: RolloutWorld; workloads: TestWorkload[] }> {
+  const world = new RolloutWorld({
+    maxUnavailable: 2, batchInterval: '0s', progressDeadline: '60s', ...options.settings,
+    spec: { certificateAuthority: { type: 'SelfSigned', ...options.certificateAuthority, rootRotation: options.rootRotation } },
+  });
+  await world.setUp();
+  await world.admin.delete(podType, 'bare', world.apps);
+  const workloads: TestWorkload[] = [];
+  if (options.crasher) workloads.push(await world.workload('Deployment', 'a-crasher', { replicas: 2, readyDelayMs: 300, crashOnceRestarted: true }));
+  for (let i = 1; i <= (options.count ?? 3); i++) workloads.push(await world.workload('Deployment', `web-${i}`, { replicas: 2, readyDelayMs: 300 }));
+  await world.settled();
+  await eventually('the bare pod gone', async () => !(await world.admin.get(podType, 'bare', world.apps).catch(() => undefined)), 30_000, 100);
+  await world.rolloutWhen('every workload current', (r) => r?.workloads.total === workloads.length && r.workloads.current === workloads.length, 60_000);
+  return { world, workloads };
+}
+
+/** status.certificateAuthority.rotation once `check` holds, failing with the last seen. */
+export async function rotationWhen(world: RolloutWorld, description: string, check: (rotation: RotationRecord | undefined, mi: RotatingInstallation) => boolean, timeoutMs = 120_000): Promise<RotatingInstallation> {
+  let last: RotatingInstallation | undefined;
+  return eventually(description, async () => {
+    last = await world.admin.get<RotatingInstallation>(miType, world.name);
+    return check(last.status?.certificateAuthority?.rotation, last) ? last : undefined;
+  }, timeoutMs, 100).catch((error: Error) => {
+    const ca = last?.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady');
+    throw new Error(`${error.message}; rotation: ${JSON.stringify(last?.status?.certificateAuthority?.rotation)}; CertificateAuthorityReady: ${JSON.stringify(ca)}`);
+  });
+}
+
+/** Records every rotation phase in the order a watch shows them (repeats folded), and calls `onPhase` for each new one. */
+export class RotationPhases {
+  readonly phases: string[] = [];
+  private readonly informer: Informer;
+
+  constructor(world: RolloutWorld, private readonly onPhase?: (phase: string) => void) {
+    this.informer = new Informer({ client: world.admin, type: miType, fieldSelector: `metadata.name=${world.name}` });
+    this.informer.on((_type, object) => {
+      const phase = (object as RotatingInstallation).status?.certificateAuthority?.rotation?.phase;
+      if (!phase || this.phases.at(-1) === phase) return;
+      this.phases.push(phase);
+      this.onPhase?.(phase);
+    });
+  }
+
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+}
+
+/** One sample of {@link TrustSampler}. */
+export interface TrustSample {
+  epochMs: number;
+  /** Root numbers (0: the first root seen, 1: the next…) in the published bundle, in order. */
+  anchors: number[];
+  /** The root that signed the live issuer. */
+  issuerRoot: number;
+  /** Injected pods of the installation (terminating ones too): uid → the bundle hash it recorded. */
+  pods: Map<string, string>;
+}
+
+/** What {@link TrustSampler} saw. */
+export interface TrustReport {
+  samples: TrustSample[];
+  /** Each sample where some pod's bundle lacked the live issuer's root, or a pod's bundle was never published. */
+  violations: string[];
+  /** Bundle hash → the roots (numbers) it holds, for every bundle ever published. */
+  bundles: Map<string, number[]>;
+  /** Root certificates the CA state (`meshwright-ca`) held as root or new root, in the order first seen. */
+  stateRoots: string[];
+  /** Private keys seen in the CA Secrets, for the key-material scan. */
+  keys: string[];
+  maxGapMs: number;
+}
+
+/** Samples the trust of the data plane every 100 ms: see the module comment. */
+export class TrustSampler {
+  private readonly roots: string[] = [];
+  private readonly bundles = new Map<string, number[]>();
+  private readonly samples: TrustSample[] = [];
+  private readonly violations: string[] = [];
+  private readonly stateRoots: string[] = [];
+  private readonly keys = new Set<string>();
+  private lastCaCerts = '';
+  private running = false;
+  private loop?: Promise<void>;
+  private failure?: Error;
+
+  constructor(private readonly world: RolloutWorld) {}
+
+  private rootNumber(pem: string): number {
+    const key = normalize(pem);
+    let index = this.roots.findIndex((r) => normalize(r) === key);
+    if (index < 0) index = this.roots.push(pem) - 1;
+    return index;
+  }
+
+  private async sample(): Promise<void> {
+    const { admin, apps, harness } = this.world;
+    const [cacerts, state, pods] = await Promise.all([
+      admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'cacerts', harness.meshNamespace),
+      admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'meshwright-ca', harness.meshNamespace),
+      admin.list(podType, { namespace: apps }),
+    ]);
+    const epochMs = Date.now();
+    const bundleText = decode(cacerts.data['root-cert.pem']);
+    const anchors = splitCertificates(bundleText).map((pem) => this.rootNumber(pem));
+    this.bundles.set(trustBundleSha256(bundleText), anchors);
+    for (const key of ['root.crt', 'next-root.crt']) {
+      const pem = decode(state.data[key]);
+      if (pem && !this.stateRoots.some((r) => normalize(r) === normalize(pem))) this.stateRoots.push(pem);
+      if (pem) this.rootNumber(pem);
+    }
+    const issuerPem = splitCertificates(decode(cacerts.data['ca-cert.pem']))[0]!;
+    const signer = findIssuer(issuerPem, this.roots);
+    const issuerRoot = signer ? this.rootNumber(signer) : -1;
+    const seen = new Map<string, string>();
+    const bad: string[] = [];
+    for (const pod of pods.items) {
+      if (pod.metadata.labels?.[INJECTED_BY_LABEL] !== this.world.name) continue;
+      const phase = (pod.status as { phase?: string } | undefined)?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed') continue;
+      const hash = pod.metadata.annotations?.[RECORD_ANNOTATIONS.trustBundleSha256] ?? 'none';
+      seen.set(pod.metadata.uid!, hash);
+      const roots = this.bundles.get(hash);
+      if (!roots) bad.push(`${pod.metadata.name}: a bundle never published (${hash})`);
+      else if (!roots.includes(issuerRoot)) bad.push(`${pod.metadata.name}: bundle of roots [${roots.join(', ')}] lacks root ${issuerRoot}, which signed the live issuer`);
+    }
+    if (bad.length > 0) this.violations.push(`at ${new Date(epochMs).toISOString()}: ${bad.join('; ')}`);
+    this.samples.push({ epochMs, anchors, issuerRoot, pods: seen });
+    // Keys of every CA the rotation went through, for the scan (read when the mesh's Secret changes).
+    const caCerts = JSON.stringify(cacerts.data);
+    if (caCerts !== this.lastCaCerts) {
+      this.lastCaCerts = caCerts;
+      for (const key of await privateKeysIn(admin, [{ namespace: harness.meshNamespace, name: 'cacerts' }, { namespace: harness.meshNamespace, name: 'meshwright-ca' }])) this.keys.add(key);
+    }
+  }
+
+  /** Takes a first sample (before the rotation: its bundle is the one pods hold), then one every 100 ms. */
+  async start(): Promise<void> {
+    await this.sample();
+    this.running = true;
+    this.loop = (async () => {
+      let next = Date.now() + 100;
+      while (this.running) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+        next += 100;
+        try {
+          await this.sample();
+        } catch (error) {
+          this.failure = error as Error;
+          this.running = false;
+        }
+      }
+    })();
+  }
+
+  /** Stops sampling and reports. */
+  async stop(): Promise<TrustReport> {
+    this.running = false;
+    await this.loop;
+    if (this.failure) throw this.failure;
+    let maxGapMs = 0;
+    for (let i = 1; i < this.samples.length; i++) maxGapMs = Math.max(maxGapMs, this.samples[i]!.epochMs - this.samples[i - 1]!.epochMs);
+    return { samples: this.samples, violations: this.violations, bundles: this.bundles, stateRoots: this.stateRoots, keys: [...this.keys], maxGapMs };
+  }
+}
+
+/**
+ * The checks every rotation must pass, from a sampler's report of one rotation from root 0 to a
+ * new one: no violation; the sampler really sampled; the published bundles went [0] → [0, n] →
+ * [n, 0] → [n] and the issuer 0 → n only while every pod held a bundle with n; the old root was
+ * dropped only after every pod that existed at the issuer switch was gone (restarted after it);
+ * the CA state held exactly one new root. Returns the new root's number.
+ */
+export function assertRotation(report: TrustReport): number {
+  assert.deepEqual(report.violations, [], 'no instant where a pod\'s bundle lacked the root of the live issuer');
+  assert.ok(report.maxGapMs < 1000, `samples at most 1 s apart (max gap ${report.maxGapMs} ms over ${report.samples.length} samples)`);
+  const first = report.samples[0]!;
+  assert.deepEqual(first.anchors, [0], 'before: one root published');
+  assert.equal(first.issuerRoot, 0);
+  assert.equal(report.stateRoots.length, 2, `the CA state held the old root and exactly one new root (saw ${report.stateRoots.length})`);
+  const last = report.samples.at(-1)!;
+  const fresh = last.issuerRoot;
+  assert.notEqual(fresh, 0, 'the issuer ends signed by a new root');
+  assert.deepEqual(last.anchors, [fresh], 'after: the new root alone is published');
+  // The published bundles in the order they appeared.
+  const sequence: string[] = [];
+  for (const sample of report.samples) if (sequence.at(-1) !== sample.anchors.join(',')) sequence.push(sample.anchors.join(','));
+  assert.deepEqual(sequence, ['0', `0,${fresh}`, `${fresh},0`, `${fresh}`], 'bundles: old, old+new, new+old (after the switch), new');
+  const switchAt = report.samples.findIndex((s) => s.issuerRoot === fresh);
+  const dropAt = report.samples.findIndex((s) => !s.anchors.includes(0));
+  assert.ok(switchAt > 0 && dropAt > switchAt, `the issuer switched (sample ${switchAt}) before the old root was dropped (sample ${dropAt})`);
+  assert.ok(report.samples.slice(switchAt).every((s) => s.issuerRoot === fresh), 'the issuer never went back');
+  // Pods that existed at or before the switch: none may remain when the old root is dropped.
+  const beforeSwitch = new Set(report.samples.slice(0, switchAt + 1).flatMap((s) => [...s.pods.keys()]));
+  const atDrop = [...report.samples[dropAt - 1]!.pods.keys(), ...report.samples[dropAt]!.pods.keys()];
+  assert.deepEqual(atDrop.filter((uid) => beforeSwitch.has(uid)), [], 'every pod running when the old root was dropped was started after the issuer switch');
+  const afterSwitchBundle = [...report.bundles].find(([, roots]) => roots.join(',') === `${fresh},0`)![0];
+  assert.ok([...report.samples[dropAt - 1]!.pods.values()].every((hash) => hash === afterSwitchBundle), 'just before the drop, every pod held the bundle published after the switch');
+  assert.ok(report.samples.slice(switchAt).some((s) => s.pods.size > 0), 'pods ran through the rotation: the checks above were tested');
+  return fresh;
+}
+
+/** Fails if a private key the rotation used reached status, Events or the operator logs. */
+export async function assertNoKeysLeaked(world: RolloutWorld, report: TrustReport, logFiles: readonly string[]): Promise<void> {
+  assert.ok(report.keys.length >= 4, `keys of the old and new CA collected for the scan (${report.keys.length})`);
+  await assertNoKeyMaterial({ client: world.admin, installations: [world.name], log: logFiles.map((file) => readFileSync(file, 'utf8')).join('\n'), knownKeys: report.keys });
+}
