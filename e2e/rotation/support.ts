@@ -39,7 +39,7 @@ export interface RotationRecord {
 export type RotatingInstallation = KubeObject & {
   status?: {
     certificateAuthority?: { rootFingerprint?: string; rotation?: RotationRecord };
-    conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+    conditions?: Array<{ type: string; status: string; reason: string; message: string; lastTransitionTime?: string }>;
   };
 };
 
