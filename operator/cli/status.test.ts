@@ -13,7 +13,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
+import { assertGolden, updatingGoldens } from '../distributions/golden.ts';
 import { kubeconfigStatusSource } from './meshwright.ts';
 import {
   explainReadError, formatRelative, isReady, parseStatusArgs, progressBar, renderStatusJson, renderStatusReport, statusCommand, StatusUsageError, useColor,
@@ -37,18 +39,22 @@ const fixtureNames = readdirSync(TESTDATA).filter((f) => f.endsWith('.yaml')).ma
 const plain = (f: Fixture, width = WIDTH) => renderStatusReport(f.installations, { now: NOW, color: false, width, events: f.events });
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
-test('every fixture renders exactly as its golden file (UPDATE_GOLDEN=1 rewrites them)', () => {
+test('every fixture renders exactly as its golden file (UPDATE_GOLDEN=1 rewrites them and fails, see ../distributions/golden.ts)', () => {
   assert.deepEqual(fixtureNames, [
-    'complete-linkerd', 'halted-rollout', 'no-status', 'restarts-disabled', 'rollout-in-progress', 'stalled', 'upgrade-in-progress',
+    'complete-linkerd', 'halted-rollout', 'no-status', 'restarts-disabled', 'rollout-in-progress', 'stalled', 'upgrade-in-progress', 'upgrade-inplace-linkerd', 'upgrade-rolled-back',
   ]);
-  if (process.env.UPDATE_GOLDEN === '1') for (const name of fixtureNames) writeFileSync(join(TESTDATA, `${name}.txt`), plain(fixture(name)));
   const goldens = readdirSync(TESTDATA).filter((f) => f.endsWith('.txt')).map((f) => f.replace(/\.txt$/, '')).sort();
-  assert.deepEqual(goldens, fixtureNames, 'one golden file per fixture, no stale ones');
+  if (!updatingGoldens()) assert.deepEqual(goldens, fixtureNames, 'one golden file per fixture, no stale ones');
+  // Every fixture is compared (or rewritten) before the first failure is reported.
+  const failures: string[] = [];
   for (const name of fixtureNames) {
-    const rendered = plain(fixture(name));
-    const golden = join(TESTDATA, `${name}.txt`);
-    assert.equal(rendered, readFileSync(golden, 'utf8'), `${name}: the report differs from ${golden} (if the change is intended: UPDATE_GOLDEN=1 node --import tsx --test operator/cli/status.test.ts)`);
+    try {
+      assertGolden(pathToFileURL(join(TESTDATA, `${name}.txt`)), plain(fixture(name)));
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message}`);
+    }
   }
+  assert.deepEqual(failures, []);
 });
 
 test('the report says what each fixture is about', () => {
@@ -81,7 +87,16 @@ test('the report says what each fixture is about', () => {
 
   const upgrade = plain(fixture('upgrade-in-progress'));
   assert.match(upgrade, /^mesh {2}istio upgrading 1\.30\.4 → 1\.31\.1 /m);
-  assert.match(upgrade, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}canary {2}DataPlane {2}step 2\/3 {2}18\/40 workloads\s+started 20m ago/);
+  assert.match(upgrade, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}canary {2}DataPlane\n {17}\[█{9}░{11}\] 18\/40 workloads {2}step 2\/3\n {17}started 20m ago \(2026-11-27T18:40:00Z\)\n/);
+
+  const inPlace = plain(fixture('upgrade-inplace-linkerd'));
+  assert.match(inPlace, /^mesh {2}linkerd upgrading 2\.19 → 2\.20 /m);
+  assert.match(inPlace, /Upgrade {8}2\.19 → 2\.20 {2}inplace {2}DataPlane\n {17}\[████████░{12}\] 5\/12 workloads {2}step 4\/5 Data plane\n {17}started 4m ago \(2026-11-27T18:56:00Z\)\n {17}control plane and gateways of 2\.20 available/);
+  assert.match(inPlace, /proxies 2\.19 ×14, 2\.20 ×10/);
+
+  const rolledBack = plain(fixture('upgrade-rolled-back'));
+  assert.match(rolledBack, /^mesh {2}istio 1\.30\.4 → 1\.31\.1 {2}Ready: False \(UpgradeRolledBack\)$/m, 'running 1.30.4 while the spec asks 1.31.1, not "upgrading": the upgrade is over');
+  assert.match(rolledBack, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}inplace {2}RolledBack\n {17}\[██░{18}\] 1\/8 workloads\n {17}started 20m ago \(2026-11-27T18:40:00Z\), finished 12m ago\n {17}gate DataPlane failed: Deployment shop\/cart/, 'where it stopped, no step of a finished upgrade');
   assert.match(upgrade, /revisions 1-30-4 \(active\), 1-31-1 \(canary\)/);
   assert.match(upgrade, /batch 2 passed the health gate 1m ago; next batch in 1m\s+\(batchInterval 2m\)/);
   assert.match(upgrade, /proxies 1\.31\.1 ×80, 1\.30\.4 ×70/);
@@ -115,7 +130,7 @@ test('rarer states: deletion, a root rotation under way, a finished upgrade, a r
   const text = renderStatusReport([mi], { now: NOW, color: false, width: WIDTH });
   assert.match(text, /^mesh {2}istio 1\.31\.1 {2}Ready: False \(Upgrading\)\n {2}Deleting {7}since 30s ago: the operator is removing what it installed\n/);
   assert.match(text, /\n {17}root rotation: RestartingForTrustBundle, started 1h ago\n/);
-  assert.match(text, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}canary {2}Succeeded {2}step 2\/3 {2}18\/40 workloads\s+finished 5m ago/);
+  assert.match(text, /Upgrade {8}1\.30\.4 → 1\.31\.1 {2}canary {2}Succeeded\n {17}\[█{9}░{11}\] 18\/40 workloads\n {17}started 20m ago \(2026-11-27T18:40:00Z\), finished 5m ago\n/);
   assert.match(text, /\[█{9}░{11}\] 18\/40 workloads\n {17}22 outdated\n {17}22 workloads to restart for \S+, held:\s+the root rotation/, 'no batch line, the hold from the message');
 });
 

@@ -241,7 +241,7 @@ function header(report: Report, mi: StatusInstallation, now: Date): void {
   const name = mi.metadata.name ?? '(unnamed)';
   const upgrade = status?.upgrade;
   let version = status?.version ?? mi.spec.version;
-  if (upgrade && !['Succeeded', 'RolledBack', 'Failed'].includes(upgrade.phase)) version = `upgrading ${upgrade.from} → ${upgrade.to}`;
+  if (upgrade && !FINAL_UPGRADE_PHASES.has(upgrade.phase)) version = `upgrading ${upgrade.from} → ${upgrade.to}`;
   else if (!status?.version) version = `installing ${mi.spec.version}`;
   else if (status.version !== mi.spec.version) version = `${status.version} → ${mi.spec.version}`;
 
@@ -405,16 +405,55 @@ function rollout(report: Report, mi: StatusInstallation, r: Rollout, now: Date):
   if (bare.length > 0) report.row('', `pods without a controller, delete them to update: ${capped(bare)}`, true);
 }
 
+type Upgrade = NonNullable<MeshInstallationStatus['upgrade']>;
+
+/** Phases an upgrade ends in. */
+const FINAL_UPGRADE_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'RolledBack', 'Failed']);
+
+/** The color of an upgrade's phase: green done, red stopped or going back, yellow under way. */
+function upgradeTone(phase: Upgrade['phase']): Tone {
+  if (phase === 'Succeeded') return 'green';
+  return phase === 'Failed' || phase === 'RolledBack' || phase === 'RollingBack' ? 'red' : 'yellow';
+}
+
+/**
+ * What the upgrade's bar counts: workloads on the new proxy once the plan knows how many there
+ * are, else the plan's steps done (the one under way not yet), else nothing to count yet.
+ */
+function upgradeMeasure(upgrade: Upgrade): { done: number; total: number; label: string } | undefined {
+  const { updatedWorkloads: updated, totalWorkloads: total, step, totalSteps } = upgrade;
+  if (updated !== undefined && total !== undefined) return { done: updated, total, label: `${updated}/${total} workloads` };
+  if (step !== undefined && totalSteps !== undefined) {
+    const done = upgrade.phase === 'Succeeded' ? totalSteps : step - 1;
+    return { done, total: totalSteps, label: `${done}/${totalSteps} steps done` };
+  }
+  return undefined;
+}
+
+/**
+ * The Upgrade section: from → to, strategy and phase; a progress bar of the workloads moved (or
+ * the plan's steps) with the step under way; when it started (and finished); the message.
+ */
 function upgradeSection(report: Report, status: MeshInstallationStatus, now: Date): void {
   const upgrade = status.upgrade;
   if (!upgrade) return;
-  const final = ['Succeeded', 'RolledBack', 'Failed'].includes(upgrade.phase);
-  const tone: Tone = upgrade.phase === 'Succeeded' ? 'green' : upgrade.phase === 'Failed' || upgrade.phase === 'RolledBack' ? 'red' : 'yellow';
-  const parts = [`${upgrade.from} → ${upgrade.to}`, upgrade.strategy.toLowerCase(), report.paint(tone, upgrade.phase)];
-  if (upgrade.step !== undefined) parts.push(`step ${upgrade.step}${upgrade.totalSteps !== undefined ? `/${upgrade.totalSteps}` : ''}`);
-  if (upgrade.updatedWorkloads !== undefined && upgrade.totalWorkloads !== undefined) parts.push(`${upgrade.updatedWorkloads}/${upgrade.totalWorkloads} workloads`);
-  parts.push(final && upgrade.finishedAt ? `finished ${formatRelative(upgrade.finishedAt, now)}` : `started ${formatRelative(upgrade.startedAt, now)}`);
-  report.parts('Upgrade', parts);
+  const final = FINAL_UPGRADE_PHASES.has(upgrade.phase);
+  const tone = upgradeTone(upgrade.phase);
+  report.parts('Upgrade', [`${upgrade.from} → ${upgrade.to}`, upgrade.strategy.toLowerCase(), report.paint(tone, upgrade.phase)]);
+  const measure = upgradeMeasure(upgrade);
+  const step = upgrade.step !== undefined
+    ? `step ${upgrade.step}${upgrade.totalSteps !== undefined ? `/${upgrade.totalSteps}` : ''}${upgrade.stepName ? ` ${upgrade.stepName}` : ''}`
+    : '';
+  if (measure) {
+    // A rolled-back or failed upgrade's bar shows where it stopped, in red.
+    const bar = progressBar(measure.done, measure.total).replace(/█+/, (cells) => report.paint(tone, cells));
+    report.row('', [`${bar} ${measure.label}`, ...(step && !final ? [step] : [])].join(PART_SEPARATOR));
+  } else if (step && !final) {
+    report.row('', step);
+  }
+  const startedAt = new Date(upgrade.startedAt);
+  const started = `started ${formatRelative(upgrade.startedAt, now)}${Number.isNaN(startedAt.getTime()) ? '' : ` (${startedAt.toISOString().replace('.000Z', 'Z')})`}`;
+  report.row('', final && upgrade.finishedAt ? `${started}, finished ${formatRelative(upgrade.finishedAt, now)}` : started, true);
   if (upgrade.message) report.row('', upgrade.message, true);
 }
 
