@@ -69,7 +69,7 @@ export const LINKERD_RELEASES: readonly LinkerdRelease[] = [
   { version: 'edge-26.8.1', imageTag: 'edge-26.8.1', major: 20, channel: 'edge', proxyRelease: 'v2.364.0', notes: 'Proxy and control-plane fixes; same install manifest as 2.20.', shape: SHAPE_2_20 },
   {
     version: '2.20', imageTag: 'edge-26.6.3', major: 20, channel: 'stable', proxyRelease: 'v2.359.0',
-    notes: 'Linkerd 2.20: native sidecars by default, rate-limit-aware load balancing, lower destination-controller memory.',
+    notes: 'Linkerd 2.20: proxies run as native sidecars by default (a restarted workload gets its proxy as an init container), proxy-init runs from the proxy image (no proxy-init image any more).',
     shape: SHAPE_2_20,
   },
   {

@@ -119,6 +119,6 @@ test('linkerd upgrade notes: the releases crossed by the edge they are built fro
   assert.deepEqual(linkerdUpgradeNotes('edge-26.8.1', 'edge-26.8.3'), ['edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
   assert.deepEqual(linkerdUpgradeNotes('edge-26.8.3', '2.20'), ['left behind by the downgrade: edge-26.8.1, edge-26.8.2, edge-26.8.3: Proxy and control-plane fixes; same install manifest as 2.20.']);
   assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20', MULTI_MAJOR), ['2.20: notes of 2.20']);
-  assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20'), ['2.20: Linkerd 2.20: native sidecars by default, rate-limit-aware load balancing, lower destination-controller memory.']);
+  assert.deepEqual(linkerdUpgradeNotes('2.19', '2.20'), ['2.20: Linkerd 2.20: proxies run as native sidecars by default (a restarted workload gets its proxy as an init container), proxy-init runs from the proxy image (no proxy-init image any more).']);
   assert.deepEqual(linkerdUpgradeNotes('2.18', '2.20'), [], 'a version the catalog does not know has no notes');
 });
