@@ -1,0 +1,37 @@
+/**
+ * An automatic root rotation (issue #17, point 3): the root lives an hour and rootRotation.renewBefore
+ * is 59m, so the rotation falls due about a minute after the CA was made, without any trigger. It
+ * starts then by itself (the operator's timed pass, not an event), runs every phase with the
+ * invariant sampled every 100 ms, and ends on a new root that the status shows.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RolloutWorld } from '../rollout/world.ts';
+import { assertRotation, rotationWhen, rotationWorld, TrustSampler } from './support.ts';
+
+let world: RolloutWorld;
+
+before(async () => {
+  ({ world } = await rotationWorld({ certificateAuthority: { rootTTL: '1h', intermediateTTL: '30m', renewBefore: '5m' }, rootRotation: { automatic: true, renewBefore: '59m' }, count: 2 }));
+});
+
+after(async () => {
+  await world?.tearDown();
+});
+
+test('a root within renewBefore is rotated without a trigger, safely', async (t) => {
+  const idle = await rotationWhen(world, 'Idle before the rotation falls due', (r) => r?.phase === 'Idle');
+  assert.equal(idle.status?.certificateAuthority?.rotation?.startedAt, undefined, 'not started yet: the test samples it from the start');
+  const oldFingerprint = idle.status?.certificateAuthority?.rootFingerprint;
+  const sampler = new TrustSampler(world);
+  await sampler.start();
+  const done = await rotationWhen(world, 'the automatic rotation completed', (r) => r?.completedAt !== undefined, 180_000);
+  const report = await sampler.stop();
+  t.diagnostic(`${report.samples.length} samples`);
+  assertRotation(report);
+  assert.equal(done.status?.certificateAuthority?.rotation?.lastTrigger, undefined, 'no trigger involved');
+  assert.notEqual(done.status?.certificateAuthority?.rootFingerprint, oldFingerprint);
+  const started = await world.events('RootRotationStarted');
+  assert.equal(started.length, 1);
+  assert.match(started[0]!.note ?? '', /within rootRotation\.renewBefore/);
+});
