@@ -27,7 +27,13 @@ export interface IstioMinorRelease {
   istiodEnv: Readonly<Record<string, string>>;
 }
 
-/** Supported releases, newest minor first. */
+/**
+ * Supported releases, newest minor first: three consecutive minors, images `pilot` and `proxyv2`
+ * under docker.io/istio tagged with the version. Provenance of the patch tags, checked against the
+ * istio/istio snapshot of 2026-08-22: 1.29.3, 1.29.4, 1.30.2 and 1.30.3 are release tags there
+ * (1.29.5 and 1.29.6 too, not listed yet); 1.30.4, 1.31.0 and 1.31.1 are later than that snapshot
+ * (1.31.0-rc.0 was the newest 1.31 tag) and were not verified against it.
+ */
 export const ISTIO_RELEASES: readonly IstioMinorRelease[] = [
   {
     minor: '1.31',
