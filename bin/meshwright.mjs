@@ -72,7 +72,7 @@ if (bundled) {
 } else {
   // Third-party packages are plain JavaScript: loaded by Node's own loader before tsx's hooks are
   // registered, they do not pass through the hooks thread too.
-  await Promise.all(['@peculiar/x509', '@sinclair/typebox', '@sinclair/typebox/value', 'pino', 'prom-client', 'semver', 'undici', 'yaml'].map((name) => import(name)));
+  await Promise.all(['@peculiar/x509', '@sinclair/typebox', '@sinclair/typebox/value', 'pino', 'prom-client', 'semver', 'yaml'].map((name) => import(name)));
   const { register } = await import('tsx/esm/api');
   register();
   ({ main } = await import(pathToFileURL(entry).href));

@@ -9,9 +9,10 @@
  * it, keep-alive connection pools serve requests and watches, and every request carries our user
  * agent so the API server's metrics and audit log attribute it to us.
  */
+import { Readable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Agent, fetch, type Dispatcher } from 'undici';
 import { defaultCredentials, kubeConfigCredentials, type ClusterCredentials, type TlsSettings } from './credentials.ts';
+import { ConnectionPool } from './transport.ts';
 
 /**
  * HTTP methods of the API (the same strings as client-node's enum, which callers may pass too):
@@ -93,8 +94,8 @@ export interface ListOptions {
 
 /** A JSON client for any kind, with discovery of plural names and scope. */
 export class KubeClient {
-  private dispatcher?: Promise<Dispatcher>;
-  private watchDispatcher?: Promise<Dispatcher>;
+  private requests?: Promise<ConnectionPool>;
+  private watches?: Promise<ConnectionPool>;
   private tls?: Promise<TlsSettings>;
   private readonly server: string;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
@@ -121,11 +122,11 @@ export class KubeClient {
    * a watch times out: passes stalled for five minutes. The TLS material is resolved once (from files
    * or inline data); auth headers are taken fresh per request, because tokens rotate.
    */
-  private pool(use: 'request' | 'watch' = 'request'): Promise<Dispatcher> {
+  private pool(use: 'request' | 'watch' = 'request'): Promise<ConnectionPool> {
     this.tls ??= this.credentials.tls();
-    const make = async (connections: number | null) => new Agent({ connect: await this.tls!, keepAliveTimeout: 30_000, connections });
-    if (use === 'watch') return (this.watchDispatcher ??= make(null));
-    return (this.dispatcher ??= make(REQUEST_CONNECTIONS));
+    const make = async (connections?: number) => new ConnectionPool(this.server, await this.tls!, connections);
+    if (use === 'watch') return (this.watches ??= make());
+    return (this.requests ??= make(REQUEST_CONNECTIONS));
   }
 
   /**
@@ -146,7 +147,7 @@ export class KubeClient {
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    await Promise.all([this.dispatcher, this.watchDispatcher].map(async (pool) => (pool ? (await pool).close() : undefined)));
+    await Promise.all([this.requests, this.watches].map(async (pool) => (pool ? (await pool).close() : undefined)));
   }
 
   private async headers(url: string, method: string): Promise<Record<string, string>> {
@@ -158,9 +159,9 @@ export class KubeClient {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, method);
     if (body !== undefined) headers['Content-Type'] = contentType;
-    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), dispatcher: await this.pool(), signal });
-    const text = await response.text();
-    if (!response.ok) {
+    const response = await (await this.pool()).send({ method, url, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+    const text = response.text;
+    if (response.status < 200 || response.status >= 300) {
       let reason = response.statusText;
       let message = text;
       try {
@@ -177,12 +178,12 @@ export class KubeClient {
   async stream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const url = `${this.server}${path}`;
     const headers = await this.headers(url, HttpMethod.GET);
-    const response = await fetch(url, { method: 'GET', headers, dispatcher: await this.pool('watch'), signal });
-    if (!response.ok || !response.body) {
+    const response = await (await this.pool('watch')).stream({ method: 'GET', url, headers, signal });
+    if (response.status !== 200) {
       const text = await response.text();
       throw new KubeApiError(response.status, response.statusText, `watch ${path}: ${response.status}: ${text}`);
     }
-    return response.body as ReadableStream<Uint8Array>;
+    return Readable.toWeb(response.body) as ReadableStream<Uint8Array>;
   }
 
   /** Plural name and scope of a type, from API discovery (cached per group/version). */
