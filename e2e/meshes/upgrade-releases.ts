@@ -33,7 +33,10 @@ function linkerd(version: string, tag: string, proxyInit?: string): ReleaseFacts
   };
 }
 
-/** Linkerd: stable → next stable, stable → edge, edge → later edge. */
+/**
+ * Linkerd: stable → next stable, stable → edge, edge → later edge; then a later edge on which one
+ * workload crash-loops, rolled back.
+ */
 export const LINKERD_UPGRADES: UpgradeScenario = {
   mesh: 'linkerd',
   proxy: 'linkerd-proxy',
@@ -41,8 +44,9 @@ export const LINKERD_UPGRADES: UpgradeScenario = {
     linkerd('2.19', 'edge-25.10.7', `${L5D}/proxy-init:v2.4.3`),
     linkerd('2.20', 'edge-26.6.3'),
     linkerd('edge-26.8.1', 'edge-26.8.1'),
-    linkerd('edge-26.8.3', 'edge-26.8.3'),
+    linkerd('edge-26.8.2', 'edge-26.8.2'),
   ],
+  rollback: { to: linkerd('edge-26.8.3', 'edge-26.8.3'), workload: 'api' },
 };
 
 /** An Istio release: istiod's pilot image, the proxyv2 proxy. */

@@ -9,6 +9,11 @@
  * (its restarted-for annotation) and its pods on the new proxy image, status.version, and the
  * Events of the hop.
  *
+ * With `rollback`, one more bump goes to a release on which one workload crash-loops: the
+ * DataPlane gate fails, the upgrade ends RolledBack naming the gate, the control plane is back on
+ * the previous release's images, every pod runs the previous proxy, spec.version still says the
+ * bump, and a Warning Event names the move.
+ *
  * Registered by each mesh's sequential suite (installations of one mesh share cluster-scoped
  * objects). Expected images are written out here as release facts, not computed by the catalog.
  */
@@ -24,7 +29,7 @@ import { MeshInjectionWorld, proxyContainer, type Container, type Pod } from './
 
 type Upgrade = { from: string; to: string; strategy: string; phase: string; updatedWorkloads?: number; totalWorkloads?: number; startedAt: string; finishedAt?: string; message?: string };
 type Condition = { type: string; status: string; reason: string; message: string };
-type Installation = KubeObject & { status?: { version?: string; upgrade?: Upgrade; conditions?: Condition[] } };
+type Installation = KubeObject & { spec: { version: string }; status?: { version?: string; upgrade?: Upgrade; conditions?: Condition[] } };
 type Deployment = KubeObject & {
   spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[]; initContainers?: Container[] } } };
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
@@ -53,7 +58,15 @@ export interface UpgradeScenario {
   proxy: string;
   /** The releases in the order of the hops (the first is installed). */
   releases: readonly ReleaseFacts[];
+  /**
+   * After the hops, a move to `to` on which workload `workload` crash-loops (kwok's
+   * pod-crash-loop for meshwright.dev/kwok-crash-loop-with-proxy): rolled back to the last release.
+   */
+  rollback?: { to: ReleaseFacts; workload: string };
 }
+
+/** kwok crash-loops a pod with this annotation whose proxy record names the same version (e2e/cluster/stages/pod.yaml). */
+const CRASH_WITH_PROXY = 'meshwright.dev/kwok-crash-loop-with-proxy';
 
 const WORKLOADS = ['web', 'api', 'worker'];
 
@@ -130,7 +143,11 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
         upgrade: { strategy: 'InPlace', progressDeadline: '120s' },
       });
       await world.warmUp(apps, scenario.proxy);
-      for (const workload of WORKLOADS) await world.deployment(apps, workload, 1);
+      const rollback = scenario.rollback;
+      for (const workload of WORKLOADS) {
+        // The crash is keyed on the proxy version, so it is set from the start and bites only at the rollback's target.
+        await world.deployment(apps, workload, 1, {}, rollback?.workload === workload ? { [CRASH_WITH_PROXY]: rollback.to.version } : {});
+      }
       await controlPlaneOn(first!);
       await assertPodsOn(first!);
     });
@@ -179,6 +196,40 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
           assert.equal(events.length, 1, `one ${reason} Event for ${from.version} -> ${release.version}: ${JSON.stringify(items.filter((e) => e.regarding?.name === name).map((e) => [e.reason, e.note]))}`);
           assert.equal(events[0]!.type, 'Normal');
         }
+      });
+    }
+
+    const rollback = scenario.rollback;
+    if (rollback) {
+      test(`${previous.version} → ${rollback.to.version}, on which ${rollback.workload} crash-loops: the DataPlane gate fails and the upgrade is RolledBack, control plane and every pod back on ${previous.version}, spec unchanged`, async (t) => {
+        const last = previous;
+        await admin.patch(miType, name, undefined, { spec: { version: rollback.to.version } }, 'merge');
+        const done = await eventually(`the upgrade to ${rollback.to.version} RolledBack`, async () => {
+          const mi = await get();
+          const upgrade = mi.status?.upgrade;
+          const condition = mi.status?.conditions?.find((c) => c.type === 'Upgrading');
+          return upgrade?.to === rollback.to.version && upgrade.phase === 'RolledBack' && condition?.reason === 'UpgradeRolledBack' ? mi : undefined;
+        }, 180_000, 200).catch(async (error: Error) => {
+          const mi = await get();
+          throw new Error(`${error.message}; upgrade: ${JSON.stringify(mi.status?.upgrade)}; conditions: ${JSON.stringify(mi.status?.conditions)}; operator log: ${world.operator?.logFile}`);
+        });
+        const upgrade = done.status!.upgrade!;
+        t.diagnostic(`${upgrade.message}; phases seen: ${phases.filter((p) => p.startsWith(`${rollback.to.version}:`)).join(' → ')}`);
+        assert.deepEqual([upgrade.from, upgrade.to, upgrade.phase], [last.version, rollback.to.version, 'RolledBack']);
+        assert.match(upgrade.message ?? '', /gate DataPlane failed/, 'the message names the gate');
+        assert.match(upgrade.message ?? '', new RegExp(`${rollback.workload}`), 'and the workload that failed it');
+        const seen = phases.filter((p) => p.startsWith(`${rollback.to.version}:`)).map((p) => p.slice(rollback.to.version.length + 1));
+        assert.ok(seen.indexOf('DataPlane') >= 0 && seen.indexOf('RollingBack') > seen.indexOf('DataPlane'), `DataPlane, then RollingBack: ${seen.join(' → ')}`);
+        assert.equal(seen.at(-1), 'RolledBack');
+        assert.equal(done.spec.version, rollback.to.version, 'the spec is never written');
+
+        await controlPlaneOn(last);
+        await assertPodsOn(last);
+        await eventually('status.version is still the previous one', async () => (await get()).status?.version === last.version, 30_000, 200);
+        const { items } = await admin.list<KubeObject & { reason?: string; type?: string; note?: string; regarding?: { name?: string } }>(eventType, { namespace: 'default' });
+        const warnings = items.filter((e) => e.regarding?.name === name && e.reason === 'UpgradeRolledBack' && e.note?.includes(`${last.version} -> ${rollback.to.version}`));
+        assert.equal(warnings.length, 1, 'one UpgradeRolledBack Event naming the move');
+        assert.equal(warnings[0]!.type, 'Warning');
       });
     }
   });
