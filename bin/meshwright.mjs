@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The package's command. The TypeScript sources run as one JavaScript bundle that esbuild builds
 // on first use and again whenever a source changed (kept in node_modules/.cache/meshwright), so no
 // build step is needed and none can be forgotten. Why not tsx's loader, as the tests use: its hooks
@@ -6,6 +6,7 @@
 // operator's resident memory for nothing at run time (bench/memory.ts). Third-party packages stay
 // outside the bundle, loaded by Node from node_modules as usual.
 // MESHWRIGHT_NO_BUNDLE=1 runs the sources through tsx instead (and so does a failed build).
+// The #! line's Node flags are OPERATOR_NODE_FLAGS (operator/deploy/manifests.ts; a test keeps them equal).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
+import { OPERATOR_NODE_FLAGS } from '../../operator/deploy/manifests.ts';
 import { isNotFound, KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { installMeshInstallationCrd } from '../support/kube.ts';
 import { freePort, startLocalCluster } from './local-cluster.ts';
@@ -53,7 +54,7 @@ try {
 const webhookPort = await freePort();
 const operatorLog = join(dir, 'logs', 'operator.log');
 const operator = spawn(process.execPath, [
-  join(root, 'bin', 'meshwright.mjs'), 'run', '--leader-elect=false', '--metrics-address=127.0.0.1:0',
+  ...OPERATOR_NODE_FLAGS, join(root, 'bin', 'meshwright.mjs'), 'run', '--leader-elect=false', '--metrics-address=127.0.0.1:0',
   `--leader-election-namespace=${operatorNamespace}`, `--webhook-port=${webhookPort}`, `--webhook-url=https://127.0.0.1:${webhookPort}`,
 ], {
   env: { ...process.env, KUBECONFIG: state.kubeconfig },

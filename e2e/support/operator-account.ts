@@ -9,7 +9,7 @@ import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
-import { computeOperatorManifests } from '../../operator/deploy/manifests.ts';
+import { computeOperatorManifests, OPERATOR_NODE_FLAGS } from '../../operator/deploy/manifests.ts';
 import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import type { MeshDistribution } from '../../operator/distributions/distribution.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
@@ -75,7 +75,8 @@ export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: Ku
 /** Starts `meshwright run` with the given kubeconfig and flags; JSON logs go to a file. */
 export function startOperatorProcess(kubeconfig: string, args: string[]): OperatorProcess {
   const logFile = join(mkdtempSync(join(tmpdir(), 'meshwright-operator-')), 'operator.log');
-  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs'), 'run', ...args], {
+  // With the Node flags the Deployment gives it: what is measured and tested is what is shipped.
+  const child = spawn(process.execPath, [...OPERATOR_NODE_FLAGS, join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs'), 'run', ...args], {
     env: { ...process.env, KUBECONFIG: kubeconfig },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

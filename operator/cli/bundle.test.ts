@@ -19,3 +19,11 @@ test('the operator bundle (what bin/meshwright.mjs runs) loads client-node only 
   // tsx is not part of what runs either: the bundle is plain JavaScript.
   assert.deepEqual(imports.filter((i) => i.path.startsWith('tsx')), []);
 });
+
+test('bin/meshwright.mjs starts Node with the operator\'s flags (OPERATOR_NODE_FLAGS), the same the Deployment sets', async () => {
+  const { OPERATOR_NODE_FLAGS } = await import('../deploy/manifests.ts');
+  const { readFileSync } = await import('node:fs');
+  const firstLine = readFileSync(join(root, 'bin', 'meshwright.mjs'), 'utf8').split('\n')[0];
+  assert.equal(firstLine, `#!/usr/bin/env -S node ${OPERATOR_NODE_FLAGS.join(' ')}`);
+  assert.ok(OPERATOR_NODE_FLAGS.length > 0);
+});
