@@ -220,7 +220,7 @@ export class TrustSampler {
 /**
  * The checks every rotation must pass, from a sampler's report of one rotation from root 0 to a
  * new one: no violation; the sampler really sampled; the published bundles went [0] → [0, n] →
- * [n, 0] → [n] and the issuer 0 → n only while every pod held a bundle with n; the old root was
+ * [0, n, n] → [n] and the issuer 0 → n only while every pod held a bundle with n; the old root was
  * dropped only after every pod that existed at the issuer switch was gone (restarted after it);
  * the CA state held exactly one new root. Returns the new root's number.
  */
@@ -238,7 +238,7 @@ export function assertRotation(report: TrustReport): number {
   // The published bundles in the order they appeared.
   const sequence: string[] = [];
   for (const sample of report.samples) if (sequence.at(-1) !== sample.anchors.join(',')) sequence.push(sample.anchors.join(','));
-  assert.deepEqual(sequence, ['0', `0,${fresh}`, `${fresh},0`, `${fresh}`], 'bundles: old, old+new, new+old (after the switch), new');
+  assert.deepEqual(sequence, ['0', `0,${fresh}`, `0,${fresh},${fresh}`, `${fresh}`], 'bundles: old, old+new, old+new+new (after the switch: each holds the one before, as istiod requires), new');
   const switchAt = report.samples.findIndex((s) => s.issuerRoot === fresh);
   const dropAt = report.samples.findIndex((s) => !s.anchors.includes(0));
   assert.ok(switchAt > 0 && dropAt > switchAt, `the issuer switched (sample ${switchAt}) before the old root was dropped (sample ${dropAt})`);
@@ -247,7 +247,7 @@ export function assertRotation(report: TrustReport): number {
   const beforeSwitch = new Set(report.samples.slice(0, switchAt + 1).flatMap((s) => [...s.pods.keys()]));
   const atDrop = [...report.samples[dropAt - 1]!.pods.keys(), ...report.samples[dropAt]!.pods.keys()];
   assert.deepEqual(atDrop.filter((uid) => beforeSwitch.has(uid)), [], 'every pod running when the old root was dropped was started after the issuer switch');
-  const afterSwitchBundle = [...report.bundles].find(([, roots]) => roots.join(',') === `${fresh},0`)![0];
+  const afterSwitchBundle = [...report.bundles].find(([, roots]) => roots.join(',') === `0,${fresh},${fresh}`)![0];
   assert.ok([...report.samples[dropAt - 1]!.pods.values()].every((hash) => hash === afterSwitchBundle), 'just before the drop, every pod held the bundle published after the switch');
   assert.ok(report.samples.slice(switchAt).some((s) => s.pods.size > 0), 'pods ran through the rotation: the checks above were tested');
   return fresh;

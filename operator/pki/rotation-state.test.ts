@@ -58,11 +58,15 @@ test('rotation state: a real CA walked through every action as the planner order
   assert.equal(state.nextRoot, undefined);
 });
 
-test('rotation state: the switch reorders the overlap bundle, so its hash (and the rollout target) changes', async () => {
+test('rotation state: the switch repeats the new root in the overlap bundle, so its hash (and the rollout target) changes, and each bundle holds the one before it byte for byte or the reverse (as istiod requires)', async () => {
   const staged = publishOverlap(await stageNewRoot(await createSelfSignedAuthority(settings, NOW), settings, NOW));
   const before = await rotationFacts(staged);
   const after = await rotationFacts(await switchIssuerToNewRoot(staged, settings, NOW));
-  assert.deepEqual([...after.trustAnchors].sort(), [...before.trustAnchors].sort());
+  assert.deepEqual([...new Set(after.trustAnchors)].sort(), [...before.trustAnchors].sort(), 'the same two roots');
+  const switched = await switchIssuerToNewRoot(staged, settings, NOW);
+  assert.ok(staged.trustAnchorsPem.startsWith(staged.root!.certificatePem), 'overlap contains the old bundle');
+  assert.ok(switched.trustAnchorsPem.includes(staged.trustAnchorsPem), 'switched contains the overlap');
+  assert.ok(switched.trustAnchorsPem.includes(promoteNewRoot(switched).trustAnchorsPem), 'switched contains the new root alone');
   assert.notEqual(after.trustBundleHash, before.trustBundleHash);
   // The planner matches this against each pod's meshwright.dev/trust-bundle-sha256: the injector's form.
   assert.equal(before.trustBundleHash, trustBundleSha256(staged.trustAnchorsPem));

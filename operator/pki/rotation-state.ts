@@ -35,15 +35,19 @@ export function publishOverlap(state: RotatingAuthorityState): RotatingAuthority
 }
 
 /**
- * switchIssuer: an issuer signed by the new root, and the anchors reordered to [next, root]. The
- * order is what makes the data plane restart again: it changes the bundle's hash and so the
- * rollout's target (see rotation.ts). An issuer already signed by the new root is kept.
+ * switchIssuer: an issuer signed by the new root, and the anchors [root, next, next]. The bundle
+ * must change, or the data plane would not restart again (its hash is the rollout's target, see
+ * rotation.ts); it changes by repeating the new root rather than by reordering, because istiod
+ * takes a changed `root-cert.pem` only when the new bytes contain the old ones or the reverse
+ * (pilot's cacerts watcher, ISTIO_MULTIROOT_MESH): [R] ⊂ [R, N] ⊂ [R, N, N] ⊃ [N], every step
+ * of the rotation is one it accepts. A duplicate certificate in a trust bundle is harmless to
+ * every proxy. An issuer already signed by the new root is kept.
  */
 export async function switchIssuerToNewRoot(state: RotatingAuthorityState, settings: AuthoritySettings, now: number): Promise<RotatingAuthorityState> {
   const { root, next } = requireRoots(state, 'switchIssuer');
   const issuerFirst = splitCertificates(state.issuer.chainPem)[0] ?? '';
   const switched = findIssuer(issuerFirst, [next.certificatePem]) ? state : await renewIssuer({ ...state, root: next }, settings, now).then((renewed) => ({ ...renewed, root }));
-  return { ...switched, nextRoot: next, trustAnchorsPem: next.certificatePem + root.certificatePem };
+  return { ...switched, nextRoot: next, trustAnchorsPem: root.certificatePem + next.certificatePem + next.certificatePem };
 }
 
 /**

@@ -11,8 +11,8 @@
  *   Idle ─trigger→ ExtendingTrustBundle   generate the new root N (kept in the CA state, once),
  *                                         then publish the bundle [R, N]
  *        → RestartingForTrustBundle       wait until every pod holds [R, N]
- *        → SwitchingIssuer                issuer := one signed by N; bundle reordered to [N, R]
- *        → RestartingForIssuer            wait until every pod holds [N, R]
+ *        → SwitchingIssuer                issuer := one signed by N; bundle := [R, N, N]
+ *        → RestartingForIssuer            wait until every pod holds [R, N, N]
  *        → DroppingOldRoot                bundle := [N] (N becomes the root), wait until every pod
  *                                         holds it
  *        → Idle
@@ -26,7 +26,8 @@
  *   during their grace period) holds a bundle with N, and every bundle published from then on has N.
  * - R leaves the bundle only when every pod was started after the switch, so no certificate from
  *   R's issuer remains. "Started after the switch" is read from the pods' trust-bundle hashes: the
- *   switch reorders the overlap bundle to [N, R], which changes its hash — so it also changes the
+ *   switch republishes the overlap bundle as [R, N, N] (N repeated: see rotation-state.ts), which
+ *   changes its hash — so it also changes the
  *   rollout's target, and the rollout restarts every pod a second time without any other signal.
  * - Every phase decides from what the cluster shows, never from memory, and never skips a phase
  *   whose effect it cannot see; each action is idempotent. A new root is generated only while the
@@ -94,7 +95,7 @@ export type RotationAction =
   | 'publishOverlapBundle'
   /** The data plane is restarting toward the current bundle: look again when it changes. */
   | 'waitForDataPlane'
-  /** Issuer := the one signed by next (SelfSigned: issued now; External: the user's); anchors := [next, root]. Apply the issuer before the anchors. */
+  /** Issuer := the one signed by next (SelfSigned: issued now; External: the user's); anchors := [root, next, next]. Apply the issuer before the anchors. */
   | 'switchIssuer'
   /** Promote next to root and publish the trust anchors [next] alone. */
   | 'publishNewRootOnly'

@@ -8,7 +8,9 @@
  * Injection is the operator's own: istiod runs without the `istio-sidecar-injector` ConfigMap
  * (so it skips its injector) and is told not to manage any webhook configuration.
  */
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../runtime/kube.ts';
+import { caFiles } from './ca-secret.ts';
 import { istiodServiceAccountName } from './istiod-rbac.ts';
 import { traceSamplingPercent } from './mesh-config.ts';
 import { spreadAffinity, type Autoscale } from './profiles.ts';
@@ -42,6 +44,23 @@ export function istiodSelector(scope: IstioScope): Record<string, string> {
 /** Labels on istiod's Deployment, Service, HPA and PDB. */
 function istiodLabels(scope: IstioScope): Record<string, string> {
   return { app: 'istiod', ...partOfIstio('istiod'), istio: 'pilot', [REV_LABEL]: scope.revLabel };
+}
+
+/** Pod-template annotation of istiod carrying the hash of the trust anchors it loads from `cacerts`. */
+export const TRUST_ANCHORS_ANNOTATION = 'meshwright.dev/trust-anchors-sha256';
+
+/**
+ * istiod restarts whenever the published trust anchors change (each step of a root rotation), and
+ * only then: istiod reads a changed root-cert.pem in place only under ISTIO_MULTIROOT_MESH, and even
+ * then only after the kubelet refreshed its mounted Secret, a delay nobody can observe — while
+ * the data plane must not be restarted for the new issuer before istiod signs with it. A new
+ * istiod pod reads the Secret as it is; the rollout holds restarts until istiod is available
+ * again. An issuer renewed under the same root leaves the anchors, and so istiod, alone (istiod
+ * reloads the issuer itself). Without CA material (an offline render) there is nothing to hash.
+ */
+function trustAnchorsAnnotation(scope: IstioScope): Record<string, string> {
+  if (!scope.ca) return {};
+  return { [TRUST_ANCHORS_ANNOTATION]: createHash('sha256').update(caFiles(scope.ca)['root-cert.pem']!).digest('hex') };
 }
 
 /** Environment of the discovery container. */
@@ -135,7 +154,7 @@ export function computeIstiodDeployment(scope: IstioScope): KubeObject {
       strategy: ROLLING_UPDATE,
       template: {
         metadata: {
-          annotations: { 'prometheus.io/port': '15014', 'prometheus.io/scrape': 'true', 'sidecar.istio.io/inject': 'false' },
+          annotations: { 'prometheus.io/port': '15014', 'prometheus.io/scrape': 'true', 'sidecar.istio.io/inject': 'false', ...trustAnchorsAnnotation(scope) },
           labels: podLabels,
         },
         spec: {
