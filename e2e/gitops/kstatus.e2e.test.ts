@@ -25,9 +25,13 @@ const expected: Record<string, string> = {
   rotating: 'InProgress',
   'stalled-previous-generation': 'InProgress',
   'deleting-ready': 'Terminating',
+  // A rolled-back upgrade as the operator writes it: Stalled=True (UpgradeRolledBack) while spec
+  // names the version that does not run.
+  'upgrade-rolled-back-stalled': 'Failed',
   // kstatus reads neither a condition's own observedGeneration nor status.upgrade: these are Current
   // on Ready=True (the operator writes every condition with status.observedGeneration, so the first
-  // does not arise from it; a rolled-back upgrade is Degraded only to Argo CD's check).
+  // does not arise from it; the second is what operators before the UpgradeRolledBack stall wrote,
+  // Degraded only to Argo CD's check).
   'ready-condition-stale': 'Current',
   'upgrade-rolled-back': 'Current',
   'upgrade-failed-superseded': 'Current',

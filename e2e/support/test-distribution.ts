@@ -1,7 +1,8 @@
 /**
  * A small mesh distribution for testing the runtime and reconcile loop on a real cluster: a few
  * objects of several kinds, namespaced and cluster-scoped, one workload kwok makes available, and
- * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them.
+ * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them; each
+ * of spec.gateways is a Deployment on the version's gateway image (for the upgrade's Gateways stage).
  */
 import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
 import { InjectionError, trustBundleSha256, withInjectionRecord, type SidecarInjector, type WebhookEndpoint } from '../../operator/distributions/injection.ts';
@@ -81,6 +82,20 @@ export const testDistribution: MeshDistribution = {
         }],
       },
     ];
+    // One Deployment per spec.gateways entry (in the mesh namespace unless it names another, which it then renders), on the version's gateway image.
+    for (const gateway of installation.spec.gateways ?? []) {
+      const namespace = gateway.namespace ?? ns;
+      const gatewayLabels = { app: `test-mesh-gateway-${gateway.name}` };
+      if (namespace !== ns) objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+      objects.push({
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: gateway.name, namespace, labels: gatewayLabels },
+        spec: {
+          replicas: gateway.replicas ?? 1,
+          selector: { matchLabels: gatewayLabels },
+          template: { metadata: { labels: gatewayLabels }, spec: { containers: [{ name: 'proxy', image: `registry.example/test-mesh/gateway:${resolved.version}` }] } },
+        },
+      });
+    }
     if (installation.spec.profile === 'demo') {
       objects.push(
         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'demo-extras', namespace: ns }, data: { verbose: 'true' } },

@@ -6,10 +6,14 @@
  * DataPlane → RollingBack → RolledBack, the old control plane is applied again, the restarted
  * workload is restarted back onto the old proxy and nothing else is restarted, the Upgrading
  * condition and a Warning Event name the failed gate and why, and spec.version still says 1.1.0.
+ * Then (the RolledBack semantics): while spec names the version that does not run, the installation
+ * is Stalled (reason UpgradeRolledBack), which the real kstatus and Argo CD health engines read as
+ * Failed and Degraded; setting the old version back makes it Current and Healthy again.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/kube.ts';
+import { argoCdHealth, kstatus } from '../gitops/referees.ts';
 import type { RolloutWorld, TestWorkload } from '../rollout/world.ts';
 import { assertProxies, controlPlaneImage, installation, NEW, OLD, patchSpec, PhaseRecorder, upgradeWhen, upgrading, upgradeWorld } from './support.ts';
 
@@ -65,4 +69,32 @@ test('a crash-looping new proxy fails the DataPlane gate: RolledBack, the condit
   const later = await installation(world);
   assert.equal(later.status?.upgrade?.phase, 'RolledBack');
   assert.equal(later.spec.version, NEW);
+});
+
+test('RolledBack is not healthy-and-current while spec still names the new version: Stalled=True, Ready=False (UpgradeRolledBack), kstatus Failed, Argo CD Degraded; setting the old version back clears it', async () => {
+  const stalled = await eventually('Stalled=True UpgradeRolledBack for the current generation', async () => {
+    const mi = await installation(world);
+    const condition = (type: string) => mi.status?.conditions?.find((c) => c.type === type);
+    return condition('Stalled')?.status === 'True' && condition('Stalled')?.reason === 'UpgradeRolledBack' && condition('Ready')?.status === 'False' ? mi : undefined;
+  }, 30_000, 100);
+  assert.match(stalled.status!.conditions!.find((c) => c.type === 'Stalled')!.message, /upgrade 1\.0\.0 -> 1\.1\.0 RolledBack: gate DataPlane failed/);
+  assert.equal(stalled.status?.version, OLD, 'what runs is the old version');
+  const [kstatusVerdict] = await kstatus([stalled]);
+  const [argoVerdict] = await argoCdHealth([stalled]);
+  assert.equal(kstatusVerdict!.status, 'Failed', `kstatus: ${kstatusVerdict!.message}`);
+  assert.equal(argoVerdict!.status, 'Degraded', `Argo CD: ${argoVerdict!.message}`);
+  assert.match(argoVerdict!.message ?? '', /^UpgradeRolledBack: upgrade 1\.0\.0 -> 1\.1\.0 RolledBack/);
+
+  // The person's answer: spec back on the version that runs. Nothing is restarted, and it reads healthy again.
+  const since = new Date();
+  await patchSpec(world, { version: OLD });
+  const current = await eventually('Ready=True for the new generation', async () => {
+    const mi = await installation(world);
+    const ready = mi.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
+  }, 60_000, 100);
+  assert.equal(current.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'False');
+  assert.equal((await kstatus([current]))[0]!.status, 'Current');
+  assert.equal((await argoCdHealth([current]))[0]!.status, 'Healthy');
+  assert.equal(world.workloadWrites(since).size, 0, 'no workload restarted by setting the old version back');
 });

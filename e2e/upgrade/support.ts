@@ -17,6 +17,9 @@ export interface UpgradeStatus {
   to: string;
   strategy: string;
   phase: string;
+  step?: number;
+  totalSteps?: number;
+  stepName?: string;
   updatedWorkloads?: number;
   totalWorkloads?: number;
   startedAt: string;
@@ -25,22 +28,29 @@ export interface UpgradeStatus {
   message?: string;
 }
 
-type Installation = KubeObject & { spec: { version: string }; status?: { version?: string; progress?: string; upgrade?: UpgradeStatus; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
+type Installation = KubeObject & { spec: { version: string }; status?: { observedGeneration?: number; version?: string; progress?: string; upgrade?: UpgradeStatus; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
 
 /** The version the world installs, and the one it upgrades to (the test mesh's catalog). */
 export const OLD = '1.0.0';
 export const NEW = '1.1.0';
 
-/** Records every status.upgrade.phase in the order a watch of the installation shows them (repeats folded). */
+/**
+ * Records every status.upgrade.phase in the order a watch of the installation shows them (repeats
+ * folded), and every plan step (`step. stepName`) likewise.
+ */
 export class PhaseRecorder {
   readonly phases: string[] = [];
+  readonly steps: string[] = [];
   private readonly informer: Informer;
 
   constructor(world: RolloutWorld) {
     this.informer = new Informer({ client: world.admin, type: miType, fieldSelector: `metadata.name=${world.name}` });
     this.informer.on((_type, object) => {
-      const phase = (object as Installation).status?.upgrade?.phase;
+      const upgrade = (object as Installation).status?.upgrade;
+      const phase = upgrade?.phase;
       if (phase && this.phases.at(-1) !== phase) this.phases.push(phase);
+      const step = upgrade?.stepName === undefined ? undefined : `${upgrade.step === undefined ? '' : `${upgrade.step}. `}${upgrade.stepName}`;
+      if (step && this.steps.at(-1) !== step) this.steps.push(step);
     });
   }
 

@@ -26,6 +26,7 @@ export const ROOT_ROTATION_PHASES = [
 export const UPGRADE_PHASES = [
   'Pending',
   'ControlPlane',
+  'Gateways',
   'DataPlane',
   'AwaitingPromotion',
   'Promoting',

@@ -27,7 +27,9 @@ import { API_VERSION, KIND } from '../api/meshinstallation.ts';
 import { refOf } from '../controllers/meshinstallation/live-objects.ts';
 import type { PassContext } from '../controllers/meshinstallation/context.ts';
 import { wantedProxyOfPass } from '../controllers/meshinstallation/data-plane.ts';
-import { passTime, type PassScope } from '../controllers/meshinstallation/scope.ts';
+import { passTime, type PassScope, type Target } from '../controllers/meshinstallation/scope.ts';
+import { renderOwned } from '../controllers/ownership.ts';
+import type { KubeObject } from '../runtime/kube.ts';
 import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../rollout/index.ts';
 import { planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
 
@@ -64,7 +66,47 @@ function baseObservation(scope: PassScope): UpgradeObservation {
     paused: scope.paused,
     recorded: scope.status.upgrade,
     recordedReason: findCondition(installation.status?.conditions, ConditionType.Upgrading)?.reason,
+    hasGateways: (spec.gateways?.length ?? 0) > 0,
   };
+}
+
+/** An object or component by identity. */
+interface Identity {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/**
+ * Whether an object (or a component) belongs to one of spec.gateways: in the gateway's namespace,
+ * named after it (`<name>`, or `<name>-…` as Istio names a gateway's revisioned Deployment and its
+ * ServiceAccount). CRDs never do. The same rule tells gateways from control plane in the gates.
+ */
+export function isGatewayObject(spec: Pick<PassScope['mi']['spec'], 'gateways' | 'namespace'>, object: Identity): boolean {
+  if (object.kind === 'CustomResourceDefinition') return false;
+  return (spec.gateways ?? []).some((g) => (object.namespace ?? '') === (g.namespace ?? spec.namespace) && (object.name === g.name || object.name.startsWith(`${g.name}-`)));
+}
+
+/**
+ * The objects of a pass while an InPlace upgrade's control plane is judged (phase ControlPlane):
+ * the gateways keep the previous version's objects, so they move only once the control plane has
+ * passed its gate and the Gateways phase is recorded. `desired` as it is otherwise (or when the
+ * previous version can no longer be rendered: the catalog dropped it).
+ */
+export function holdGateways(scope: PassScope, target: Target, desired: KubeObject[]): KubeObject[] {
+  const upgrade = scope.status.upgrade;
+  const spec = scope.mi.spec;
+  if (!upgrade || upgrade.strategy !== 'InPlace' || upgrade.phase !== 'ControlPlane' || upgrade.to !== spec.version || upgrade.from === upgrade.to) return desired;
+  if ((spec.gateways?.length ?? 0) === 0) return desired;
+  const installation = { ...scope.mi, spec: { ...spec, version: upgrade.from } };
+  let previous: KubeObject[];
+  try {
+    previous = renderOwned(target.distribution, { installation, resolved: target.distribution.resolve(installation), ca: scope.authority?.material });
+  } catch {
+    return desired;
+  }
+  const gateway = (object: KubeObject) => isGatewayObject(spec, { kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name! });
+  return [...desired.filter((object) => !gateway(object)), ...previous.filter(gateway)];
 }
 
 /**
@@ -106,7 +148,10 @@ export async function advanceUpgrade(scope: PassScope, context: PassContext): Pr
   const judged = versionToServe(observed.wanted, observed.recorded) === scope.mi.spec.version;
   if (scope.target && scope.desired && judged) {
     const components = scope.target.distribution.componentHealth(scope.desired, (object) => context.live.get(refOf(object)));
-    observed.controlPlane = { notReady: components.filter((c) => !c.ready).map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`) };
+    const notReady = (gateways: boolean) => components.filter((c) => !c.ready && isGatewayObject(scope.mi.spec, c) === gateways).map((c) => `${c.kind} ${c.namespace ? `${c.namespace}/` : ''}${c.name}`);
+    observed.controlPlane = { notReady: notReady(false) };
+    // In phase ControlPlane the gateways are the previous version's (holdGateways): their health is no gate yet.
+    if (observed.recorded?.phase !== 'ControlPlane') observed.gateways = { notReady: notReady(true) };
     const { verdict, workloads } = dataPlaneVerdict(scope, context);
     observed.dataPlane = verdict;
     observed.workloads = workloads;
@@ -129,6 +174,7 @@ function announce(scope: PassScope, context: PassContext, decision: UpgradeDecis
     switch (event.reason) {
       case 'UpgradeStarted': emit(scope.installation, 'Normal', 'UpgradeStarted', event.message); break;
       case 'UpgradeControlPlaneReady': emit(scope.installation, 'Normal', 'UpgradeControlPlaneReady', event.message); break;
+      case 'UpgradeGatewaysReady': emit(scope.installation, 'Normal', 'UpgradeGatewaysReady', event.message); break;
       case 'UpgradeSucceeded': emit(scope.installation, 'Normal', 'UpgradeSucceeded', event.message); break;
       case 'UpgradeRollingBack': emit(scope.installation, 'Warning', 'UpgradeRollingBack', event.message); break;
       case 'UpgradeRolledBack': emit(scope.installation, 'Warning', 'UpgradeRolledBack', event.message); break;

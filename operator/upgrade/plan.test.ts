@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planUpgrade, versionToServe, UpgradeReason, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
+import { planUpgrade, upgradeStall, versionToServe, UpgradeReason, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -35,7 +35,7 @@ test('no upgrade: a first install, an unchanged version, or a Canary strategy pl
 test('start: a new spec.version records ControlPlane (from, to, startedAt, generation) before anything is applied, holds the data plane and says so', () => {
   const decision = planUpgrade(observed(), T0)!;
   assert.equal(decision.record, true);
-  assert.deepEqual({ ...decision.status, message: undefined }, { from: '1.30.4', to: '1.31.1', strategy: 'InPlace', phase: 'ControlPlane', startedAt: at(0), phaseStartedAt: at(0), generation: 2, message: undefined });
+  assert.deepEqual({ ...decision.status, message: undefined }, { from: '1.30.4', to: '1.31.1', strategy: 'InPlace', phase: 'ControlPlane', step: 2, totalSteps: 5, stepName: 'Control plane', startedAt: at(0), phaseStartedAt: at(0), generation: 2, message: undefined });
   assert.ok(decision.hold);
   assert.deepEqual([decision.condition.status, decision.condition.reason], ['True', UpgradeReason.UpgradeInProgress]);
   assert.deepEqual(decision.events.map((e) => [e.type, e.reason]), [['Normal', 'UpgradeStarted']]);
@@ -180,4 +180,57 @@ test('versionToServe: the old version while rolling back or rolled back, spec.ve
 test('a progressDeadline the machine cannot read falls back to 10 minutes instead of failing at once', () => {
   const d = planUpgrade(observed({ progressDeadline: 'soon', recorded: recorded('ControlPlane'), controlPlane: unhealthy }), T0 + 5 * MIN)!;
   assert.equal(d.status.phase, 'ControlPlane');
+});
+
+test('Gateways: with spec.gateways the control plane\'s gate leads to Gateways (restarts still held), whose own gate leads to DataPlane; step and stepName as meshwright plan words them', () => {
+  const gw = { notReady: ['Deployment istio-ingress/istio-ingressgateway'] };
+  const toGateways = planUpgrade(observed({ recorded: recorded('ControlPlane'), hasGateways: true, controlPlane: healthy, gateways: gw }), T0 + MIN)!;
+  assert.deepEqual([toGateways.status.phase, toGateways.status.step, toGateways.status.stepName, toGateways.record, Boolean(toGateways.hold)], ['Gateways', 3, 'Gateways', true, true]);
+  assert.deepEqual(toGateways.events.map((e) => e.reason), ['UpgradeControlPlaneReady']);
+  assert.equal(toGateways.status.phaseStartedAt, at(MIN));
+  const rows: Array<{ name: string; gateways?: { notReady: string[] }; now: number; phase: string; record: boolean; hold: boolean; events: string[]; message?: RegExp }> = [
+    { name: 'not applied yet', now: T0 + 2 * MIN, phase: 'Gateways', record: false, hold: true, events: [], message: /waiting for the gateways to be applied/ },
+    { name: 'gateway not available yet', gateways: gw, now: T0 + 9 * MIN, phase: 'Gateways', record: false, hold: true, events: [], message: /istio-ingressgateway not available yet/ },
+    { name: 'available: DataPlane, restarts may start', gateways: healthy, now: T0 + 2 * MIN, phase: 'DataPlane', record: true, hold: false, events: ['UpgradeGatewaysReady'] },
+    { name: 'deadline missed: RollingBack naming the Gateways gate', gateways: gw, now: T0 + 11 * MIN, phase: 'RollingBack', record: true, hold: true, events: ['UpgradeRollingBack'], message: /gate Gateways failed: Deployment istio-ingress\/istio-ingressgateway not available within spec.upgrade.progressDeadline \(10m\)/ },
+  ];
+  for (const row of rows) {
+    const d = planUpgrade(observed({ recorded: toGateways.status, hasGateways: true, controlPlane: healthy, gateways: row.gateways }), row.now)!;
+    assert.equal(d.status.phase, row.phase, row.name);
+    assert.equal(d.record, row.record, row.name);
+    assert.equal(Boolean(d.hold), row.hold, row.name);
+    assert.deepEqual(d.events.map((e) => e.reason), row.events, row.name);
+    if (row.message) assert.match(d.status.message!, row.message, row.name);
+  }
+  const dataPlane = planUpgrade(observed({ recorded: toGateways.status, hasGateways: true, controlPlane: healthy, gateways: healthy }), T0 + 2 * MIN)!;
+  assert.deepEqual([dataPlane.status.step, dataPlane.status.stepName], [4, 'Data plane']);
+  const done = planUpgrade(observed({ recorded: dataPlane.status, dataPlane: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] } }), T0 + 3 * MIN)!;
+  assert.deepEqual([done.status.phase, done.status.step, done.status.totalSteps, done.status.stepName], ['Succeeded', 5, 5, 'Succeeded']);
+});
+
+test('without gateways the control plane\'s gate leads straight to DataPlane (the plan\'s Gateways step has nothing to wait for)', () => {
+  const d = planUpgrade(observed({ recorded: recorded('ControlPlane'), hasGateways: false, controlPlane: healthy }), T0 + MIN)!;
+  assert.deepEqual([d.status.phase, d.status.stepName, d.hold], ['DataPlane', 'Data plane', undefined]);
+});
+
+test('rolling back waits for the previous version\'s gateways as well as its control plane; the step says it is a rollback', () => {
+  const back = recorded('RollingBack', { message: 'gate DataPlane failed: crash; rolling back to 1.30.4' });
+  const waiting = planUpgrade(observed({ recorded: back, controlPlane: healthy, gateways: { notReady: ['Deployment istio-ingress/gw'] } }), T0 + MIN)!;
+  assert.equal(waiting.status.phase, 'RollingBack');
+  assert.match(waiting.condition.message, /waiting for Deployment istio-ingress\/gw/);
+  const done = planUpgrade(observed({ recorded: back, controlPlane: healthy, gateways: healthy, dataPlane: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] } }), T0 + MIN)!;
+  assert.deepEqual([done.status.phase, done.status.step, done.status.stepName], ['RolledBack', undefined, 'rolled back to 1.30.4']);
+});
+
+test('upgradeStall: a RolledBack or Failed upgrade to the version spec names stalls the installation; a spec naming another version, or an upgrade under way or succeeded, does not', () => {
+  const rolledBack = recorded('RolledBack', { message: 'gate DataPlane failed: crash; rolled back to 1.30.4' });
+  assert.deepEqual(upgradeStall(rolledBack, '1.31.1'), { reason: 'UpgradeRolledBack', message: 'upgrade 1.30.4 -> 1.31.1 RolledBack: gate DataPlane failed: crash; rolled back to 1.30.4' });
+  assert.equal(upgradeStall(recorded('Failed', { message: 'm' }), '1.31.1')?.reason, 'UpgradeFailed');
+  for (const [name, upgrade, wanted] of [
+    ['spec back on the old version', rolledBack, '1.30.4'],
+    ['spec on a newer version', rolledBack, '1.32.0'],
+    ['rolling back still (in progress, not stalled)', recorded('RollingBack'), '1.31.1'],
+    ['succeeded', recorded('Succeeded'), '1.31.1'],
+    ['no upgrade', undefined, '1.31.1'],
+  ] as const) assert.equal(upgradeStall(upgrade, wanted), undefined, name);
 });

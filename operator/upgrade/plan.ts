@@ -8,14 +8,17 @@
  * The machine, one stage per phase, each gated on health within spec.upgrade.progressDeadline
  * counted from when the phase was entered (`phaseStartedAt`):
  *
- *   (spec.version ≠ version served) → ControlPlane → DataPlane → Succeeded
- *                                          │             │
- *                   gate failed ───────────┴─────────────┴──► RollingBack → RolledBack   (rollbackOnFailure)
- *                                                        └──► Failed                     (otherwise)
+ *   (spec.version ≠ version served) → ControlPlane → Gateways → DataPlane → Succeeded
+ *                                          │            │           │
+ *                   gate failed ───────────┴────────────┴───────────┴──► RollingBack → RolledBack   (rollbackOnFailure)
+ *                                                                   └──► Failed                     (otherwise)
  *
- * - ControlPlane: the new version is rendered and applied — mesh CRDs, control plane, gateways, in
- *   the apply stages' order — and no restart batch starts (`hold`); the gate is every rendered
- *   component rolled out and available.
+ * - ControlPlane: the new version is rendered and applied — mesh CRDs and control plane — while the
+ *   gateways keep the previous version's objects (executor.ts holdGateways), and no restart batch
+ *   starts (`hold`); the gate is every control-plane component rolled out and available.
+ * - Gateways (only with spec.gateways; otherwise the control plane's gate leads to DataPlane): the
+ *   gateways of the new version are applied, recorded first; the gate is every gateway component
+ *   rolled out and available; still no restart batch.
  * - DataPlane: the rollout mechanism (operator/rollout) restarts workloads onto the new proxy; the
  *   gate is its verdict for the new target: complete passes, halted fails.
  * - RollingBack: the version of `from` is served again (see {@link versionToServe}) and the rollout
@@ -32,6 +35,7 @@
 import { parseDuration } from '../api/duration.ts';
 import type { MeshInstallationStatus } from '../api/status.ts';
 import type { RolloutVerdict } from '../rollout/index.ts';
+import { IN_PLACE_STEPS, inPlaceStepNumber, type InPlaceStep } from './steps.ts';
 
 /** status.upgrade as the API defines it. */
 export type UpgradeStatus = NonNullable<MeshInstallationStatus['upgrade']>;
@@ -62,12 +66,14 @@ export const UpgradeReason = {
 export const UpgradeEventReason = {
   /** An upgrade started. */
   UpgradeStarted: 'UpgradeStarted',
-  /** The control plane (and gateways) of the new version passed its gate; workloads are restarted next. */
+  /** The control plane of the new version passed its gate; the gateways (or, without any, workloads) are upgraded next. */
   UpgradeControlPlaneReady: 'UpgradeControlPlaneReady',
+  /** The gateways of the new version passed their gate; workloads are restarted next. */
+  UpgradeGatewaysReady: 'UpgradeGatewaysReady',
 } as const;
 
 /** A gate an upgrade stage passes or fails. */
-export type UpgradeGate = 'ControlPlane' | 'DataPlane';
+export type UpgradeGate = 'ControlPlane' | 'Gateways' | 'DataPlane';
 
 /** Everything {@link planUpgrade} decides from. */
 export interface UpgradeObservation {
@@ -94,6 +100,10 @@ export interface UpgradeObservation {
    * as far as observing it (before the apply, or paused).
    */
   controlPlane?: { notReady: readonly string[] };
+  /** Whether spec.gateways names any gateway: only then is there a Gateways stage. */
+  hasGateways?: boolean;
+  /** The gateways' components of the version served this pass not rolled out and available, like {@link controlPlane} (which leaves them out). */
+  gateways?: { notReady: readonly string[] };
   /** The rollout toward the served version's target (rollout/index.ts rolloutVerdict); undefined when not observed. */
   dataPlane?: RolloutVerdict;
   /** Workloads of the rollout: how many run the served version's proxy out of how many (status.dataPlane.rollout.workloads). */
@@ -136,6 +146,19 @@ export function versionToServe(wanted: string, recorded: UpgradeStatus | undefin
   return wanted;
 }
 
+/**
+ * The stall a final upgrade leaves while spec.version still names its target: RolledBack (the
+ * previous version runs) or Failed (the new one does not run as asked). The desired spec is not
+ * what runs, so the installation must not read as healthy and current to kstatus (Flux) or Argo
+ * CD: Stalled=True, Ready=False with this reason until the spec changes (a new version, the old
+ * one back, or a new generation that retries). Undefined otherwise.
+ */
+export function upgradeStall(upgrade: UpgradeStatus | undefined, wanted: string): { reason: 'UpgradeRolledBack' | 'UpgradeFailed'; message: string } | undefined {
+  if (!upgrade || upgrade.to !== wanted || (upgrade.phase !== 'RolledBack' && upgrade.phase !== 'Failed')) return undefined;
+  const detail = upgrade.message ? `: ${upgrade.message}` : '';
+  return { reason: upgrade.phase === 'RolledBack' ? 'UpgradeRolledBack' : 'UpgradeFailed', message: `upgrade ${upgrade.from} -> ${upgrade.to} ${upgrade.phase}${detail}` };
+}
+
 /** The upgrade that concerns `wanted`, if one is recorded and is InPlace. */
 function upgradeOf(observed: UpgradeObservation): UpgradeStatus | undefined {
   const { recorded, wanted } = observed;
@@ -165,6 +188,7 @@ export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeD
   const resumed = observed.recordedReason === UpgradeReason.UpgradePaused ? { ...current, phaseStartedAt: at } : current;
   switch (resumed.phase) {
     case 'ControlPlane': return controlPlaneStage(observed, resumed, now, at);
+    case 'Gateways': return gatewaysStage(observed, resumed, now, at);
     case 'DataPlane': return dataPlaneStage(observed, resumed, now, at);
     case 'RollingBack': return rollingBackStage(observed, resumed, now, at);
     // Pending, or a Canary phase recorded by another operator version: begin with the control plane.
@@ -173,10 +197,10 @@ export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeD
 }
 
 function start(observed: UpgradeObservation, from: string, at: string): UpgradeDecision {
-  const status: UpgradeStatus = {
+  const status: UpgradeStatus = atStep({
     from, to: observed.wanted, strategy: 'InPlace', phase: 'ControlPlane', startedAt: at, phaseStartedAt: at, generation: observed.generation,
-    message: `upgrading the control plane to ${observed.wanted}: mesh CRDs, control plane, then gateways`,
-  };
+    message: `upgrading the control plane to ${observed.wanted}: mesh CRDs and control plane, then ${observed.hasGateways ? 'gateways' : 'workloads'}`,
+  });
   return {
     status, record: true, hold: holdFor(status),
     condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message: status.message! },
@@ -186,7 +210,18 @@ function start(observed: UpgradeObservation, from: string, at: string): UpgradeD
 }
 
 function holdFor(status: UpgradeStatus): string {
-  return `the upgrade to ${status.to} waits for its control plane (phase ${status.phase})`;
+  return `the upgrade to ${status.to} waits for its ${status.phase === 'Gateways' ? 'gateways' : 'control plane'} (phase ${status.phase})`;
+}
+
+/** The plan step of each InPlace phase under way (steps.ts, as `meshwright plan` numbers them). */
+const STEP_OF_PHASE: Partial<Record<UpgradePhase, InPlaceStep>> = { ControlPlane: 'Control plane', Gateways: 'Gateways', DataPlane: 'Data plane', Succeeded: 'Succeeded' };
+
+/** `status` with step, totalSteps and stepName of its phase; a rollback or a failure is no step of the plan. */
+function atStep(status: UpgradeStatus): UpgradeStatus {
+  const title = STEP_OF_PHASE[status.phase];
+  if (title) return { ...status, step: inPlaceStepNumber(title), totalSteps: IN_PLACE_STEPS.length, stepName: title };
+  if (status.phase === 'RollingBack' || status.phase === 'RolledBack') return { ...status, step: undefined, totalSteps: undefined, stepName: `${status.phase === 'RollingBack' ? 'rolling' : 'rolled'} back to ${status.from}` };
+  return status;
 }
 
 function final(current: UpgradeStatus): UpgradeDecision {
@@ -233,7 +268,7 @@ function gateFailed(observed: UpgradeObservation, current: UpgradeStatus, gate: 
   const failure = `gate ${gate} failed: ${why}`;
   if (observed.rollbackOnFailure) {
     const message = `${failure}; rolling back to ${current.from}`;
-    const status: UpgradeStatus = { ...current, phase: 'RollingBack', phaseStartedAt: at, message };
+    const status: UpgradeStatus = atStep({ ...current, phase: 'RollingBack', phaseStartedAt: at, message });
     return {
       status, record: true, hold: `the upgrade to ${current.to} is rolling back: the control plane of ${current.from} comes first`,
       condition: { status: 'True', reason: UpgradeReason.UpgradeRollingBack, message },
@@ -266,17 +301,40 @@ function controlPlaneStage(observed: UpgradeObservation, current: UpgradeStatus,
   const deadline = phaseDeadline(observed, current);
   const health = observed.controlPlane;
   if (health && health.notReady.length === 0) {
-    const message = `control plane and gateways of ${current.to} available; restarting workloads onto the new proxy`;
-    const status: UpgradeStatus = { ...current, phase: 'DataPlane', phaseStartedAt: at, message };
-    return {
-      status: withWorkloads(status, observed), record: true,
-      condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
-      events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeControlPlaneReady, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
-    };
+    if (observed.hasGateways) {
+      const message = `control plane of ${current.to} available; upgrading the gateways`;
+      const status = atStep({ ...current, phase: 'Gateways', phaseStartedAt: at, message });
+      return {
+        status, record: true, hold: holdFor(status),
+        condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
+        events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeControlPlaneReady, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+        wakeAt: Date.parse(at) + deadlineOf(observed),
+      };
+    }
+    return toDataPlane(observed, current, `control plane of ${current.to} available (no gateways in spec.gateways); restarting workloads onto the new proxy`, UpgradeEventReason.UpgradeControlPlaneReady, at);
   }
   const waitingFor = health ? `${notAvailable(health.notReady)} not available yet` : 'the control plane to be applied';
   if (health && now >= deadline) return gateFailed(observed, current, 'ControlPlane', `${notAvailable(health.notReady)} not available within spec.upgrade.progressDeadline (${observed.progressDeadline}) of ${current.phaseStartedAt ?? current.startedAt}`, at);
   return inProgress(current, `upgrading the control plane to ${current.to}: waiting for ${waitingFor}`, { hold: holdFor(current), wakeAt: deadline });
+}
+
+/** Records DataPlane: the rollout may restart workloads onto the new proxy from this pass on. */
+function toDataPlane(observed: UpgradeObservation, current: UpgradeStatus, message: string, event: string, at: string): UpgradeDecision {
+  const status = atStep({ ...current, phase: 'DataPlane', phaseStartedAt: at, message });
+  return {
+    status: withWorkloads(status, observed), record: true,
+    condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
+    events: [{ type: 'Normal', reason: event, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
+  };
+}
+
+function gatewaysStage(observed: UpgradeObservation, current: UpgradeStatus, now: number, at: string): UpgradeDecision {
+  const deadline = phaseDeadline(observed, current);
+  const health = observed.gateways;
+  if (health && health.notReady.length === 0) return toDataPlane(observed, current, `gateways of ${current.to} available; restarting workloads onto the new proxy`, UpgradeEventReason.UpgradeGatewaysReady, at);
+  if (health && now >= deadline) return gateFailed(observed, current, 'Gateways', `${notAvailable(health.notReady)} not available within spec.upgrade.progressDeadline (${observed.progressDeadline}) of ${current.phaseStartedAt ?? current.startedAt}`, at);
+  const waitingFor = health ? `${notAvailable(health.notReady)} not available yet` : 'the gateways to be applied';
+  return inProgress(current, `upgrading the gateways to ${current.to}: waiting for ${waitingFor}`, { hold: holdFor(current), wakeAt: deadline });
 }
 
 function dataPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, _now: number, at: string): UpgradeDecision {
@@ -294,7 +352,7 @@ function dataPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, _n
     ].join('');
   const message = `upgraded ${current.from} -> ${current.to}: control plane, gateways and workloads${left}`;
   return {
-    status: { ...status, phase: 'Succeeded', finishedAt: at, message }, record: true,
+    status: atStep({ ...status, phase: 'Succeeded', finishedAt: at, message }), record: true,
     condition: { status: 'False', reason: UpgradeReason.UpgradeSucceeded, message },
     events: [{ type: 'Normal', reason: UpgradeReason.UpgradeSucceeded, message }],
   };
@@ -303,7 +361,8 @@ function dataPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, _n
 function rollingBackStage(observed: UpgradeObservation, current: UpgradeStatus, now: number, at: string): UpgradeDecision {
   // The gate that failed is in the message recorded when the rollback began; it stays said.
   const failure = (current.message ?? '').replace(/; rolling back to .*$/, '');
-  const health = observed.controlPlane;
+  // The whole previous version comes back at once: its control plane and its gateways.
+  const health = observed.controlPlane && { notReady: [...observed.controlPlane.notReady, ...(observed.gateways?.notReady ?? [])] };
   const deadline = phaseDeadline(observed, current);
   const rollingBack = (detail: string, extra: Partial<UpgradeDecision>): UpgradeDecision => {
     const message = `${failure}; rolling back to ${current.from}: ${detail}`;
@@ -325,7 +384,7 @@ function rollingBackStage(observed: UpgradeObservation, current: UpgradeStatus, 
   if (verdict?.state === 'complete' || verdict?.state === 'disabled') {
     const message = `${failure}; rolled back to ${current.from}: spec.version still says ${current.to}, which does not run; change the spec to try again`;
     return {
-      status: { ...withWorkloads(current, observed), phase: 'RolledBack', finishedAt: at, message }, record: true,
+      status: atStep({ ...withWorkloads(current, observed), phase: 'RolledBack', finishedAt: at, message }), record: true,
       condition: { status: 'False', reason: UpgradeReason.UpgradeRolledBack, message },
       events: [{ type: 'Warning', reason: UpgradeReason.UpgradeRolledBack, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
     };

@@ -35,7 +35,7 @@ import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
 import { finishStatus, writeStatus } from './status.ts';
 import { applyObjects, claimObjects, coOwnObjects, computeDesired } from './sync.ts';
-import { advanceUpgrade, recordUpgradeStart, versionToServe } from '../../upgrade/executor.ts';
+import { advanceUpgrade, holdGateways, recordUpgradeStart, versionToServe } from '../../upgrade/executor.ts';
 
 /** The longest a CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -174,7 +174,8 @@ export class MeshInstallationReconciler implements Reconciler {
     await ensureFinalizer(scope, context);
     // The CA state Secret is created by the PKI step itself, never applied.
     scope.authority = await ensureCertificateAuthority(scope, context, target, early.apply.filter((o) => o !== stateSecret));
-    const render = () => computeDesired(scope, target, context.webhookEndpoint?.());
+    // During an InPlace upgrade's ControlPlane phase the gateways keep the previous version (upgrade/executor.ts).
+    const render = () => holdGateways(scope, target, computeDesired(scope, target, context.webhookEndpoint?.()));
     scope.desired = render();
     // A root rotation's step may change the CA state: the pass then publishes what it rendered from the new one (rotation.ts).
     await advanceRootRotation(scope, context, () => { scope.desired = render(); });

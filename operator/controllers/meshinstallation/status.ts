@@ -18,6 +18,7 @@ import type { PassContext } from './context.ts';
 import { observeDataPlane } from './data-plane.ts';
 import { refKey, refOf, type ObjectRef } from './live-objects.ts';
 import { passTime, type PassScope } from './scope.ts';
+import { upgradeStall } from '../../upgrade/plan.ts';
 
 /** A rendered workload as observed: whether it is rolled out and available, and the version it carries. */
 export interface ObservedWorkload {
@@ -98,7 +99,8 @@ export function finishStatus(scope: PassScope, context: PassContext, failure: Re
   status.conditions = withSummary({
     generation,
     conditions: mergeConditions(status.conditions, domain, now),
-    stalled: failure?.stalls ? { reason: failure.reason, message: failure.message } : undefined,
+    // A rolled-back or failed upgrade to the version spec names is a stall of its own: spec is not what runs (upgrade/plan.ts upgradeStall).
+    stalled: failure?.stalls ? { reason: failure.reason, message: failure.message } : failure ? undefined : upgradeStall(status.upgrade, scope.installation.spec.version),
     failed: failure && !failure.stalls ? { reason: failure.reason, message: failure.message } : undefined,
     paused,
   }, now);
