@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { ConditionType, findCondition } from '../api/conditions.ts';
 import { parseDuration } from '../api/duration.ts';
 import type { Condition, MeshInstallationStatus } from '../api/status.ts';
+import { rotationLines } from './status-rotation.ts';
 
 /** The command's usage text (printed with usage errors and by `meshwright help`). */
 export const STATUS_USAGE = `usage: meshwright status [NAME] [-o text|json] [-w [--interval 2s]] [--no-color] [--no-events] [--kubeconfig <file>] [--context <name>]
@@ -305,12 +306,7 @@ function certificateAuthority(report: Report, status: MeshInstallationStatus, no
   const issuer = expiry(ca?.intermediateNotAfter);
   if (issuer) parts.push(`issuer ${issuer}`);
   report.parts('CA', parts);
-  const rotation = ca?.rotation;
-  if (rotation && rotation.phase !== 'Idle') {
-    report.row('', report.paint('yellow', `root rotation: ${rotation.phase}${rotation.startedAt ? `, started ${formatRelative(rotation.startedAt, now)}` : ''}`));
-  } else if (rotation?.completedAt) {
-    report.row('', `last root rotation completed ${formatRelative(rotation.completedAt, now)}`);
-  }
+  for (const line of rotationLines(status, now)) report.row('', line.text, true, line.tone);
   conditionMessage(report, condition);
 }
 
