@@ -414,11 +414,15 @@ function upgradeTone(phase: Upgrade['phase']): Tone {
 
 /**
  * What the upgrade's bar counts: workloads on the new proxy once the plan knows how many there
- * are, else the plan's steps done (the one under way not yet), else nothing to count yet.
+ * are (while rolling back and after, the workloads back on the previous proxy: that is what the
+ * operator counts then), else the plan's steps done (the one under way not yet), else nothing yet.
  */
 function upgradeMeasure(upgrade: Upgrade): { done: number; total: number; label: string } | undefined {
   const { updatedWorkloads: updated, totalWorkloads: total, step, totalSteps } = upgrade;
-  if (updated !== undefined && total !== undefined) return { done: updated, total, label: `${updated}/${total} workloads` };
+  if (updated !== undefined && total !== undefined) {
+    const back = upgrade.phase === 'RollingBack' || upgrade.phase === 'RolledBack';
+    return { done: updated, total, label: `${updated}/${total} workloads${back ? ` back on ${upgrade.from}` : ''}` };
+  }
   if (step !== undefined && totalSteps !== undefined) {
     const done = upgrade.phase === 'Succeeded' ? totalSteps : step - 1;
     return { done, total: totalSteps, label: `${done}/${totalSteps} steps done` };
@@ -441,7 +445,7 @@ function upgradeSection(report: Report, status: MeshInstallationStatus, now: Dat
     ? `step ${upgrade.step}${upgrade.totalSteps !== undefined ? `/${upgrade.totalSteps}` : ''}${upgrade.stepName ? ` ${upgrade.stepName}` : ''}`
     : '';
   if (measure) {
-    // A rolled-back or failed upgrade's bar shows where it stopped, in red.
+    // Red while going back or stopped: the bar then counts the way back, or where it stopped.
     const bar = progressBar(measure.done, measure.total).replace(/█+/, (cells) => report.paint(tone, cells));
     report.row('', [`${bar} ${measure.label}`, ...(step && !final ? [step] : [])].join(PART_SEPARATOR));
   } else if (step && !final) {
