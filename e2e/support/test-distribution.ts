@@ -2,7 +2,8 @@
  * A small mesh distribution for testing the runtime and reconcile loop on a real cluster: a few
  * objects of several kinds, namespaced and cluster-scoped, one workload kwok makes available, and
  * a webhook configuration. `profile: demo` adds two objects, so switching back prunes them; each
- * of spec.gateways is a Deployment on the version's gateway image (for the upgrade's Gateways stage).
+ * of spec.gateways is a Deployment on the version's gateway image (for the upgrade's Gateways stage);
+ * under `strategy: Canary` the controller Deployment carries the revision in its name.
  */
 import type { DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
 import { InjectionError, trustBundleSha256, withInjectionRecord, type SidecarInjector, type WebhookEndpoint } from '../../operator/distributions/injection.ts';
@@ -58,7 +59,8 @@ export const testDistribution: MeshDistribution = {
         spec: { selector: labels, ports: [{ name: 'grpc', port: 15010, targetPort: 15010, protocol: 'TCP' }] },
       },
       {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'controller', namespace: ns, labels },
+        // Named after the revision under strategy Canary, as Istio names istiod-<rev>: a version bump then renames it.
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: installation.spec.upgrade.strategy === 'Canary' ? `controller-${resolved.revision}` : 'controller', namespace: ns, labels },
         spec: {
           // Replicas only when the spec sets them: otherwise an autoscaler (or a person) owns them.
           ...(replicas === undefined ? {} : { replicas }),

@@ -36,6 +36,7 @@ import { newPassScope, type InstallationObject, type PassScope } from './scope.t
 import { finishStatus, writeStatus } from './status.ts';
 import { applyObjects, claimObjects, coOwnObjects, computeDesired } from './sync.ts';
 import { advanceUpgrade, holdGateways, recordUpgradeStart, versionToServe } from '../../upgrade/executor.ts';
+import { keepRevisionsInUse } from '../../upgrade/revisions.ts';
 
 /** The longest a CA goes unchecked (renewals are also scheduled exactly; this bounds clock jumps and External polling). */
 const MAX_CA_CHECK_INTERVAL_MS = 3_600_000;
@@ -174,8 +175,9 @@ export class MeshInstallationReconciler implements Reconciler {
     await ensureFinalizer(scope, context);
     // The CA state Secret is created by the PKI step itself, never applied.
     scope.authority = await ensureCertificateAuthority(scope, context, target, early.apply.filter((o) => o !== stateSecret));
-    // During an InPlace upgrade's ControlPlane phase the gateways keep the previous version (upgrade/executor.ts).
-    const render = () => holdGateways(scope, target, computeDesired(scope, target, context.webhookEndpoint?.()));
+    // During an InPlace upgrade's ControlPlane phase the gateways keep the previous version (upgrade/executor.ts);
+    // a renamed previous revision stays rendered, so not pruned, while anything uses it (upgrade/revisions.ts).
+    const render = () => keepRevisionsInUse(scope, context, target, holdGateways(scope, target, computeDesired(scope, target, context.webhookEndpoint?.())));
     scope.desired = render();
     // A root rotation's step may change the CA state: the pass then publishes what it rendered from the new one (rotation.ts).
     await advanceRootRotation(scope, context, () => { scope.desired = render(); });
