@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RolloutWorld } from '../rollout/world.ts';
-import { assertRotation, rotationWhen, rotationWorld, TrustSampler } from './support.ts';
+import { assertRotation, rotationWhen, rotationWorld, TrustSampler, testMeshSource } from './support.ts';
 
 let world: RolloutWorld;
 
@@ -23,7 +23,7 @@ test('a root within renewBefore is rotated without a trigger, safely', async (t)
   const idle = await rotationWhen(world, 'Idle before the rotation falls due', (r) => r?.phase === 'Idle');
   assert.equal(idle.status?.certificateAuthority?.rotation?.startedAt, undefined, 'not started yet: the test samples it from the start');
   const oldFingerprint = idle.status?.certificateAuthority?.rootFingerprint;
-  const sampler = new TrustSampler(world);
+  const sampler = new TrustSampler(testMeshSource(world));
   await sampler.start();
   const done = await rotationWhen(world, 'the automatic rotation completed', (r) => r?.completedAt !== undefined, 180_000);
   const report = await sampler.stop();

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { miType, type RolloutWorld } from '../rollout/world.ts';
-import { assertNoKeysLeaked, assertRotation, ROTATION_PHASES, RotationPhases, rotationWhen, rotationWorld, TrustSampler } from './support.ts';
+import { assertNoKeysLeaked, assertRotation, ROTATION_PHASES, RotationPhases, rotationWhen, rotationWorld, TrustSampler, testMeshSource } from './support.ts';
 
 let world: RolloutWorld;
 
@@ -45,7 +45,7 @@ test('SIGKILLed as each phase is recorded, the next process resumes from status 
     });
   });
   await phases.start();
-  const sampler = new TrustSampler(world);
+  const sampler = new TrustSampler(testMeshSource(world));
   await sampler.start();
   await world.admin.patch(miType, world.name, undefined, { spec: { certificateAuthority: { rootRotation: { trigger: '2' } } } }, 'merge');
   await rotationWhen(world, 'the rotation completed for trigger 2', (r) => r?.phase === 'Idle' && r.lastTrigger === '2' && r.completedAt !== undefined, 240_000);
@@ -59,5 +59,5 @@ test('SIGKILLed as each phase is recorded, the next process resumes from status 
   // assertRotation checks that the CA state held the old root and exactly one new one.
   assertRotation(report);
   assert.ok((await world.events('RootRotationStarted')).length <= 1, 'the rotation was started once (a killed process may not have sent the Event)');
-  await assertNoKeysLeaked(world, report, logs);
+  await assertNoKeysLeaked(testMeshSource(world), report, logs);
 });

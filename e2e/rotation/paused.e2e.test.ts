@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { miType, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
-import { assertRotation, rotationWhen, rotationWorld, TrustSampler } from './support.ts';
+import { assertRotation, rotationWhen, rotationWorld, TrustSampler, testMeshSource } from './support.ts';
 
 let world: RolloutWorld;
 let crasher: TestWorkload;
@@ -26,7 +26,7 @@ after(async () => {
 
 test('a halted rollout pauses the rotation with the overlap bundle kept; fixing the workload lets it finish', async (t) => {
   await rotationWhen(world, 'Idle with lastTrigger 1', (r) => r?.phase === 'Idle' && r.lastTrigger === '1');
-  const sampler = new TrustSampler(world);
+  const sampler = new TrustSampler(testMeshSource(world));
   await sampler.start();
   await world.admin.patch(miType, world.name, undefined, { spec: { certificateAuthority: { rootRotation: { trigger: '2' } } } }, 'merge');
   const paused = await rotationWhen(world, 'the rotation paused', (_r, mi) => mi.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady')?.reason === 'RotationPaused', 120_000);

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
 import { findIssuer, splitCertificates } from '../../operator/pki/x509.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
-import type { KubeObject } from '../../operator/runtime/kube.ts';
+import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
 import { eventually } from '../support/kube.ts';
 import { miType, RolloutWorld, type RestartSettings, type TestWorkload } from '../rollout/world.ts';
@@ -124,6 +124,37 @@ export interface TrustReport {
   maxGapMs: number;
 }
 
+/** Where a {@link TrustSampler} reads a mesh's trust: its published bundle, its live issuer, the CA state's roots, its injected pods. */
+export interface TrustSource {
+  admin: KubeClient;
+  /** The installation whose injected pods are read (label meshwright.dev/injected-by). */
+  installation: string;
+  /** The namespace of its injected pods. */
+  podNamespace: string;
+  /** The control-plane namespace (where `meshwright-ca` is). */
+  meshNamespace: string;
+  /** The trust bundle the mesh publishes (PEM) and its live issuer certificate (PEM, issuer first). */
+  published(): Promise<{ bundle: string; issuer: string }>;
+  /** The Secrets whose private keys the key-material scan must look for. */
+  keySecrets: string[];
+}
+
+/** The test mesh's trust: Istio's `cacerts` layout (root-cert.pem, ca-cert.pem). */
+export function cacertsSource(admin: KubeClient, installation: string, podNamespace: string, meshNamespace: string): TrustSource {
+  return {
+    admin, installation, podNamespace, meshNamespace, keySecrets: ['cacerts', 'meshwright-ca'],
+    async published() {
+      const cacerts = await admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'cacerts', meshNamespace);
+      return { bundle: decode(cacerts.data['root-cert.pem']), issuer: decode(cacerts.data['ca-cert.pem']) };
+    },
+  };
+}
+
+/** The trust of the test mesh in a rollout world. */
+export function testMeshSource(world: RolloutWorld): TrustSource {
+  return cacertsSource(world.admin, world.name, world.apps, world.harness.meshNamespace);
+}
+
 /** Samples the trust of the data plane every 100 ms: see the module comment. */
 export class TrustSampler {
   private readonly roots: string[] = [];
@@ -132,12 +163,12 @@ export class TrustSampler {
   private readonly violations: string[] = [];
   private readonly stateRoots: string[] = [];
   private readonly keys = new Set<string>();
-  private lastCaCerts = '';
+  private lastSeen = '';
   private running = false;
   private loop?: Promise<void>;
   private failure?: Error;
 
-  constructor(private readonly world: RolloutWorld) {}
+  constructor(private readonly source: TrustSource) {}
 
   private rootNumber(pem: string): number {
     const key = normalize(pem);
@@ -147,14 +178,14 @@ export class TrustSampler {
   }
 
   private async sample(): Promise<void> {
-    const { admin, apps, harness } = this.world;
-    const [cacerts, state, pods] = await Promise.all([
-      admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'cacerts', harness.meshNamespace),
-      admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'meshwright-ca', harness.meshNamespace),
-      admin.list(podType, { namespace: apps }),
+    const { admin, podNamespace, meshNamespace, installation } = this.source;
+    const [published, state, pods] = await Promise.all([
+      this.source.published(),
+      admin.get<KubeObject & { data: Record<string, string> }>(secretType, 'meshwright-ca', meshNamespace),
+      admin.list(podType, { namespace: podNamespace }),
     ]);
     const epochMs = Date.now();
-    const bundleText = decode(cacerts.data['root-cert.pem']);
+    const bundleText = published.bundle;
     const anchors = splitCertificates(bundleText).map((pem) => this.rootNumber(pem));
     this.bundles.set(trustBundleSha256(bundleText), anchors);
     for (const key of ['root.crt', 'next-root.crt']) {
@@ -162,13 +193,13 @@ export class TrustSampler {
       if (pem && !this.stateRoots.some((r) => normalize(r) === normalize(pem))) this.stateRoots.push(pem);
       if (pem) this.rootNumber(pem);
     }
-    const issuerPem = splitCertificates(decode(cacerts.data['ca-cert.pem']))[0]!;
+    const issuerPem = splitCertificates(published.issuer)[0]!;
     const signer = findIssuer(issuerPem, this.roots);
     const issuerRoot = signer ? this.rootNumber(signer) : -1;
     const seen = new Map<string, string>();
     const bad: string[] = [];
     for (const pod of pods.items) {
-      if (pod.metadata.labels?.[INJECTED_BY_LABEL] !== this.world.name) continue;
+      if (pod.metadata.labels?.[INJECTED_BY_LABEL] !== installation) continue;
       const phase = (pod.status as { phase?: string } | undefined)?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') continue;
       const hash = pod.metadata.annotations?.[RECORD_ANNOTATIONS.trustBundleSha256] ?? 'none';
@@ -179,11 +210,11 @@ export class TrustSampler {
     }
     if (bad.length > 0) this.violations.push(`at ${new Date(epochMs).toISOString()}: ${bad.join('; ')}`);
     this.samples.push({ epochMs, anchors, issuerRoot, pods: seen });
-    // Keys of every CA the rotation went through, for the scan (read when the mesh's Secret changes).
-    const caCerts = JSON.stringify(cacerts.data);
-    if (caCerts !== this.lastCaCerts) {
-      this.lastCaCerts = caCerts;
-      for (const key of await privateKeysIn(admin, [{ namespace: harness.meshNamespace, name: 'cacerts' }, { namespace: harness.meshNamespace, name: 'meshwright-ca' }])) this.keys.add(key);
+    // Keys of every CA the rotation went through, for the scan (read when what the mesh publishes changes).
+    const seenNow = JSON.stringify(published) + JSON.stringify(state.data);
+    if (seenNow !== this.lastSeen) {
+      this.lastSeen = seenNow;
+      for (const key of await privateKeysIn(admin, this.source.keySecrets.map((name) => ({ namespace: meshNamespace, name })))) this.keys.add(key);
     }
   }
 
@@ -254,7 +285,7 @@ export function assertRotation(report: TrustReport): number {
 }
 
 /** Fails if a private key the rotation used reached status, Events or the operator logs. */
-export async function assertNoKeysLeaked(world: RolloutWorld, report: TrustReport, logFiles: readonly string[]): Promise<void> {
+export async function assertNoKeysLeaked(source: Pick<TrustSource, 'admin' | 'installation'>, report: TrustReport, logFiles: readonly string[]): Promise<void> {
   assert.ok(report.keys.length >= 4, `keys of the old and new CA collected for the scan (${report.keys.length})`);
-  await assertNoKeyMaterial({ client: world.admin, installations: [world.name], log: logFiles.map((file) => readFileSync(file, 'utf8')).join('\n'), knownKeys: report.keys });
+  await assertNoKeyMaterial({ client: source.admin, installations: [source.installation], log: logFiles.map((file) => readFileSync(file, 'utf8')).join('\n'), knownKeys: report.keys });
 }

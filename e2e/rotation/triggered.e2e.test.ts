@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { miType, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
-import { assertNoKeysLeaked, assertRotation, ROTATION_PHASES, RotationPhases, rotationWhen, rotationWorld, TrustSampler, type RotatingInstallation } from './support.ts';
+import { assertNoKeysLeaked, assertRotation, ROTATION_PHASES, RotationPhases, rotationWhen, rotationWorld, TrustSampler, testMeshSource, type RotatingInstallation } from './support.ts';
 
 let world: RolloutWorld;
 let workloads: TestWorkload[] = [];
@@ -37,7 +37,7 @@ describe('root rotation on demand', () => {
     const oldFingerprint = before.status?.certificateAuthority?.rootFingerprint;
     const phases = new RotationPhases(world);
     await phases.start();
-    const sampler = new TrustSampler(world);
+    const sampler = new TrustSampler(testMeshSource(world));
     await sampler.start();
     await trigger('2');
     const done = await rotationWhen(world, 'the rotation completed for trigger 2', (r) => r?.phase === 'Idle' && r.lastTrigger === '2' && r.completedAt !== undefined, 180_000);
@@ -62,7 +62,7 @@ describe('root rotation on demand', () => {
       assert.equal(events[0]!.type, 'Normal');
     }
     assert.match((await world.events('RootRotationStarted'))[0]!.note ?? '', /trigger changed to 2/);
-    await assertNoKeysLeaked(world, report, [world.operator.logFile]);
+    await assertNoKeysLeaked(testMeshSource(world), report, [world.operator.logFile]);
   });
 
   test('a trigger bumped during a rotation is queued, shown in status, and runs once the rotation completes', async () => {
