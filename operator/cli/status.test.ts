@@ -92,7 +92,7 @@ test('the report says what each fixture is about', () => {
   // Captured from real runs on the local cluster (the fixtures' comments say how).
   const inPlace = plain(fixture('upgrade-inplace-linkerd'));
   assert.match(inPlace, /^mesh {2}linkerd upgrading 2\.19 → 2\.20 /m);
-  assert.match(inPlace, /Upgrade {8}2\.19 → 2\.20 {2}inplace {2}DataPlane\n {17}\[█{10}░{10}\] 2\/4 workloads {2}step 4\/5 Data plane\n {17}started 15s ago \(2026-11-27T18:59:45Z\)\n {17}restarting workloads onto the 2\.20 proxy: 2\/4\n/);
+  assert.match(inPlace, /Upgrade {8}2\.19 → 2\.20 {2}inplace {2}DataPlane\n {17}\[█{10}░{10}\] 2\/4 workloads {2}step 4\/5 Data plane\n {17}started 16s ago \(2026-11-27T18:59:44Z\)\n {17}restarting workloads onto the 2\.20 proxy: 2\/4\n/);
   assert.match(inPlace, /proxies 2\.19 ×2, 2\.20 ×2/);
 
   const rolledBack = plain(fixture('upgrade-rolled-back'));
