@@ -31,7 +31,7 @@ import { passTime, type PassScope, type Target } from '../controllers/meshinstal
 import { renderOwned } from '../controllers/ownership.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../rollout/index.ts';
-import { planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
+import { injectorBehind, planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
 
 export { versionToServe };
 
@@ -161,9 +161,27 @@ export async function advanceUpgrade(scope: PassScope, context: PassContext): Pr
   if (decision.record) await recordUpgrade(scope, context, decision.status);
   scope.status.upgrade = decision.status;
   if (decision.hold) scope.rolloutHold = decision.hold;
+  else if (injectorLags(scope, decision.status)) {
+    // The injection webhook injects the proxy of status.served (injection/admission.ts), which this
+    // pass writes only at its end: a workload restarted before that — the first pass of a process
+    // started after a kill, say — would get the previous version's proxy, and the rollout never
+    // restarts it again for the same target. So restarts wait one pass, the one that records it.
+    scope.rolloutHold = `the injection webhook still injects the proxy of ${servedVersion(scope) ?? 'no served spec'}; restarts toward ${scope.mi.spec.version} start once this pass has recorded it as served`;
+    scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, scope.clock.now() + 1000);
+  }
   if (decision.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, decision.wakeAt);
   scope.status.conditions = setCondition(scope.status.conditions, { type: ConditionType.Upgrading, ...decision.condition, observedGeneration: scope.generation }, passTime(scope));
   if (decision.record) announce(scope, context, decision);
+}
+
+/** spec.version of status.served as the API server holds it: what the injection webhook injects. */
+function servedVersion(scope: PassScope): string | undefined {
+  const version = (scope.installation.status?.served?.spec as { version?: unknown } | undefined)?.version;
+  return typeof version === 'string' ? version : undefined;
+}
+
+function injectorLags(scope: PassScope, upgrade: UpgradeStatus): boolean {
+  return injectorBehind(upgrade.phase, servedVersion(scope), scope.mi.spec.version);
 }
 
 /** The decision's Events, once its phase is recorded. Literal reasons, so the documented-reasons test finds each one. */

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planUpgrade, upgradeStall, versionToServe, UpgradeReason, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
+import { injectorBehind, planUpgrade, upgradeStall, versionToServe, UpgradeReason, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -233,4 +233,16 @@ test('upgradeStall: a RolledBack or Failed upgrade to the version spec names sta
     ['succeeded', recorded('Succeeded'), '1.31.1'],
     ['no upgrade', undefined, '1.31.1'],
   ] as const) assert.equal(upgradeStall(upgrade, wanted), undefined, name);
+});
+
+test('injectorBehind: restarts wait while the served spec (what the injection webhook injects) is not the version being served, in the phases that restart', () => {
+  for (const [phase, served, serving, behind] of [
+    ['DataPlane', '1.30.4', '1.31.1', true], // the first pass after a kill: served not written yet for 1.31.1
+    ['DataPlane', '1.31.1', '1.31.1', false],
+    ['RollingBack', '1.31.1', '1.30.4', true], // the first pass serving `from` again
+    ['RollingBack', '1.30.4', '1.30.4', false],
+    ['DataPlane', undefined, '1.31.1', true],
+    ['ControlPlane', '1.30.4', '1.31.1', false], // held anyway by the phase
+    ['Succeeded', '1.30.4', '1.31.1', false],
+  ] as const) assert.equal(injectorBehind(phase, served, serving), behind, `${phase} ${served} ${serving}`);
 });

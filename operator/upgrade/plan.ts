@@ -159,6 +159,17 @@ export function upgradeStall(upgrade: UpgradeStatus | undefined, wanted: string)
   return { reason: upgrade.phase === 'RolledBack' ? 'UpgradeRolledBack' : 'UpgradeFailed', message: `upgrade ${upgrade.from} -> ${upgrade.to} ${upgrade.phase}${detail}` };
 }
 
+/**
+ * Whether restarts must wait because the injection webhook would not inject the version this pass
+ * serves: it injects the proxy of status.served (as the API server holds it), which a pass writes
+ * only at its end, so in a phase that restarts workloads (DataPlane, RollingBack) a served version
+ * other than the one being served means a restart now would bring back the previous proxy — and
+ * the rollout never restarts a workload twice for one target.
+ */
+export function injectorBehind(phase: UpgradePhase, served: string | undefined, serving: string): boolean {
+  return (phase === 'DataPlane' || phase === 'RollingBack') && served !== serving;
+}
+
 /** The upgrade that concerns `wanted`, if one is recorded and is InPlace. */
 function upgradeOf(observed: UpgradeObservation): UpgradeStatus | undefined {
   const { recorded, wanted } = observed;
