@@ -54,6 +54,8 @@ export interface CertificateAuthorityOutcome {
   expiringSoon: boolean;
   /** Set when this pass started using a new root. */
   change?: RootChange;
+  /** Set when this pass renewed the issuer under the same root (a person hears of it; no proxy needs a restart). */
+  issuerRenewed?: { root: string; notAfter: string };
 }
 
 /** What the PKI step needs from the reconciler. */
@@ -239,6 +241,7 @@ export class CertificateAuthorities {
     const key = stateKey(state, settings, requirement);
     let summary: AuthoritySummary | undefined;
     let nextCheckAt: number;
+    let renewed = false;
     if (checked && checked.key === key && now < checked.nextCheckAt) {
       ({ summary, nextCheckAt } = checked);
     } else {
@@ -248,6 +251,7 @@ export class CertificateAuthorities {
       if (ca.type === 'External') summary = await checkMaterial(materialOf(state), now, requirement, origin);
       const plan = await planAuthority(state, settings, now);
       if (plan.renewIssuer) state = await renewIssuerFromItsRoot(state, settings, now);
+      renewed = plan.renewIssuer;
       if (plan.issueServing.length > 0) state = await issueServing(state, settings, plan.issueServing, now);
       const changed = plan.renewIssuer || plan.issueServing.length > 0;
       summary ??= await checkMaterial(materialOf(state), now, requirement, origin);
@@ -262,6 +266,7 @@ export class CertificateAuthorities {
     return {
       material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
       expiringSoon: ca.type === 'External' && nextCheckAt <= now, ...(change ? { change } : {}),
+      ...(renewed ? { issuerRenewed: { root: summary.rootFingerprint, notAfter: summary.intermediateNotAfter } } : {}),
     };
   }
 

@@ -43,9 +43,13 @@ export async function ensureCertificateAuthority(scope: PassScope, context: Pass
   return authority.value;
 }
 
-/** A new root is something a person must hear of: an Event and a log line, once, when it is made. */
+/** A new root is something a person must hear of: an Event and a log line, once, when it is made; so is a renewed issuer. */
 function reportRootChange(scope: PassScope, context: PassContext, outcome: CertificateAuthorityOutcome): CertificateAuthorityOutcome {
-  const { change } = outcome;
+  const { change, issuerRenewed } = outcome;
+  if (issuerRenewed) {
+    scope.log.info({ root: issuerRenewed.root, notAfter: issuerRenewed.notAfter }, 'renewed the mesh CA issuer');
+    context.hooks.onEvent?.(scope.installation, 'Normal', 'IssuerRenewed', `renewed the issuer under root ${issuerRenewed.root}, valid until ${issuerRenewed.notAfter}: the trust bundle is unchanged, so no workload restarts`);
+  }
   if (!change) return outcome;
   const roots = change.roots.join(', ');
   if (change.replaced.length === 0) {
