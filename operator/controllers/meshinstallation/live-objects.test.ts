@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Informer } from '../../runtime/informer.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
-import { LiveObjects, refKey, staleObjects, type ObjectRef } from './live-objects.ts';
+import { compareResourceVersions, LiveObjects, refKey, staleObjects, type ObjectRef } from './live-objects.ts';
 
 const cm = (name: string, namespace = 'mesh'): ObjectRef => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace, name });
 const role = (name: string): ObjectRef => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name });
@@ -77,4 +77,44 @@ test('read your writes: a created object is ours until the cache has it; a versi
   live.remember(cm.version('7'), cm.version('8'));
   cm.deleted('8');
   assert.equal(live.get(ref), undefined, 'deleted: nothing of ours lingers');
+});
+
+test('read your writes: a version another writer wrote between the one we read and our write is older than ours, not trusted over it', () => {
+  const cm = fakeInformer('v1', 'ConfigMap');
+  const live = new LiveObjects(fakeInformer('meshwright.dev/v1alpha1', 'MeshInstallation').informer, new Map([['v1/ConfigMap', cm.informer]]));
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'mesh', name: 'x' };
+  cm.cache('10');
+  // We read 10 and wrote 12; someone else wrote 11 in between (a workload's status), and the lagging watch delivers it only now.
+  live.remember(cm.version('10'), cm.version('12'));
+  cm.cache('11');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, '12', '11 predates our write: what it shows, our write already changed');
+  cm.cache('12');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, '12');
+  cm.cache('9');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, '9', 'once the cache showed our write, it is trusted again');
+  // Versions compare as numbers of any length, not as strings.
+  live.remember(cm.version('9'), cm.version('100'));
+  cm.cache('99');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, '100');
+  cm.cache('101');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, '101');
+});
+
+test('read your writes: resource versions that are not positive integers are judged by the versions we know only', () => {
+  const cm = fakeInformer('v1', 'ConfigMap');
+  const live = new LiveObjects(fakeInformer('meshwright.dev/v1alpha1', 'MeshInstallation').informer, new Map([['v1/ConfigMap', cm.informer]]));
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'mesh', name: 'x' };
+  cm.cache('a');
+  live.remember(cm.version('a'), cm.version('c'));
+  assert.equal(live.get(ref)?.metadata.resourceVersion, 'c');
+  cm.cache('b');
+  assert.equal(live.get(ref)?.metadata.resourceVersion, 'b', 'not comparable: a version never seen ends the override');
+});
+
+test('compareResourceVersions orders positive integers of any length and refuses anything else', () => {
+  assert.ok(compareResourceVersions('9', '10')! < 0);
+  assert.ok(compareResourceVersions('100', '99')! > 0);
+  assert.equal(compareResourceVersions('42', '42'), 0);
+  assert.ok(compareResourceVersions('123456789012345678901', '123456789012345678902')! < 0);
+  for (const [a, b] of [['', '1'], ['0', '1'], ['01', '2'], ['1', 'x'], ['-1', '2']] as const) assert.equal(compareResourceVersions(a, b), undefined, `${a} vs ${b}`);
 });

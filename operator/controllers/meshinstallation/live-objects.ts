@@ -10,6 +10,19 @@ import { API_VERSION, KIND } from '../../api/meshinstallation.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import { namespacedName, type KubeObject, type TypeRef } from '../../runtime/kube.ts';
 
+/**
+ * The order of two resourceVersions of objects of one resource (negative: `a` is older), as
+ * Kubernetes defines it since resource versions became comparable (KEP-5504, client-go's
+ * `CompareResourceVersion`): positive integers without leading zeros, of any length. Undefined when
+ * either is not one (a server that does not keep that contract): then nothing can be told.
+ */
+export function compareResourceVersions(a: string, b: string): number | undefined {
+  const valid = (rv: string) => /^[1-9][0-9]*$/.test(rv);
+  if (!valid(a) || !valid(b)) return undefined;
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** A reference to an owned object, as stored in status.inventory. */
 export interface ObjectRef {
   apiVersion: string;
@@ -48,9 +61,17 @@ export class LiveObjects {
   /**
    * Objects as our own last write returned them, with every resourceVersion known to be older than
    * that write: the version each write replaced, and our own earlier writes. While the cache holds
-   * one of those (or nothing, for an object we created, written as ''), our write is the fresher
-   * truth; once it holds anything else — our write, or a version we never saw, which can only be
-   * newer than what we replaced — the cache is trusted again.
+   * one of those (or nothing, for an object we created, written as ''), or any version older than
+   * our write, our write is the fresher truth; once it holds our write or a newer version, the
+   * cache is trusted again.
+   *
+   * Why "older than our write" and not only "what we replaced": a version we never saw is not
+   * always newer. Another writer (a workload's status, say) can write between the version we read
+   * and our write; its watch event comes after our write's response when the watch lags, and a
+   * pass that trusted it would act on what our write already changed — repair a removed addition
+   * again, a write the API server refuses and that no contest counts (drift-additions e2e). Resource
+   * versions of one resource are comparable (KEP-5504, stable in Kubernetes 1.35); one that is not
+   * a plain positive integer is judged by the versions we know, as before.
    */
   private readonly written = new Map<string, { older: ReadonlySet<string>; object: KubeObject }>();
 
@@ -82,8 +103,10 @@ export class LiveObjects {
   get(ref: ObjectRef): KubeObject | undefined {
     const cached = this.informerFor(ref).get(ref.name, ref.namespace);
     const written = this.written.get(refKey(ref));
-    if (written && written.older.has(cached?.metadata.resourceVersion ?? '')) return written.object;
-    if (written) this.written.delete(refKey(ref));
+    if (!written) return cached;
+    const version = cached?.metadata.resourceVersion ?? '';
+    if (written.older.has(version) || (compareResourceVersions(version, written.object.metadata.resourceVersion ?? '') ?? 0) < 0) return written.object;
+    this.written.delete(refKey(ref));
     return cached;
   }
 

@@ -211,6 +211,19 @@ function reportContests(scope: PassScope, context: PassContext, objects: readonl
 }
 
 /**
+ * Whether a refused removal patch only says the object is no longer as it was read: a conflict
+ * (409), or a 422 of the JSON patch itself — a failed `test`, a path that is gone — which the API
+ * server answers with its generic message (the details, in the Status causes, name the operation).
+ * A 422 because the patched object would be invalid names the object ("… is invalid") and is a
+ * failure. (The API server's message alone is read: the request line holds the namespace, and a
+ * namespace named test-… must not decide it.)
+ */
+export function changedMeanwhile(error: unknown): boolean {
+  if (!(error instanceof KubeApiError)) return false;
+  return error.status === 409 || (error.status === 422 && /rejected our request due to an error in our request/.test(error.apiMessage));
+}
+
+/**
  * Removes what other writers added where `object` is ours whole (drift-rule.ts) by a JSON patch
  * whose `test`s pin every list element it goes through. A patch refused because the object
  * changed meanwhile (a failed test: 422; 409) is left for the pass its newer version's watch
@@ -224,8 +237,7 @@ async function removeAdditions(scope: PassScope, context: PassContext, ref: Obje
     context.live.remember(object, await context.client.patch(ref, ref.name, ref.namespace, patch, 'json'));
     return extra;
   } catch (error) {
-    const changed = error instanceof KubeApiError && (error.status === 409 || (error.status === 422 && /test/i.test(error.message)));
-    if (!changed) throw writeError('apply', ref, error);
+    if (!changedMeanwhile(error)) throw writeError('apply', ref, error);
     scope.log.debug({ kind: ref.kind, namespace: ref.namespace, name: ref.name }, 'the object changed while its additions were being removed; the next pass judges it again');
     return [];
   }
