@@ -157,7 +157,7 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
       const from = previous;
       previous = release;
       test(`${from.version} → ${release.version} in place: control plane re-rendered on the new images, each workload restarted once onto the new proxy, Succeeded, Events`, async (t) => {
-        const before = await Promise.all(WORKLOADS.map((w) => admin.get<Deployment>(deploymentType, w, apps)));
+        const templatesBefore = await Promise.all(WORKLOADS.map((w) => admin.get<Deployment>(deploymentType, w, apps)));
         await admin.patch(miType, name, undefined, { spec: { version: release.version } }, 'merge');
         const done = await eventually(`the upgrade to ${release.version} Succeeded`, async () => {
           const mi = await get();
@@ -183,7 +183,7 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
         // Each workload's template written once for the new proxy (a restart is a template change), its pods on the new proxy.
         for (const [index, workload] of WORKLOADS.entries()) {
           const live = await admin.get<Deployment>(deploymentType, workload, apps);
-          assert.equal(live.metadata.generation, (before[index]!.metadata.generation ?? 0) + 1, `${workload}: its template changed once`);
+          assert.equal(live.metadata.generation, (templatesBefore[index]!.metadata.generation ?? 0) + 1, `${workload}: its template changed once`);
           assert.match(live.spec.template.metadata?.annotations?.[RESTARTED_FOR_ANNOTATION] ?? '', new RegExp(`^${release.version.replaceAll('.', '\\.')}-`), `${workload} restarted for ${release.version}`);
         }
         await assertPodsOn(release);
