@@ -132,6 +132,16 @@ test('rarer states: deletion, a root rotation under way, a finished upgrade, a r
   assert.match(text, /\[█{9}░{11}\] 18\/40 workloads\n {17}22 outdated\n {17}22 workloads to restart for \S+, held:\s+the root rotation/, 'no batch line, the hold from the message');
 });
 
+test('a paused upgrade: the Upgrading condition\'s pause is said under the bar, in yellow', () => {
+  const mi = structuredClone(fixture('upgrade-inplace-linkerd').installations[0]!);
+  const upgrading = mi.status!.conditions!.find((c) => c.type === 'Upgrading')!;
+  Object.assign(upgrading, { reason: 'UpgradePaused', message: 'paused in phase DataPlane (spec.paused); the upgrade continues from here once resumed' });
+  const text = renderStatusReport([mi], { now: NOW, color: false, width: WIDTH });
+  assert.match(text, /2\/4 workloads {2}step 4\/5 Data plane\n {17}started 16s ago \(2026-11-27T18:59:44Z\)\n {17}paused in phase DataPlane \(spec\.paused\); the upgrade continues\s+from here once resumed\n/);
+  assert.match(renderStatusReport([mi], { now: NOW, color: true, width: WIDTH }), /\u001b\[33mpaused in phase DataPlane/);
+  assert.doesNotMatch(plain(fixture('upgrade-inplace-linkerd')), /paused/, 'not said when not paused');
+});
+
 test('lines fit the width, except a single word longer than it', () => {
   for (const width of [60, 80, 120]) {
     for (const name of fixtureNames) {

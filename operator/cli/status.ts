@@ -454,6 +454,9 @@ function upgradeSection(report: Report, status: MeshInstallationStatus, now: Dat
   const startedAt = new Date(upgrade.startedAt);
   const started = `started ${formatRelative(upgrade.startedAt, now)}${Number.isNaN(startedAt.getTime()) ? '' : ` (${startedAt.toISOString().replace('.000Z', 'Z')})`}`;
   report.row('', final && upgrade.finishedAt ? `${started}, finished ${formatRelative(upgrade.finishedAt, now)}` : started, true);
+  // A pause is not recorded in status.upgrade (the upgrade stays in its phase): the Upgrading condition says it.
+  const upgrading = findCondition(status.conditions, ConditionType.Upgrading);
+  if (!final && upgrading?.status === 'True' && upgrading.reason === 'UpgradePaused') report.row('', upgrading.message, true, 'yellow');
   if (upgrade.message) report.row('', upgrade.message, true);
 }
 
