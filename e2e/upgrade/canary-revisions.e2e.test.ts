@@ -18,16 +18,14 @@ import { Informer } from '../../operator/runtime/informer.ts';
 import type { KubeObject } from '../../operator/runtime/kube.ts';
 import { eventually } from '../support/kube.ts';
 import { miType, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
-import { assertProxies, installation, NEW, patchSpec, upgradeWorld } from './support.ts';
+import { assertProxies, canaryWorld, installation, NEW, NEW_REVISION, OLD_REVISION, patchSpec } from './support.ts';
 
 let world: RolloutWorld;
 let workloads: TestWorkload[] = [];
-const OLD_REV = '1-0-0';
-const NEW_REV = '1-1-0';
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
 
 before(async () => {
-  ({ world, workloads } = await upgradeWorld({ maxUnavailable: 1, batchInterval: '1s', progressDeadline: '60s', spec: { upgrade: { strategy: 'Canary' } } }, 3));
+  ({ world, workloads } = await canaryWorld(3));
 });
 
 after(async () => {
@@ -39,8 +37,8 @@ type Status = { revisions?: Array<{ name: string; version: string; state: string
 test('Canary bump: the new revision beside the old, both owned; the old one pruned only once no running pod uses it; each workload restarted once', async (t) => {
   const mesh = world.harness.meshNamespace;
   const exists = async (name: string) => (await world.admin.get(deploymentType, name, mesh).catch(() => undefined)) !== undefined;
-  assert.ok(await exists(`controller-${OLD_REV}`), 'the running revision\'s controller');
-  assert.equal(world.bare.metadata.annotations?.[RECORD_ANNOTATIONS.revision], OLD_REV, 'the bare pod runs the old revision\'s proxy');
+  assert.ok(await exists(`controller-${OLD_REVISION}`), 'the running revision\'s controller');
+  assert.equal(world.bare.metadata.annotations?.[RECORD_ANNOTATIONS.revision], OLD_REVISION, 'the bare pod runs the old revision\'s proxy');
 
   // First resourceVersion at which each fact was seen.
   const seen = new Map<string, number>();
@@ -51,14 +49,14 @@ test('Canary bump: the new revision beside the old, both owned; the old one prun
   installations.on((_type, object) => {
     const status = (object as KubeObject & { status?: Status }).status;
     const names = (status?.revisions ?? []).map((r) => `${r.name}:${r.state}:${r.inUse}`).sort();
-    if (names.join() === [`${NEW_REV}:Active:true`, `${OLD_REV}:Retiring:true`].sort().join()) bothRevisionsInStatus = true;
+    if (names.join() === [`${NEW_REVISION}:Active:true`, `${OLD_REVISION}:Retiring:true`].sort().join()) bothRevisionsInStatus = true;
     const inventory = new Set((status?.inventory ?? []).filter((e) => e.kind === 'Deployment').map((e) => e.name));
-    if (inventory.has(`controller-${OLD_REV}`) && inventory.has(`controller-${NEW_REV}`)) bothInInventory = true;
+    if (inventory.has(`controller-${OLD_REVISION}`) && inventory.has(`controller-${NEW_REVISION}`)) bothInInventory = true;
   });
   const controlPlane = new Informer({ client: world.admin, type: deploymentType, namespace: mesh });
   controlPlane.on((type, object) => {
-    if (object.metadata.name === `controller-${NEW_REV}`) note('new revision applied', object);
-    if (type === 'delete' && object.metadata.name === `controller-${OLD_REV}`) note('old revision deleted', object);
+    if (object.metadata.name === `controller-${NEW_REVISION}`) note('new revision applied', object);
+    if (type === 'delete' && object.metadata.name === `controller-${OLD_REVISION}`) note('old revision deleted', object);
   });
   const apps = new Informer({ client: world.admin, type: deploymentType, namespace: world.apps });
   apps.on((_type, object) => {
@@ -74,15 +72,15 @@ test('Canary bump: the new revision beside the old, both owned; the old one prun
 
   // Every workload moved; the bare pod still runs the old revision's proxy: the old revision stays.
   await world.operatorLookedAgain(3, 3_000);
-  assert.ok(await exists(`controller-${OLD_REV}`), 'the old revision is kept while a running pod uses it');
-  assert.ok(await exists(`controller-${NEW_REV}`));
+  assert.ok(await exists(`controller-${OLD_REVISION}`), 'the old revision is kept while a running pod uses it');
+  assert.ok(await exists(`controller-${NEW_REVISION}`));
   const kept = (await installation(world)).status as Status;
-  assert.deepEqual(kept.revisions?.map((r) => [r.name, r.version, r.state, r.inUse]), [[NEW_REV, NEW, 'Active', true], [OLD_REV, '1.0.0', 'Retiring', true]]);
+  assert.deepEqual(kept.revisions?.map((r) => [r.name, r.version, r.state, r.inUse]), [[NEW_REVISION, NEW, 'Active', true], [OLD_REVISION, '1.0.0', 'Retiring', true]]);
   assert.ok(bothInInventory, 'both revisions owned (in the inventory) at once');
 
   // The person deletes the pod no controller restarts (the rollout said so): the old revision goes.
   await world.admin.delete({ apiVersion: 'v1', kind: 'Pod' }, 'bare', world.apps);
-  await eventually('the old revision pruned', async () => !(await exists(`controller-${OLD_REV}`)), 60_000, 200);
+  await eventually('the old revision pruned', async () => !(await exists(`controller-${OLD_REVISION}`)), 60_000, 200);
   await eventually('status.revisions cleared', async () => ((await installation(world)).status as Status).revisions === undefined, 30_000, 100);
   await Promise.all([installations.stop(), controlPlane.stop(), apps.stop()]);
   t.diagnostic(`resourceVersions: ${JSON.stringify([...seen])}`);
@@ -92,5 +90,5 @@ test('Canary bump: the new revision beside the old, both owned; the old one prun
   const writes = world.workloadWrites(bumpedAt);
   assert.deepEqual([...writes.keys()].sort(), workloads.map((w) => w.id).sort(), 'every workload restarted');
   for (const [id, times] of writes) assert.equal(times.length, 1, `${id} restarted once`);
-  for (const workload of workloads) assert.equal((await world.pods(workload)).every((p) => p.metadata.annotations?.[RECORD_ANNOTATIONS.revision] === NEW_REV), true, `${workload.id} on revision ${NEW_REV}`);
+  for (const workload of workloads) assert.equal((await world.pods(workload)).every((p) => p.metadata.annotations?.[RECORD_ANNOTATIONS.revision] === NEW_REVISION), true, `${workload.id} on revision ${NEW_REVISION}`);
 });

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/kube.ts';
 import { AuditFollower, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
-import { assertProxies, NEW, patchSpec, PhaseRecorder, upgradeWhen, upgradeWorld } from './support.ts';
+import { assertProxies, killOperator, NEW, patchSpec, PhaseRecorder, upgradeWhen, upgradeWorld } from './support.ts';
 
 let world: RolloutWorld;
 let workloads: TestWorkload[] = [];
@@ -22,15 +22,6 @@ after(async () => {
   await world?.tearDown();
 });
 
-/** SIGKILLs the running operator process and waits for it to be gone. */
-async function killOperator(): Promise<void> {
-  const { child } = world.operator;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-  assert.equal(child.signalCode, 'SIGKILL');
-}
-
 test('SIGKILLed in ControlPlane and again mid-DataPlane, the next processes continue the upgrade from the recorded phase: Succeeded, each workload restarted once', async (t) => {
   const recorder = new PhaseRecorder(world);
   await recorder.start();
@@ -38,13 +29,13 @@ test('SIGKILLed in ControlPlane and again mid-DataPlane, the next processes cont
   await patchSpec(world, { version: NEW });
 
   await eventually('phase ControlPlane recorded', async () => recorder.phases.includes('ControlPlane'), 60_000, 5);
-  await killOperator();
+  await killOperator(world);
   t.diagnostic(`first kill at phases ${recorder.phases.join(' -> ')}`);
   world.operator = await world.harness.startOperator();
 
   const audit = new AuditFollower();
   await eventually('the first workload restart of the data-plane stage', async () => audit.next().some((e) => world.isWorkloadWrite(e)), 120_000, 10).finally(() => audit.close());
-  await killOperator();
+  await killOperator(world);
   const writesAtKill = world.workloadWrites(bumpedAt);
   t.diagnostic(`second kill at phases ${recorder.phases.join(' -> ')}, ${[...writesAtKill.values()].flat().length} of ${workloads.length} workloads written`);
   assert.ok(writesAtKill.size < workloads.length, 'killed with workloads left to restart');

@@ -122,3 +122,21 @@ export function upgrading(mi: Installation): { status: string; reason: string; m
   assert.ok(condition, `an Upgrading condition: ${JSON.stringify(mi.status?.conditions)}`);
   return condition;
 }
+
+/** SIGKILLs the world's operator process and waits for it to be gone (the resume tests start the next one). */
+export async function killOperator(world: RolloutWorld): Promise<void> {
+  const { child } = world.operator;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  assert.equal(child.signalCode, 'SIGKILL');
+}
+
+/** The revision names of {@link OLD} and {@link NEW} (the test mesh names its controller `controller-<rev>` under Canary). */
+export const OLD_REVISION = '1-0-0';
+export const NEW_REVISION = '1-1-0';
+
+/** A world at {@link OLD} with strategy Canary and `count` one-pod Deployments. */
+export function canaryWorld(count: number): Promise<{ world: RolloutWorld; workloads: TestWorkload[] }> {
+  return upgradeWorld({ maxUnavailable: 1, batchInterval: '1s', progressDeadline: '60s', spec: { upgrade: { strategy: 'Canary' } } }, count);
+}

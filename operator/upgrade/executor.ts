@@ -157,31 +157,30 @@ export async function advanceUpgrade(scope: PassScope, context: PassContext): Pr
     observed.workloads = workloads;
   }
   const decision = planUpgrade(observed, scope.clock.now());
+  holdWhileInjectorBehind(scope);
   if (!decision) return;
   if (decision.record) await recordUpgrade(scope, context, decision.status);
   scope.status.upgrade = decision.status;
   if (decision.hold) scope.rolloutHold = decision.hold;
-  else if (injectorLags(scope, decision.status)) {
-    // The injection webhook injects the proxy of status.served (injection/admission.ts), which this
-    // pass writes only at its end: a workload restarted before that — the first pass of a process
-    // started after a kill, say — would get the previous version's proxy, and the rollout never
-    // restarts it again for the same target. So restarts wait one pass, the one that records it.
-    scope.rolloutHold = `the injection webhook still injects the proxy of ${servedVersion(scope) ?? 'no served spec'}; restarts toward ${scope.mi.spec.version} start once this pass has recorded it as served`;
-    scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, scope.clock.now() + 1000);
-  }
   if (decision.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, decision.wakeAt);
   scope.status.conditions = setCondition(scope.status.conditions, { type: ConditionType.Upgrading, ...decision.condition, observedGeneration: scope.generation }, passTime(scope));
   if (decision.record) announce(scope, context, decision);
 }
 
-/** spec.version of status.served as the API server holds it: what the injection webhook injects. */
-function servedVersion(scope: PassScope): string | undefined {
-  const version = (scope.installation.status?.served?.spec as { version?: unknown } | undefined)?.version;
-  return typeof version === 'string' ? version : undefined;
-}
-
-function injectorLags(scope: PassScope, upgrade: UpgradeStatus): boolean {
-  return injectorBehind(upgrade.phase, servedVersion(scope), scope.mi.spec.version);
+/**
+ * Holds the rollout for this pass while the injection webhook would inject another version or
+ * revision than the one this pass serves. The webhook injects the proxy of status.served
+ * (injection/admission.ts), which a pass writes only at its end: a workload restarted before that
+ * — in the first pass of a process started after a kill, say, InPlace or Canary — would get the
+ * previous proxy, and the rollout never restarts it again for the same target. So restarts wait
+ * one pass, the one that records the spec as served, and a pass is asked for a second later.
+ */
+function holdWhileInjectorBehind(scope: PassScope): void {
+  const served = scope.installation.status?.served?.spec as { version?: unknown; upgrade?: { strategy?: unknown } } | undefined;
+  const spec = scope.mi.spec;
+  if (!injectorBehind(served && { version: served.version, strategy: served.upgrade?.strategy }, { version: spec.version, strategy: spec.upgrade.strategy })) return;
+  scope.rolloutHold ??= `the injection webhook still injects the proxy of the spec last served (${String(served?.version)}); restarts toward ${spec.version} start once this pass has recorded its spec as served`;
+  scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, scope.clock.now() + 1000);
 }
 
 /** The decision's Events, once its phase is recorded. Literal reasons, so the documented-reasons test finds each one. */

@@ -235,14 +235,13 @@ test('upgradeStall: a RolledBack or Failed upgrade to the version spec names sta
   ] as const) assert.equal(upgradeStall(upgrade, wanted), undefined, name);
 });
 
-test('injectorBehind: restarts wait while the served spec (what the injection webhook injects) is not the version being served, in the phases that restart', () => {
-  for (const [phase, served, serving, behind] of [
-    ['DataPlane', '1.30.4', '1.31.1', true], // the first pass after a kill: served not written yet for 1.31.1
-    ['DataPlane', '1.31.1', '1.31.1', false],
-    ['RollingBack', '1.31.1', '1.30.4', true], // the first pass serving `from` again
-    ['RollingBack', '1.30.4', '1.30.4', false],
-    ['DataPlane', undefined, '1.31.1', true],
-    ['ControlPlane', '1.30.4', '1.31.1', false], // held anyway by the phase
-    ['Succeeded', '1.30.4', '1.31.1', false],
-  ] as const) assert.equal(injectorBehind(phase, served, serving), behind, `${phase} ${served} ${serving}`);
+test('injectorBehind: restarts wait while the served spec (what the injection webhook injects) names another version or strategy than the one being served', () => {
+  const InPlace = 'InPlace';
+  for (const [name, served, serving, behind] of [
+    ['the first pass after a kill: 1.31.1 not recorded as served yet', { version: '1.30.4', strategy: InPlace }, { version: '1.31.1', strategy: InPlace }, true],
+    ['recorded', { version: '1.31.1', strategy: InPlace }, { version: '1.31.1', strategy: InPlace }, false],
+    ['the first pass serving `from` again (rolling back)', { version: '1.31.1', strategy: InPlace }, { version: '1.30.4', strategy: InPlace }, true],
+    ['a strategy switch renames the revision', { version: '1.30.4', strategy: InPlace }, { version: '1.30.4', strategy: 'Canary' }, true],
+    ['a first install (nothing served, no previous proxy)', undefined, { version: '1.31.1', strategy: InPlace }, false],
+  ] as const) assert.equal(injectorBehind(served, serving), behind, name);
 });

@@ -160,14 +160,15 @@ export function upgradeStall(upgrade: UpgradeStatus | undefined, wanted: string)
 }
 
 /**
- * Whether restarts must wait because the injection webhook would not inject the version this pass
- * serves: it injects the proxy of status.served (as the API server holds it), which a pass writes
- * only at its end, so in a phase that restarts workloads (DataPlane, RollingBack) a served version
- * other than the one being served means a restart now would bring back the previous proxy — and
- * the rollout never restarts a workload twice for one target.
+ * Whether restarts must wait because the injection webhook would not inject what a pass serves: it
+ * injects the proxy of status.served (as the API server holds it), which a pass writes only at its
+ * end, so while the served version or strategy (which names the revision) differs from the one
+ * being served, a restart would bring back the previous proxy — and the rollout never restarts a
+ * workload twice for one target. Nothing served yet (a first install): no previous proxy to fear.
  */
-export function injectorBehind(phase: UpgradePhase, served: string | undefined, serving: string): boolean {
-  return (phase === 'DataPlane' || phase === 'RollingBack') && served !== serving;
+export function injectorBehind(served: { version?: unknown; strategy?: unknown } | undefined, serving: { version: string; strategy: string }): boolean {
+  if (!served) return false;
+  return served.version !== serving.version || served.strategy !== serving.strategy;
 }
 
 /** The upgrade that concerns `wanted`, if one is recorded and is InPlace. */
