@@ -4,7 +4,8 @@
  * every spec behind an Istio golden render reconciled to Ready with a pass that writes nothing
  * (see no-op.ts); then the safety of installations from each other (see safety.ts); then sidecar
  * injection through the operator's webhook on the real mesh (see injection.ts); then InPlace
- * upgrades 1.29 → 1.30 → 1.31 with injected workloads (see upgrade.ts).
+ * upgrades 1.29 → 1.30 → 1.31 with injected workloads, the two-minor jump refused first (see
+ * upgrade.ts).
  */
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { describeInjection } from './injection.ts';

@@ -34,8 +34,8 @@ function linkerd(version: string, tag: string, proxyInit?: string): ReleaseFacts
 }
 
 /**
- * Linkerd: stable → next stable, stable → edge, edge → later edge; then a later edge on which one
- * workload crash-loops, rolled back.
+ * Linkerd: stable → next stable, stable → edge, edge → later edge (a downgrade to the stable refused
+ * on the way); then a later edge on which one workload crash-loops, rolled back.
  */
 export const LINKERD_UPGRADES: UpgradeScenario = {
   mesh: 'linkerd',
@@ -47,6 +47,8 @@ export const LINKERD_UPGRADES: UpgradeScenario = {
     linkerd('edge-26.8.2', 'edge-26.8.2'),
   ],
   rollback: { to: linkerd('edge-26.8.3', 'edge-26.8.3'), workload: 'api' },
+  // On edge-26.8.1, going back to the stable it came from is a downgrade.
+  refusals: [{ at: 2, to: '2.20', message: /moving from edge-26\.8\.1 to stable 2\.20 \(built from edge-26\.6\.3\) is a downgrade.*allowDowngrade/ }],
 };
 
 /** An Istio release: istiod's pilot image, the proxyv2 proxy. */
@@ -54,9 +56,11 @@ function istio(version: string): ReleaseFacts {
   return { version, controlPlaneImages: [`docker.io/istio/pilot:${version}`], proxyImage: `docker.io/istio/proxyv2:${version}` };
 }
 
-/** Istio: the latest patch of 1.29, 1.30 and 1.31, one minor per hop (in place allows one). */
+/** Istio: the latest patch of 1.29, 1.30 and 1.31, one minor per hop (in place allows one); the two-minor jump refused first. */
 export const ISTIO_UPGRADES: UpgradeScenario = {
   mesh: 'istio',
   proxy: 'istio-proxy',
   releases: [istio('1.29.4'), istio('1.30.4'), istio('1.31.1')],
+  // From 1.29 in place, 1.31 is two minors away.
+  refusals: [{ at: 0, to: '1.31.1', message: /in place Istio moves at most one minor at a time, but 1\.29 → 1\.31 is 2/ }],
 };

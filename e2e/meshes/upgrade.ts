@@ -9,6 +9,8 @@
  * (its restarted-for annotation) and its pods on the new proxy image, status.version, and the
  * Events of the hop.
  *
+ * With `refusals`, moves the upgrade path forbids are tried between the hops: Stalled with reason
+ * UnsupportedUpgrade and a message naming what is allowed, the control plane and workloads untouched.
  * With `rollback`, one more bump goes to a release on which one workload crash-loops: the
  * DataPlane gate fails, the upgrade ends RolledBack naming the gate, the control plane is back on
  * the previous release's images, every pod runs the previous proxy, spec.version still says the
@@ -29,7 +31,7 @@ import { MeshInjectionWorld, proxyContainer, type Container, type Pod } from './
 
 type Upgrade = { from: string; to: string; strategy: string; phase: string; updatedWorkloads?: number; totalWorkloads?: number; startedAt: string; finishedAt?: string; message?: string };
 type Condition = { type: string; status: string; reason: string; message: string };
-type Installation = KubeObject & { spec: { version: string }; status?: { version?: string; upgrade?: Upgrade; conditions?: Condition[] } };
+type Installation = KubeObject & { spec: { version: string }; status?: { observedGeneration?: number; version?: string; upgrade?: Upgrade; conditions?: Condition[] } };
 type Deployment = KubeObject & {
   spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[]; initContainers?: Container[] } } };
   status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number };
@@ -63,6 +65,11 @@ export interface UpgradeScenario {
    * pod-crash-loop for meshwright.dev/kwok-crash-loop-with-proxy): rolled back to the last release.
    */
   rollback?: { to: ReleaseFacts; workload: string };
+  /**
+   * Moves refused while the installation runs `releases[at]` (before the next hop): Stalled with
+   * reason UnsupportedUpgrade and a message matching `message`, nothing of the mesh changed.
+   */
+  refusals?: ReadonlyArray<{ at: number; to: string; message: RegExp }>;
 }
 
 /** kwok crash-loops a pod with this annotation whose proxy record names the same version (e2e/cluster/stages/pod.yaml). */
@@ -152,8 +159,35 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
       await assertPodsOn(first!);
     });
 
+    /** Registers the refusals of `scenario` while `running` runs. */
+    const describeRefusals = (index: number, running: ReleaseFacts) => {
+      for (const refusal of (scenario.refusals ?? []).filter((r) => r.at === index)) {
+        test(`${running.version} → ${refusal.to} is refused: Stalled UnsupportedUpgrade naming what is allowed, the control plane and the workloads untouched`, async () => {
+          const workloadsBefore = await Promise.all(WORKLOADS.map((w) => admin.get<Deployment>(deploymentType, w, apps)));
+          const controlPlaneBefore = (await admin.list<Deployment>(deploymentType, { namespace: cp })).items;
+          await admin.patch(miType, name, undefined, { spec: { version: refusal.to } }, 'merge');
+          const stalled = await eventually(`${refusal.to} refused`, async () => {
+            const mi = await get();
+            const condition = mi.status?.conditions?.find((c) => c.type === 'Stalled');
+            return condition?.status === 'True' && condition.reason === 'UnsupportedUpgrade' && mi.status?.observedGeneration === mi.metadata.generation ? { mi, condition } : undefined;
+          }, 60_000, 100);
+          assert.match(stalled.condition.message, refusal.message);
+          assert.equal(stalled.mi.status?.version, running.version, 'status.version is still the running one');
+          assert.ok(stalled.mi.status?.upgrade?.to !== refusal.to, `no upgrade started: ${JSON.stringify(stalled.mi.status?.upgrade)}`);
+          // The operator's pass that judged the move is recorded (observedGeneration): whatever it would write, it has.
+          const controlPlaneAfter = (await admin.list<Deployment>(deploymentType, { namespace: cp })).items;
+          assert.deepEqual(controlPlaneAfter.map((d) => [d.metadata.name, d.metadata.generation, templateImages(d)]), controlPlaneBefore.map((d) => [d.metadata.name, d.metadata.generation, templateImages(d)]), 'the control plane untouched');
+          for (const [index, workload] of WORKLOADS.entries()) {
+            assert.equal((await admin.get<Deployment>(deploymentType, workload, apps)).metadata.generation, workloadsBefore[index]!.metadata.generation, `${workload} not restarted`);
+          }
+          await assertPodsOn(running);
+        });
+      }
+    };
+
+    describeRefusals(0, first!);
     let previous = first!;
-    for (const release of hops) {
+    for (const [index, release] of hops.entries()) {
       const from = previous;
       previous = release;
       test(`${from.version} → ${release.version} in place: control plane re-rendered on the new images, each workload restarted once onto the new proxy, Succeeded, Events`, async (t) => {
@@ -197,6 +231,7 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
           assert.equal(events[0]!.type, 'Normal');
         }
       });
+      describeRefusals(index + 1, release);
     }
 
     const rollback = scenario.rollback;
