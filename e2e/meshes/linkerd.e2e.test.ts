@@ -6,8 +6,7 @@
  * installations from each other (see safety.ts), then sidecar injection through the operator's
  * webhook on the real mesh (see injection.ts), then InPlace upgrades with injected workloads from
  * stable 2.19 to the next stable 2.20, on to an edge (a downgrade refused there) and to a later
- * edge, and one more edge on
- * which a workload crash-loops, rolled back (see upgrade.ts).
+ * edge, and one more edge on which a workload crash-loops, rolled back (see upgrade.ts).
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
