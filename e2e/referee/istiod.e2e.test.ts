@@ -16,9 +16,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
@@ -34,7 +33,7 @@ import { removeInstallationAndWorkloads } from '../support/installation-removal.
 import { eventually, getIfExists } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 import { ensureIstioReferee } from './istio-referee.ts';
-import { requestCertificate, startIstiod, verifyChainToRoot, type Deployment, type IstiodProcess } from './istiod-process.ts';
+import { makeCsr, requestCertificate, serviceAccountKubeconfig, startIstiod, verifyChainToRoot, type Deployment, type IstiodProcess } from './istiod-process.ts';
 
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
 type Secret = KubeObject & { data: Record<string, string> };
@@ -58,22 +57,6 @@ const running: IstiodProcess[] = [];
 function audit(since: Date, filter: (e: AuditEvent) => boolean): AuditEvent[] {
   return readFileSync(cluster.auditLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent)
     .filter((e) => Date.parse(e.stageTimestamp) >= since.getTime() && filter(e));
-}
-
-/** A kubeconfig authenticating as a ServiceAccount (a token as the kubelet would project one). */
-async function serviceAccountKubeconfig(ns: string, name: string, audiences?: string[]): Promise<{ file: string; token: string }> {
-  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
-  });
-  const clusterEntry = kc.getCurrentCluster()!;
-  const file = join(mkdtempSync(join(tmpdir(), 'meshwright-istiod-sa-')), 'kubeconfig');
-  writeFileSync(file, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-    clusters: [{ name: 'local', cluster: { server: clusterEntry.server, 'certificate-authority-data': clusterEntry.caData } }],
-    users: [{ name: 'sa', user: { token: token.status.token } }],
-    contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
-  }));
-  return { file, token: token.status.token };
 }
 
 /** Polls istiod's readiness endpoint; fails at once if it exits. */
@@ -145,13 +128,6 @@ async function cleanUpAfterIstiod(since: Date, username: string): Promise<{ crea
   return { created: [...createdKeys], otherWrites };
 }
 
-/** A CSR as istio-agent makes one (the SAN is istiod's to decide from the caller's token). */
-function makeCsr(): string {
-  const result = spawnSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/O=meshwright-referee'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl req failed: ${result.stderr}`);
-  return result.stdout;
-}
-
 async function waitForInstallation(name: string): Promise<void> {
   await eventually(`${name} Ready`, async () => {
     const mi = await admin.get<Installation>(miType, name);
@@ -206,7 +182,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
 
       for (const deployment of deployments) {
         const serviceAccount = deployment.spec.template.spec.serviceAccountName ?? 'default';
-        const account = await serviceAccountKubeconfig(namespace, serviceAccount);
+        const account = await serviceAccountKubeconfig(admin, kc, namespace, serviceAccount);
         const username = `system:serviceaccount:${namespace}:${serviceAccount}`;
         const since = new Date();
         const istiod = await startIstiod(referee.pilotDiscovery, deployment, cacerts, account.file);
@@ -236,7 +212,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
 
           // A workload's certificate, asked for as istio-agent asks: a chain to our root, for its identity in our trust domain.
           await eventually('the default ServiceAccount', async () => getIfExists(admin, { apiVersion: 'v1', kind: 'ServiceAccount' }, 'default', workloadNs), 30_000, 200);
-          const workload = await serviceAccountKubeconfig(workloadNs, 'default', ['istio-ca']);
+          const workload = await serviceAccountKubeconfig(admin, kc, workloadNs, 'default', ['istio-ca']);
           // istiod's serving certificate names its Service: istiod, or istiod-<revision> for a revision.
           const serverName = `${revision === 'default' ? 'istiod' : `istiod-${revision}`}.${namespace}.svc`;
           const chain = await requestCertificate(istiod.ports.secureGrpc, root, serverName, workload.token, makeCsr());
@@ -288,7 +264,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
     const binding = `istiod-referee-${run}`;
     await admin.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'istiod-referee', namespace }] } as KubeObject, { force: true, manager: 'meshwright-e2e' });
     t.after(() => admin.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, binding).then(() => undefined, () => undefined));
-    const account = await serviceAccountKubeconfig(namespace, 'istiod-referee');
+    const account = await serviceAccountKubeconfig(admin, kc, namespace, 'istiod-referee');
     const deployment: Deployment = {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace },
       spec: { template: { spec: { serviceAccountName: 'istiod-referee', containers: [{ name: 'discovery', args: ['discovery'], env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }], volumeMounts: [{ name: 'cacerts', mountPath: '/etc/cacerts' }] }], volumes: [{ name: 'cacerts', secret: { secretName: 'cacerts' } }] } } },

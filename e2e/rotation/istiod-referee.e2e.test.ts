@@ -13,18 +13,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { splitCertificates } from '../../operator/pki/x509.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
 import { ensureIstioReferee } from '../referee/istio-referee.ts';
-import { requestCertificate, startIstiod, type Deployment, type IstiodProcess } from '../referee/istiod-process.ts';
+import { makeCsr, requestCertificate, serviceAccountKubeconfig, startIstiod, type Deployment, type IstiodProcess } from '../referee/istiod-process.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
 import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
@@ -71,28 +70,6 @@ after(async () => {
   }
 });
 
-/** A ServiceAccount token and a kubeconfig using it, as the kubelet would project one. */
-async function serviceAccountKubeconfig(ns: string, account: string, audiences?: string[]): Promise<{ file: string; token: string }> {
-  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${ns}/serviceaccounts/${account}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
-  });
-  const server = kc.getCurrentCluster()!;
-  const file = join(mkdtempSync(join(tmpdir(), 'meshwright-rotation-sa-')), 'kubeconfig');
-  writeFileSync(file, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-    clusters: [{ name: 'local', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
-    users: [{ name: 'sa', user: { token: token.status.token } }],
-    contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
-  }));
-  return { file, token: token.status.token };
-}
-
-function csr(): string {
-  const result = spawnSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', '/O=meshwright-rotation-referee'], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`openssl req failed: ${result.stderr}`);
-  return result.stdout;
-}
-
 /**
  * Whether the leaf of `chain` (istiod's answer: leaf, cert-chain.pem, root-cert.pem — an element
  * may hold several certificates) is signed, through the chain's certificates, by a root of `bundle`.
@@ -136,12 +113,12 @@ test('istiod (ISTIO_MULTIROOT_MESH) takes every cacerts of a rotation in place: 
   const deployment = await admin.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'istiod', namespace);
   const container = deployment.spec.template.spec.containers.find((c) => c.name === 'discovery')!;
   container.env = [...(container.env ?? []), { name: 'ISTIO_MULTIROOT_MESH', value: 'true' }];
-  const account = await serviceAccountKubeconfig(namespace, deployment.spec.template.spec.serviceAccountName ?? 'default');
+  const account = await serviceAccountKubeconfig(admin, kc, namespace, deployment.spec.template.spec.serviceAccountName ?? 'default');
   istiod = await startIstiod(referee.pilotDiscovery, deployment, versions[0]!, account.file);
   await eventually('istiod ready', async () => (await fetch(`http://127.0.0.1:${istiod!.ports.http}/ready`).then((r) => r.status, () => 0)) === 200, 90_000, 250)
     .catch((error: Error) => { throw new Error(`${error.message}\n${istiod!.log().slice(-3000)}`); });
   await eventually('the default ServiceAccount', async () => getIfExists(admin, { apiVersion: 'v1', kind: 'ServiceAccount' }, 'default', workloadNs), 30_000, 200);
-  const workload = await serviceAccountKubeconfig(workloadNs, 'default', ['istio-ca']);
+  const workload = await serviceAccountKubeconfig(admin, kc, workloadNs, 'default', ['istio-ca']);
 
   /** What istiod does with `files`: publishes its root-cert.pem, signs with its ca-cert.pem. */
   const assertServes = async (files: Record<string, string>, what: string) => {
@@ -150,7 +127,7 @@ test('istiod (ISTIO_MULTIROOT_MESH) takes every cacerts of a rotation in place: 
       return configMap?.data?.['root-cert.pem'] === files['root-cert.pem'] ? configMap : undefined;
     }, 30_000, 200).catch((error: Error) => { throw new Error(`${error.message}\n${istiod!.log().slice(-3000)}`); });
     assert.ok(published);
-    const chain = await requestCertificate(istiod!.ports.secureGrpc, files['root-cert.pem']!, `istiod.${namespace}.svc`, workload.token, csr());
+    const chain = await requestCertificate(istiod!.ports.secureGrpc, files['root-cert.pem']!, `istiod.${namespace}.svc`, workload.token, makeCsr());
     assert.equal(new X509Certificate(chain[1]!).fingerprint256, new X509Certificate(files['ca-cert.pem']!).fingerprint256, `${what}: signed by this cacerts' issuer`);
     assert.ok(chainsToBundle(chain, files['root-cert.pem']!), `${what}: the workload certificate chains to a root istiod publishes`);
   };
