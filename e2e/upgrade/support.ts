@@ -136,7 +136,7 @@ export async function killOperator(world: RolloutWorld): Promise<void> {
 export const OLD_REVISION = '1-0-0';
 export const NEW_REVISION = '1-1-0';
 
-/** A world at {@link OLD} with strategy Canary and `count` one-pod Deployments. */
-export function canaryWorld(count: number): Promise<{ world: RolloutWorld; workloads: TestWorkload[] }> {
-  return upgradeWorld({ maxUnavailable: 1, batchInterval: '1s', progressDeadline: '60s', spec: { upgrade: { strategy: 'Canary' } } }, count);
+/** A world at {@link OLD} with strategy Canary and `count` one-pod Deployments; `operatorEnv` for the operator process. */
+export function canaryWorld(count: number, operatorEnv?: Record<string, string>): Promise<{ world: RolloutWorld; workloads: TestWorkload[] }> {
+  return upgradeWorld({ maxUnavailable: 1, batchInterval: '1s', progressDeadline: '60s', spec: { upgrade: { strategy: 'Canary' } }, ...(operatorEnv ? { operatorEnv } : {}) }, count);
 }

@@ -31,6 +31,7 @@ import { passTime, type PassScope, type Target } from '../controllers/meshinstal
 import { renderOwned } from '../controllers/ownership.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../rollout/index.ts';
+import type { CanaryRevisions } from './steps.ts';
 import { injectorBehind, planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
 
 export { versionToServe };
@@ -50,8 +51,20 @@ async function recordUpgrade(scope: PassScope, context: PassContext, upgrade: Up
   scope.log.info({ from: upgrade.from, to: upgrade.to, phase: upgrade.phase }, 'upgrade phase recorded');
 }
 
+/** Canary: the revision names of the upgrade's `from` and of spec.version (undefined when either does not resolve). */
+function canaryRevisions(scope: PassScope, context: PassContext, from: string | undefined): CanaryRevisions | undefined {
+  const distribution = context.distributions.get(scope.mi.spec.mesh);
+  if (!distribution || from === undefined || scope.installation.spec.upgrade.strategy !== 'Canary') return undefined;
+  try {
+    const at = (version: string) => distribution.resolve({ ...scope.mi, spec: { ...scope.installation.spec, version } }).revision;
+    return { old: at(from), new: at(scope.installation.spec.version) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the machine reads from the spec and the recorded status. */
-function baseObservation(scope: PassScope): UpgradeObservation {
+function baseObservation(scope: PassScope, context: PassContext): UpgradeObservation {
   const { installation } = scope;
   const spec = scope.mi.spec;
   const served = (installation.status?.served?.spec as { version?: unknown } | undefined)?.version;
@@ -66,7 +79,9 @@ function baseObservation(scope: PassScope): UpgradeObservation {
     paused: scope.paused,
     recorded: scope.status.upgrade,
     recordedReason: findCondition(installation.status?.conditions, ConditionType.Upgrading)?.reason,
-    hasGateways: (spec.gateways?.length ?? 0) > 0,
+    // A Canary's gateways are its revision's (`<name>-<rev>` beside the old ones): gated with its control plane.
+    hasGateways: spec.upgrade.strategy === 'InPlace' && (spec.gateways?.length ?? 0) > 0,
+    revisions: canaryRevisions(scope, context, scope.status.upgrade?.to === installation.spec.version ? scope.status.upgrade.from : typeof served === 'string' ? served : undefined),
   };
 }
 
@@ -115,7 +130,7 @@ export function holdGateways(scope: PassScope, target: Target, desired: KubeObje
  * a record that it is an upgrade. Returns status.upgrade as it now stands.
  */
 export async function recordUpgradeStart(scope: PassScope, context: PassContext): Promise<UpgradeStatus | undefined> {
-  const decision = planUpgrade(baseObservation(scope), scope.clock.now());
+  const decision = planUpgrade(baseObservation(scope, context), scope.clock.now());
   if (decision?.record && decision.status.phase === 'ControlPlane') {
     await recordUpgrade(scope, context, decision.status);
     scope.status.upgrade = decision.status;
@@ -143,7 +158,7 @@ function dataPlaneVerdict(scope: PassScope, context: PassContext): { verdict: Ro
  * Upgrading condition, status.upgrade and when to look again.
  */
 export async function advanceUpgrade(scope: PassScope, context: PassContext): Promise<void> {
-  const observed = baseObservation(scope);
+  const observed = baseObservation(scope, context);
   // Gates are judged only on the version the phase is about (a pass that started a retry still served the old one).
   const judged = versionToServe(observed.wanted, observed.recorded) === scope.mi.spec.version;
   if (scope.target && scope.desired && judged) {

@@ -23,11 +23,10 @@ function recorded(phase: UpgradeStatus['phase'], extra: Partial<UpgradeStatus> =
 const healthy = { notReady: [] };
 const unhealthy = { notReady: ['Deployment istio-system/istiod'] };
 
-test('no upgrade: a first install, an unchanged version, or a Canary strategy plan nothing', () => {
+test('no upgrade: a first install or an unchanged version plan nothing', () => {
   for (const [name, input] of [
     ['first install', observed({ served: undefined })],
     ['version unchanged', observed({ served: '1.31.1' })],
-    ['Canary (not planned here)', observed({ strategy: 'Canary' })],
     ['paused before it started (it starts once resumed)', observed({ paused: true })],
   ] as const) assert.equal(planUpgrade(input, T0), undefined, name);
 });
@@ -244,4 +243,20 @@ test('injectorBehind: restarts wait while the served spec (what the injection we
     ['a strategy switch renames the revision', { version: '1.30.4', strategy: InPlace }, { version: '1.30.4', strategy: 'Canary' }, true],
     ['a first install (nothing served, no previous proxy)', undefined, { version: '1.31.1', strategy: InPlace }, false],
   ] as const) assert.equal(injectorBehind(served, serving), behind, name);
+});
+
+test('Canary runs the same machine as a canary of one step: the new revision beside the old, then every namespace at once; steps named as meshwright plan names them, the unhonoured canary steps said', () => {
+  const revisions = { old: '1-30-4', new: '1-31-1' };
+  const start = planUpgrade(observed({ strategy: 'Canary', revisions }), T0)!;
+  assert.deepEqual([start.status.strategy, start.status.phase, start.status.step, start.status.totalSteps, start.status.stepName], ['Canary', 'ControlPlane', 2, 6, 'New revision 1-31-1 side by side with 1-30-4']);
+  assert.match(start.condition.message, /steps, pauses and promotion are not carried out yet: every enrolled namespace moves at once/);
+  assert.match(start.events[0]!.message, /^Canary upgrade 1\.30\.4 -> 1\.31\.1 started/);
+  const moving = planUpgrade(observed({ strategy: 'Canary', revisions, recorded: start.status, controlPlane: healthy }), T0 + MIN)!;
+  assert.deepEqual([moving.status.phase, moving.status.step, moving.status.stepName, moving.hold], ['DataPlane', 3, 'Canary', undefined]);
+  const done = planUpgrade(observed({ strategy: 'Canary', revisions, recorded: moving.status, dataPlane: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] } }), T0 + 2 * MIN)!;
+  assert.deepEqual([done.status.phase, done.status.step, done.status.stepName], ['Succeeded', 6, 'Succeeded']);
+  assert.match(done.status.message!, /revision 1-30-4 is removed once no namespace and no running pod uses it/);
+  // An InPlace upgrade recorded for the same version is not this one: a strategy change starts anew.
+  assert.equal(planUpgrade(observed({ strategy: 'Canary', revisions, recorded: recorded('DataPlane') }), T0)!.status.strategy, 'Canary');
+  assert.equal(versionToServe('1.31.1', { ...start.status, phase: 'RollingBack' }), '1.30.4', 'a Canary rollback serves from, whose revision the namespaces go back to');
 });

@@ -27,6 +27,14 @@
  * - Failed: nothing more changes — no restart batch starts (`hold`), the render of the new version
  *   is kept as it is.
  *
+ * strategy Canary runs the same machine, its steps as `meshwright plan` words a canary of one
+ * step: ControlPlane applies the new revision beside the running one (revisions.ts keeps the old
+ * one rendered while anything uses it), DataPlane moves every enrolled namespace at once (the
+ * enrolment label names the revision served) and restarts its workloads, and a rollback serves
+ * `from` again — its revision, namespaces relabelled back, workloads restarted back — while the new
+ * revision stays until nothing uses it. canary.ts decides the step-by-step machine (steps, pauses,
+ * promotion), not wired yet; until it is, the condition says the steps are not carried out.
+ *
  * Everything the machine reads lives in the cluster (status.upgrade, the live objects, the restart
  * marks the rollout reads), so an operator killed anywhere resumes from there: a phase's gate is
  * judged again from what the cluster shows, and the rollout never restarts a workload twice for
@@ -35,7 +43,7 @@
 import { parseDuration } from '../api/duration.ts';
 import type { MeshInstallationStatus } from '../api/status.ts';
 import type { RolloutVerdict } from '../rollout/index.ts';
-import { IN_PLACE_STEPS, inPlaceStepNumber, type InPlaceStep } from './steps.ts';
+import { canaryStepTitles, IN_PLACE_STEPS, inPlaceStepNumber, type CanaryRevisions, type InPlaceStep } from './steps.ts';
 
 /** status.upgrade as the API defines it. */
 export type UpgradeStatus = NonNullable<MeshInstallationStatus['upgrade']>;
@@ -100,7 +108,9 @@ export interface UpgradeObservation {
    * as far as observing it (before the apply, or paused).
    */
   controlPlane?: { notReady: readonly string[] };
-  /** Whether spec.gateways names any gateway: only then is there a Gateways stage. */
+  /** Canary: the revision names of `from` and spec.version, for the plan's step titles. */
+  revisions?: CanaryRevisions;
+  /** Whether spec.gateways names any gateway: only then is there a Gateways stage (InPlace: a Canary's gateways are its revision's, gated with its control plane). */
   hasGateways?: boolean;
   /** The gateways' components of the version served this pass not rolled out and available, like {@link controlPlane} (which leaves them out). */
   gateways?: { notReady: readonly string[] };
@@ -174,15 +184,14 @@ export function injectorBehind(served: { version?: unknown; strategy?: unknown }
 /** The upgrade that concerns `wanted`, if one is recorded and is InPlace. */
 function upgradeOf(observed: UpgradeObservation): UpgradeStatus | undefined {
   const { recorded, wanted } = observed;
-  return recorded && recorded.to === wanted && recorded.strategy === 'InPlace' ? recorded : undefined;
+  return recorded && recorded.to === wanted && recorded.strategy === observed.strategy ? recorded : undefined;
 }
 
 /**
- * The next step of the InPlace upgrade (see the module comment). Undefined when there is none to
- * speak of: no version change, a Canary strategy (not planned here), or a first install.
+ * The next step of the upgrade (see the module comment). Undefined when there is none to speak
+ * of: no version change, or a first install.
  */
 export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeDecision | undefined {
-  if (observed.strategy !== 'InPlace') return undefined;
   const current = upgradeOf(observed);
   const at = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (!current) {
@@ -210,13 +219,15 @@ export function planUpgrade(observed: UpgradeObservation, now: number): UpgradeD
 
 function start(observed: UpgradeObservation, from: string, at: string): UpgradeDecision {
   const status: UpgradeStatus = atStep({
-    from, to: observed.wanted, strategy: 'InPlace', phase: 'ControlPlane', startedAt: at, phaseStartedAt: at, generation: observed.generation,
-    message: `upgrading the control plane to ${observed.wanted}: mesh CRDs and control plane, then ${observed.hasGateways ? 'gateways' : 'workloads'}`,
-  });
+    from, to: observed.wanted, strategy: observed.strategy, phase: 'ControlPlane', startedAt: at, phaseStartedAt: at, generation: observed.generation,
+    message: observed.strategy === 'Canary'
+      ? `upgrading to ${observed.wanted} by canary: its revision${observed.revisions ? ` ${observed.revisions.new}` : ''} runs beside the running one, which keeps serving until every workload has moved${CANARY_AT_ONCE}`
+      : `upgrading the control plane to ${observed.wanted}: mesh CRDs and control plane, then ${observed.hasGateways ? 'gateways' : 'workloads'}`,
+  }, observed);
   return {
     status, record: true, hold: holdFor(status),
     condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message: status.message! },
-    events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeStarted, message: `InPlace upgrade ${from} -> ${observed.wanted} started: control plane first, then workloads` }],
+    events: [{ type: 'Normal', reason: UpgradeEventReason.UpgradeStarted, message: `${observed.strategy} upgrade ${from} -> ${observed.wanted} started: control plane first, then workloads` }],
     wakeAt: undefined,
   };
 }
@@ -228,8 +239,23 @@ function holdFor(status: UpgradeStatus): string {
 /** The plan step of each InPlace phase under way (steps.ts, as `meshwright plan` numbers them). */
 const STEP_OF_PHASE: Partial<Record<UpgradePhase, InPlaceStep>> = { ControlPlane: 'Control plane', Gateways: 'Gateways', DataPlane: 'Data plane', Succeeded: 'Succeeded' };
 
+/**
+ * The Canary phases this machine runs, as the plan's steps for a canary of one step (every
+ * enrolled namespace at once): the new revision beside the old, then the move; the old revision's
+ * removal follows once nothing uses it (revisions.ts).
+ */
+const CANARY_STEP_OF_PHASE: Partial<Record<UpgradePhase, number>> = { ControlPlane: 2, DataPlane: 3, Succeeded: 6 };
+
+/** Said of a Canary upgrade while its steps are not carried out one by one. */
+const CANARY_AT_ONCE = '; spec.upgrade.canary steps, pauses and promotion are not carried out yet: every enrolled namespace moves at once';
+
 /** `status` with step, totalSteps and stepName of its phase; a rollback or a failure is no step of the plan. */
-function atStep(status: UpgradeStatus): UpgradeStatus {
+function atStep(status: UpgradeStatus, observed: UpgradeObservation): UpgradeStatus {
+  if (status.strategy === 'Canary' && observed.revisions && CANARY_STEP_OF_PHASE[status.phase] !== undefined) {
+    const titles = canaryStepTitles(0, observed.revisions);
+    const step = CANARY_STEP_OF_PHASE[status.phase]!;
+    return { ...status, step, totalSteps: titles.length, stepName: titles[step - 1] };
+  }
   const title = STEP_OF_PHASE[status.phase];
   if (title) return { ...status, step: inPlaceStepNumber(title), totalSteps: IN_PLACE_STEPS.length, stepName: title };
   if (status.phase === 'RollingBack' || status.phase === 'RolledBack') return { ...status, step: undefined, totalSteps: undefined, stepName: `${status.phase === 'RollingBack' ? 'rolling' : 'rolled'} back to ${status.from}` };
@@ -280,7 +306,7 @@ function gateFailed(observed: UpgradeObservation, current: UpgradeStatus, gate: 
   const failure = `gate ${gate} failed: ${why}`;
   if (observed.rollbackOnFailure) {
     const message = `${failure}; rolling back to ${current.from}`;
-    const status: UpgradeStatus = atStep({ ...current, phase: 'RollingBack', phaseStartedAt: at, message });
+    const status: UpgradeStatus = atStep({ ...current, phase: 'RollingBack', phaseStartedAt: at, message }, observed);
     return {
       status, record: true, hold: `the upgrade to ${current.to} is rolling back: the control plane of ${current.from} comes first`,
       condition: { status: 'True', reason: UpgradeReason.UpgradeRollingBack, message },
@@ -315,7 +341,7 @@ function controlPlaneStage(observed: UpgradeObservation, current: UpgradeStatus,
   if (health && health.notReady.length === 0) {
     if (observed.hasGateways) {
       const message = `control plane of ${current.to} available; upgrading the gateways`;
-      const status = atStep({ ...current, phase: 'Gateways', phaseStartedAt: at, message });
+      const status = atStep({ ...current, phase: 'Gateways', phaseStartedAt: at, message }, observed);
       return {
         status, record: true, hold: holdFor(status),
         condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
@@ -332,7 +358,7 @@ function controlPlaneStage(observed: UpgradeObservation, current: UpgradeStatus,
 
 /** Records DataPlane: the rollout may restart workloads onto the new proxy from this pass on. */
 function toDataPlane(observed: UpgradeObservation, current: UpgradeStatus, message: string, event: string, at: string): UpgradeDecision {
-  const status = atStep({ ...current, phase: 'DataPlane', phaseStartedAt: at, message });
+  const status = atStep({ ...current, phase: 'DataPlane', phaseStartedAt: at, message }, observed);
   return {
     status: withWorkloads(status, observed), record: true,
     condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message },
@@ -362,9 +388,10 @@ function dataPlaneStage(observed: UpgradeObservation, current: UpgradeStatus, _n
       verdict.outdatedWorkloads > 0 ? `; ${verdict.outdatedWorkloads} workload${verdict.outdatedWorkloads === 1 ? '' : 's'} still run${verdict.outdatedWorkloads === 1 ? 's' : ''} an older proxy that a restart by the operator cannot reach (see status.dataPlane.rollout.message)` : '',
       verdict.skipped.length + verdict.barePods.length > 0 ? `; not restarted: ${[...verdict.skipped, ...verdict.barePods.map((p) => `pod ${p}`)].join(', ')}` : '',
     ].join('');
-  const message = `upgraded ${current.from} -> ${current.to}: control plane, gateways and workloads${left}`;
+  const retiring = current.strategy === 'Canary' && observed.revisions ? `; revision ${observed.revisions.old} is removed once no namespace and no running pod uses it (status.revisions)` : '';
+  const message = `upgraded ${current.from} -> ${current.to}: control plane, gateways and workloads${left}${retiring}`;
   return {
-    status: atStep({ ...status, phase: 'Succeeded', finishedAt: at, message }), record: true,
+    status: atStep({ ...status, phase: 'Succeeded', finishedAt: at, message }, observed), record: true,
     condition: { status: 'False', reason: UpgradeReason.UpgradeSucceeded, message },
     events: [{ type: 'Normal', reason: UpgradeReason.UpgradeSucceeded, message }],
   };
@@ -396,7 +423,7 @@ function rollingBackStage(observed: UpgradeObservation, current: UpgradeStatus, 
   if (verdict?.state === 'complete' || verdict?.state === 'disabled') {
     const message = `${failure}; rolled back to ${current.from}: spec.version still says ${current.to}, which does not run; change the spec to try again`;
     return {
-      status: atStep({ ...withWorkloads(current, observed), phase: 'RolledBack', finishedAt: at, message }), record: true,
+      status: atStep({ ...withWorkloads(current, observed), phase: 'RolledBack', finishedAt: at, message }, observed), record: true,
       condition: { status: 'False', reason: UpgradeReason.UpgradeRolledBack, message },
       events: [{ type: 'Warning', reason: UpgradeReason.UpgradeRolledBack, message: `upgrade ${current.from} -> ${current.to}: ${message}` }],
     };
