@@ -5,9 +5,9 @@
  * person or GitOps would. For every hop the test reads what the API server holds: status.upgrade
  * (from, to, InPlace, Succeeded, every workload updated), the phases a watch of the installation
  * saw (ControlPlane before DataPlane, Succeeded last), the control plane's Deployments rolled out
- * on the new release's images, each workload's pod template restarted once for the new proxy
- * (its restarted-for annotation) and its pods on the new proxy image, status.version, and the
- * Events of the hop.
+ * on the new release's images with the containers `meshwright render` renders for it, each
+ * workload's pod template restarted once for the new proxy (its restarted-for annotation) and its
+ * pods on the new proxy image, status.version, and the Events of the hop.
  *
  * With `refusals`, moves the upgrade path forbids are tried between the hops: Stalled with reason
  * UnsupportedUpgrade and a message naming what is allowed, the control plane and workloads untouched.
@@ -21,7 +21,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
+import { withSpecDefaults } from '../../operator/api/defaults.ts';
+import { API_VERSION, KIND, type DefaultedMeshInstallation } from '../../operator/api/meshinstallation.ts';
+import { renderOffline } from '../../operator/cli/render.ts';
+import { builtInDistributions } from '../../operator/distributions/built-in.ts';
 import { RECORD_ANNOTATIONS } from '../../operator/distributions/injection.ts';
 import { RESTARTED_FOR_ANNOTATION } from '../../operator/rollout/annotations.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
@@ -83,6 +86,13 @@ function templateImages(deployment: Deployment): string[] {
   return [...new Set([...(spec.initContainers ?? []), ...spec.containers].map((c) => c.image ?? ''))].sort();
 }
 
+/** A Deployment's pod template as names and images of its init containers and containers, in order. */
+function templateShape(deployment: Deployment): string {
+  const spec = deployment.spec.template.spec;
+  const list = (containers: Container[] | undefined) => (containers ?? []).map((c) => `${c.name}=${c.image ?? ''}`).join(',');
+  return `${deployment.metadata.name}: init[${list(spec.initContainers)}] containers[${list(spec.containers)}]`;
+}
+
 /** Registers the InPlace upgrade hops of `scenario` (see the module comment). */
 export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
   const world = new MeshInjectionWorld();
@@ -95,8 +105,20 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
   let informer: Informer | undefined;
 
   const get = () => admin.get<Installation>(miType, name);
+  const spec = {
+    mesh: scenario.mesh, version: first!.version, namespace: cp,
+    injection: { namespaces: [apps], restartWorkloads: { enabled: true, maxUnavailable: 3, batchInterval: '0s' } },
+    upgrade: { strategy: 'InPlace', progressDeadline: '120s' },
+  };
+  /** The control plane's Deployments as `meshwright render` renders them at `version` (their containers, in order, with images). */
+  const renderedShapes = (version: string) => renderOffline({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec: withSpecDefaults({ ...spec, version } as never) } as DefaultedMeshInstallation, builtInDistributions)
+    .filter((o) => o.kind === 'Deployment' && o.metadata.namespace === cp).map((d) => templateShape(d as Deployment)).sort();
 
-  /** The control plane's Deployments once each has rolled out on exactly `images`. */
+  /**
+   * The control plane's Deployments once each has rolled out on exactly the release's images, with
+   * the containers `meshwright render` renders at that version (so a release's own shape, such as
+   * 2.19's classic destination proxy, is what runs).
+   */
   const controlPlaneOn = (release: ReleaseFacts) => eventually(`the ${scenario.mesh} control plane rolled out on ${release.version}'s images`, async () => {
     const { items } = await admin.list<Deployment>(deploymentType, { namespace: cp });
     if (items.length === 0) return undefined;
@@ -106,10 +128,11 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
       return (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && s.replicas === replicas && s.updatedReplicas === replicas && s.availableReplicas === replicas;
     });
     const images = [...new Set(items.flatMap(templateImages))].sort();
-    return settled && JSON.stringify(images) === JSON.stringify(release.controlPlaneImages) ? items : undefined;
+    const shapes = items.map(templateShape).sort();
+    return settled && JSON.stringify(images) === JSON.stringify(release.controlPlaneImages) && JSON.stringify(shapes) === JSON.stringify(renderedShapes(release.version)) ? items : undefined;
   }, 120_000, 250).catch(async (error: Error) => {
     const { items } = await admin.list<Deployment>(deploymentType, { namespace: cp });
-    throw new Error(`${error.message}: ${JSON.stringify(items.map((d) => [d.metadata.name, templateImages(d), d.status]))}`);
+    throw new Error(`${error.message}: ${JSON.stringify(items.map((d) => [templateShape(d), d.status]))}; rendered: ${JSON.stringify(renderedShapes(release.version))}`);
   });
 
   /** Asserts every workload's pods run `release`'s proxy (read from each pod) and carry its record. */
@@ -144,11 +167,7 @@ export function describeInPlaceUpgrades(scenario: UpgradeScenario): void {
     });
 
     test(`installed at ${first!.version}: three Deployments injected with its proxy`, async () => {
-      await world.install(name, {
-        mesh: scenario.mesh, version: first!.version, namespace: cp,
-        injection: { namespaces: [apps], restartWorkloads: { enabled: true, maxUnavailable: 3, batchInterval: '0s' } },
-        upgrade: { strategy: 'InPlace', progressDeadline: '120s' },
-      });
+      await world.install(name, spec);
       await world.warmUp(apps, scenario.proxy);
       const rollback = scenario.rollback;
       for (const workload of WORKLOADS) {
