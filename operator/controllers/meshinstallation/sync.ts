@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { setCondition } from '../../api/conditions.ts';
 import { applyStages, needsApply } from '../../runtime/apply.ts';
+import { mapLimited } from '../../runtime/concurrency.ts';
 import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
 import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
@@ -94,18 +95,16 @@ function listed(names: readonly string[]): string {
  */
 async function lookUp(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<(object: KubeObject) => KubeObject | undefined> {
   const missing = objects.filter((object) => !context.live.get(refOf(object)) && !scope.fetched.has(refKey(refOf(object))));
-  for (let i = 0; i < missing.length; i += MAX_CONCURRENT_APPLIES) {
-    await Promise.all(missing.slice(i, i + MAX_CONCURRENT_APPLIES).map(async (object) => {
-      const ref = refOf(object);
-      try {
-        scope.fetched.set(refKey(ref), await context.client.get(ref, ref.name, ref.namespace));
-      } catch (error) {
-        // Absent, or a kind not served yet (its CRD comes with this render): nothing to claim.
-        if (!(error instanceof KubeApiError && error.status === 404)) throw writeError('apply', ref, error);
-        scope.fetched.set(refKey(ref), undefined);
-      }
-    }));
-  }
+  await mapLimited(missing, MAX_CONCURRENT_APPLIES, async (object) => {
+    const ref = refOf(object);
+    try {
+      scope.fetched.set(refKey(ref), await context.client.get(ref, ref.name, ref.namespace));
+    } catch (error) {
+      // Absent, or a kind not served yet (its CRD comes with this render): nothing to claim.
+      if (!(error instanceof KubeApiError && error.status === 404)) throw writeError('apply', ref, error);
+      scope.fetched.set(refKey(ref), undefined);
+    }
+  });
   return (object) => context.live.get(refOf(object)) ?? scope.fetched.get(refKey(refOf(object)));
 }
 
@@ -167,11 +166,9 @@ export async function applyObjects(scope: PassScope, context: PassContext, objec
       return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live, object)) !== undefined);
     });
     await recordIntent(scope, context, pending.map(refOf));
-    const failures: ReconcileError[] = [];
-    for (let i = 0; i < pending.length; i += MAX_CONCURRENT_APPLIES) {
-      const results = await Promise.allSettled(pending.slice(i, i + MAX_CONCURRENT_APPLIES).map((object) => applyOne(scope, context, object, previouslyApplied)));
-      for (const result of results) if (result.status === 'rejected') failures.push(result.reason as ReconcileError);
-    }
+    // Every object of the stage is tried (a failure does not stop the others); failures in stage order.
+    const outcomes = await mapLimited(pending, MAX_CONCURRENT_APPLIES, (object) => applyOne(scope, context, object, previouslyApplied).then(() => undefined, (error: unknown) => error as ReconcileError));
+    const failures = outcomes.filter((failure): failure is ReconcileError => failure !== undefined);
     if (failures.length > 0) throw combined(failures);
   }
   reportContests(scope, context, objects);
