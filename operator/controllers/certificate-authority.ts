@@ -24,7 +24,7 @@ import {
 } from '../pki/authority.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, planContinuity, type ContinuityFacts, type PublishedRoots } from '../pki/continuity.ts';
 import { renewIssuerFromItsRoot } from '../pki/rotation-state.ts';
-import { certificateFingerprints } from '../pki/x509.ts';
+import { certificateFingerprints, findIssuer, splitCertificates } from '../pki/x509.ts';
 import type { Clock } from '../runtime/clock.ts';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from '../runtime/kube.ts';
 import { INSTALLATION_LABEL } from './ownership.ts';
@@ -54,6 +54,8 @@ export interface CertificateAuthorityOutcome {
   expiringSoon: boolean;
   /** Set when this pass started using a new root. */
   change?: RootChange;
+  /** External: the user's material a root rotation is to move the mesh onto (its root is not trusted yet), checked. */
+  externalTarget?: CertificateAuthorityMaterial;
   /** Set when this pass renewed the issuer under the same root (a person hears of it; no proxy needs a restart). */
   issuerRenewed?: { root: string; notAfter: string };
 }
@@ -195,8 +197,15 @@ export class CertificateAuthorities {
       accepted: installation.metadata.annotations?.[ACCEPT_NEW_ROOT_ANNOTATION],
       state: previous && { hasRootKey: previous.root !== undefined, rootFingerprints: certificateFingerprints(previous.trustAnchorsPem) },
     };
+    // The mesh's algorithms bind whatever the spec leaves unset; the spec's own choice binds a
+    // CA the user brings (one the operator made keeps its algorithm until a rotation).
+    const requirement: KeyRequirement = { mesh: installation.spec.mesh, accepted: profile.keyAlgorithms, ...(ca.type === 'External' && ca.keyAlgorithm ? { asked: ca.keyAlgorithm } : {}) };
+    const origin: MaterialOrigin = ca.type === 'External'
+      ? { source: `Secret ${ca.secretRef!.namespace}/${ca.secretRef!.name}`, trustAnchors: 'ca.crt', issuer: 'tls.crt', key: 'tls.key' }
+      : { source: `the CA state Secret ${where}`, trustAnchors: 'trust-anchors.crt', issuer: 'issuer.crt', key: 'issuer.key' };
     let state: AuthorityState;
     let change: RootChange | undefined;
+    let externalTarget: CertificateAuthorityMaterial | undefined;
     let external: KubeObject | undefined;
     if (ca.type === 'External') {
       const ref = ca.secretRef!;
@@ -211,7 +220,29 @@ export class CertificateAuthorities {
       // Checked below with the rest of the state, against spec.certificateAuthority.keyAlgorithm.
       const material = externalMaterial(secret.data, `${ref.namespace}/${ref.name}`);
       const decision = planContinuity({ ...facts, externalWhere: `${ref.namespace}/${ref.name}` });
-      state = { ...(previous ?? { serving: {} }), root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
+      const { nextExternal: _staged, ...kept } = previous ?? { serving: {} };
+      const adopted: AuthorityState = { ...kept, root: undefined, trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } };
+      // The user's issuer chains to no root the mesh trusts now (or a rotation onto it is under
+      // way): adopting it would cut every proxy's trust at once. The mesh keeps what it uses, and
+      // the root rotation (meshinstallation/rotation.ts) moves it onto the user's material with an
+      // overlap. Their material must be usable all the same: it is checked here, first.
+      const rotating = previous !== undefined && !previous.root && decision.use === 'external' && decision.replaces.length === 0
+        && (previous.nextExternal !== undefined || !findIssuer(splitCertificates(material.issuerChainPem).at(-1) ?? '', splitCertificates(previous.trustAnchorsPem)));
+      // A Secret the mesh reads in place is the mesh's material itself: there is nothing to overlap.
+      const readInPlace = () => {
+        try {
+          return renderWith !== undefined && userSecretUse(secret, renderWith(materialOf(adopted)), materialOf(adopted));
+        } catch {
+          return false;
+        }
+      };
+      if (rotating && !readInPlace()) {
+        await checkMaterial(material, now, requirement, origin);
+        state = previous;
+        externalTarget = material;
+      } else {
+        state = adopted;
+      }
       if (decision.use === 'external' && decision.replaces.length > 0) change = { roots: certificateFingerprints(material.trustAnchorsPem), replaced: decision.replaces };
     } else {
       // Only without a state is a new root possible: then what the cluster still trusts decides.
@@ -228,12 +259,6 @@ export class CertificateAuthorities {
       }
     }
 
-    // The mesh's algorithms bind whatever the spec leaves unset; the spec's own choice binds a
-    // CA the user brings (one the operator made keeps its algorithm until a rotation).
-    const requirement: KeyRequirement = { mesh: installation.spec.mesh, accepted: profile.keyAlgorithms, ...(ca.type === 'External' && ca.keyAlgorithm ? { asked: ca.keyAlgorithm } : {}) };
-    const origin: MaterialOrigin = ca.type === 'External'
-      ? { source: `Secret ${ca.secretRef!.namespace}/${ca.secretRef!.name}`, trustAnchors: 'ca.crt', issuer: 'tls.crt', key: 'tls.key' }
-      : { source: `the CA state Secret ${where}`, trustAnchors: 'trust-anchors.crt', issuer: 'issuer.crt', key: 'issuer.key' };
     // Checking certificates costs tens of milliseconds of CPU: a state already checked is not checked
     // again until something in it is due (or it changes), which keeps drift-repair passes fast. A
     // check that failed is not remembered: the next pass looks at the material as it is then.
@@ -266,13 +291,13 @@ export class CertificateAuthorities {
     return {
       material, summary, stateSecret: stateSecret(namespace, state), nextCheckAt,
       expiringSoon: ca.type === 'External' && nextCheckAt <= now, ...(change ? { change } : {}),
+      ...(externalTarget ? { externalTarget } : {}),
       ...(renewed ? { issuerRenewed: { root: summary.rootFingerprint, notAfter: summary.intermediateNotAfter } } : {}),
     };
   }
 
-  /** The self-signed CA state this process last held for `installation` (after {@link ensure}); never for a user's External CA. */
+  /** The CA state this process last held for `installation` (after {@link ensure}). */
   current(installation: DefaultedMeshInstallation): AuthorityState | undefined {
-    if (installation.spec.certificateAuthority.type === 'External') return undefined;
     return this.lastKnown.get(installation.metadata.uid ?? installation.metadata.name!);
   }
 

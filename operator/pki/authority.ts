@@ -48,6 +48,11 @@ export interface AuthorityState {
    * per rotation and kept here, beside the root in use, until it is promoted to root.
    */
   nextRoot?: CertificateWithKey;
+  /**
+   * External: the user's new material a root rotation moves the mesh onto (their Secret holds a
+   * root the mesh does not trust yet), kept here until the rotation makes it the material in use.
+   */
+  nextExternal?: { trustAnchorsPem: string; issuer: { chainPem: string; privateKeyPem: string } };
   /** The trust anchors proxies must hold. */
   trustAnchorsPem: string;
   /** The issuer chain (issuer first, root excluded) and its key. */
@@ -299,7 +304,8 @@ export function externalMaterial(data: Record<string, string> | undefined, where
 
 /** Keys of the state Secret. */
 const KEYS = {
-  rootCert: 'root.crt', rootKey: 'root.key', nextRootCert: 'next-root.crt', nextRootKey: 'next-root.key', anchors: 'trust-anchors.crt', issuerChain: 'issuer.crt', issuerKey: 'issuer.key',
+  rootCert: 'root.crt', rootKey: 'root.key', nextRootCert: 'next-root.crt', nextRootKey: 'next-root.key',
+  nextAnchors: 'next-trust-anchors.crt', nextIssuerChain: 'next-issuer.crt', nextIssuerKey: 'next-issuer.key', anchors: 'trust-anchors.crt', issuerChain: 'issuer.crt', issuerKey: 'issuer.key',
   webhookCaCert: 'webhook-ca.crt', webhookCaKey: 'webhook-ca.key',
 } as const;
 const SERVING_PREFIX = 'serving.';
@@ -311,6 +317,9 @@ export function encodeAuthorityState(state: AuthorityState): Record<string, stri
   };
   if (state.root) Object.assign(plain, { [KEYS.rootCert]: state.root.certificatePem, [KEYS.rootKey]: state.root.privateKeyPem });
   if (state.nextRoot) Object.assign(plain, { [KEYS.nextRootCert]: state.nextRoot.certificatePem, [KEYS.nextRootKey]: state.nextRoot.privateKeyPem });
+  if (state.nextExternal) {
+    Object.assign(plain, { [KEYS.nextAnchors]: state.nextExternal.trustAnchorsPem, [KEYS.nextIssuerChain]: state.nextExternal.issuer.chainPem, [KEYS.nextIssuerKey]: state.nextExternal.issuer.privateKeyPem });
+  }
   if (state.webhookCa) Object.assign(plain, { [KEYS.webhookCaCert]: state.webhookCa.certificatePem, [KEYS.webhookCaKey]: state.webhookCa.privateKeyPem });
   for (const [name, cert] of Object.entries(state.serving)) {
     plain[`${SERVING_PREFIX}${name}.crt`] = cert.certificatePem;
@@ -335,9 +344,11 @@ export function decodeAuthorityState(data: Record<string, string> | undefined, w
     if (match && cert) serving[match] = cert;
   }
   const nextRoot = pair(KEYS.nextRootCert, KEYS.nextRootKey);
+  const [nextAnchors, nextChain, nextKey] = [get(KEYS.nextAnchors), get(KEYS.nextIssuerChain), get(KEYS.nextIssuerKey)];
   return {
     root: pair(KEYS.rootCert, KEYS.rootKey),
     ...(nextRoot ? { nextRoot } : {}),
+    ...(nextAnchors && nextChain && nextKey ? { nextExternal: { trustAnchorsPem: nextAnchors, issuer: { chainPem: nextChain, privateKeyPem: nextKey } } } : {}),
     trustAnchorsPem: get(KEYS.anchors)!,
     issuer: { chainPem: get(KEYS.issuerChain)!, privateKeyPem: get(KEYS.issuerKey)! },
     webhookCa: pair(KEYS.webhookCaCert, KEYS.webhookCaKey),

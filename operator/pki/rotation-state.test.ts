@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, type AuthoritySettings } from './authority.ts';
 import { planRootRotation, type RotationRecord } from './rotation.ts';
-import { promoteNewRoot, publishOverlap, renewIssuerFromItsRoot, rotationFacts, stageNewRoot, switchIssuerToNewRoot, type RotatingAuthorityState } from './rotation-state.ts';
+import {
+  externalRotationFacts, issuingRootFingerprint, promoteExternal, promoteNewRoot, publishExternalOverlap, publishOverlap, renewIssuerFromItsRoot, rotationFacts,
+  stageExternal, stageNewRoot, switchIssuerToNewRoot, switchToExternalIssuer, type RotatingAuthorityState,
+} from './rotation-state.ts';
 import { findIssuer, splitCertificates } from './x509.ts';
 import { trustBundleSha256 } from '../distributions/injection.ts';
 import { containsKeyMaterial } from '../runtime/redact.ts';
@@ -98,4 +101,45 @@ test('rotation state: the new root survives the state Secret\'s encoding, and an
   assert.ok(findIssuer(splitCertificates(renewed.issuer.chainPem)[0]!, [staged.nextRoot!.certificatePem]), 'after the switch: renewed from the new root');
   assert.equal(renewed.root, switched.root, 'the old root stays the root until the promotion');
   assert.equal(renewed.nextRoot, switched.nextRoot);
+});
+
+test('rotation state, External: the user\'s new root walked through the planner\'s actions — staged, overlapped, issuer switched, promoted — the issuer always trusted, ending on the user\'s material', async () => {
+  const old = await createSelfSignedAuthority(settings, NOW);
+  const users = await createSelfSignedAuthority(settings, NOW + HOUR);
+  const material = { trustAnchorsPem: users.trustAnchorsPem, issuerChainPem: users.issuer.chainPem, issuerKeyPem: users.issuer.privateKeyPem };
+  let state: RotatingAuthorityState = { trustAnchorsPem: old.trustAnchorsPem, issuer: old.issuer, serving: {} };
+  const userRoot = await issuingRootFingerprint(material.issuerChainPem, material.trustAnchorsPem);
+  let recorded: RotationRecord = { phase: 'Idle' };
+  const actions: string[] = [];
+  const bundles: string[] = [state.trustAnchorsPem];
+  for (let i = 0; i < 12 && !(recorded.phase === 'Idle' && actions.includes('complete')); i++) {
+    const ca = await externalRotationFacts(state, trustBundleSha256(state.trustAnchorsPem));
+    const plan = planRootRotation({
+      caType: 'External', settings: { automatic: false, renewBeforeMs: HOUR }, recorded, ca, externalRoot: userRoot,
+      rollout: { state: 'complete', outdatedWorkloads: 0, skipped: [], barePods: [] }, podBundles: { [ca.trustBundleHash]: 2 },
+    }, NOW + i * HOUR);
+    recorded = plan.record;
+    actions.push(plan.action);
+    const run = (s: RotatingAuthorityState): RotatingAuthorityState => {
+      switch (plan.action) {
+        case 'stageExternalRoot': return stageExternal(s, material);
+        case 'publishOverlapBundle': return publishExternalOverlap(s);
+        case 'switchIssuer': return switchToExternalIssuer(s);
+        case 'publishNewRootOnly': return promoteExternal(s);
+        default: return s;
+      }
+    };
+    const once = run(state);
+    if (plan.action !== 'publishNewRootOnly') assert.deepEqual(run(once), once, `${plan.action} is idempotent`);
+    state = once;
+    if (bundles.at(-1) !== state.trustAnchorsPem) bundles.push(state.trustAnchorsPem);
+    assert.ok(issuerTrusted(state), `after ${plan.action} the issuer chains to a published root`);
+  }
+  assert.deepEqual(actions, ['stageExternalRoot', 'publishOverlapBundle', 'switchIssuer', 'publishNewRootOnly', 'complete']);
+  assert.equal(state.trustAnchorsPem, material.trustAnchorsPem, 'the user\'s anchors alone');
+  assert.equal(state.issuer.chainPem, material.issuerChainPem, 'the user\'s issuer');
+  assert.equal(state.nextExternal, undefined);
+  for (let i = 1; i < bundles.length; i++) assert.ok(bundles[i]!.includes(bundles[i - 1]!) || bundles[i - 1]!.includes(bundles[i]!), `bundle ${i} holds the one before or the reverse (istiod's rule)`);
+  const decoded = decodeAuthorityState(encodeAuthorityState(stageExternal({ trustAnchorsPem: old.trustAnchorsPem, issuer: old.issuer, serving: {} }, material)), 'x');
+  assert.deepEqual(decoded.nextExternal, { trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } }, 'the staged material survives the state Secret');
 });

@@ -96,3 +96,77 @@ export async function rotationFacts(state: RotatingAuthorityState, publishedBund
     trustBundleHash: publishedBundleSha256,
   };
 }
+
+// --- External: the user's Secret holds the new root and an issuer signed by it ---------------------
+
+/** The certificates of `pem` whose bytes (line breaks aside) are not among `others`'. */
+function certificatesNotIn(pem: string, others: string): string[] {
+  const known = new Set(splitCertificates(others).map((c) => c.replace(/\s/g, '')));
+  return splitCertificates(pem).filter((c) => !known.has(c.replace(/\s/g, '')));
+}
+
+function requireNextExternal(state: RotatingAuthorityState, action: string): NonNullable<RotatingAuthorityState['nextExternal']> {
+  if (!state.nextExternal) throw new Error(`${action}: the CA state holds no staged External material`);
+  return state.nextExternal;
+}
+
+/** stageExternalRoot: the user's new material kept in the state; what the mesh uses stays as it is. */
+export function stageExternal(state: RotatingAuthorityState, material: { trustAnchorsPem: string; issuerChainPem: string; issuerKeyPem: string }): RotatingAuthorityState {
+  if (state.nextExternal) return state;
+  return { ...state, nextExternal: { trustAnchorsPem: material.trustAnchorsPem, issuer: { chainPem: material.issuerChainPem, privateKeyPem: material.issuerKeyPem } } };
+}
+
+/** publishOverlapBundle (External): the anchors in use followed by the user's new ones; the issuer unchanged. */
+export function publishExternalOverlap(state: RotatingAuthorityState): RotatingAuthorityState {
+  const next = requireNextExternal(state, 'publishOverlapBundle');
+  const old = certificatesNotIn(state.trustAnchorsPem, next.trustAnchorsPem);
+  return { ...state, trustAnchorsPem: [...old, ...splitCertificates(next.trustAnchorsPem)].join('') };
+}
+
+/** switchIssuer (External): the user's new issuer; anchors old + new + new, as {@link switchIssuerToNewRoot} and for the same reasons. */
+export function switchToExternalIssuer(state: RotatingAuthorityState): RotatingAuthorityState {
+  const next = requireNextExternal(state, 'switchIssuer');
+  const old = certificatesNotIn(state.trustAnchorsPem, next.trustAnchorsPem);
+  const fresh = splitCertificates(next.trustAnchorsPem);
+  return { ...state, issuer: next.issuer, trustAnchorsPem: [...old, ...fresh, ...fresh].join('') };
+}
+
+/** publishNewRootOnly (External): the user's material alone is what the mesh uses; the staged copy leaves the state. */
+export function promoteExternal(state: RotatingAuthorityState): RotatingAuthorityState {
+  const next = requireNextExternal(state, 'publishNewRootOnly');
+  const { nextExternal: _promoted, ...rest } = state;
+  return { ...rest, issuer: next.issuer, trustAnchorsPem: next.trustAnchorsPem };
+}
+
+/**
+ * What the planner reads of an External CA state: the root in use (the published anchor not among
+ * the staged material's, or the one signing the issuer), the staged root (the one signing the
+ * staged issuer), the published anchors and which of them signs the issuer in use.
+ */
+export async function externalRotationFacts(state: RotatingAuthorityState, publishedBundleSha256: string): Promise<RotationObservation['ca']> {
+  const fingerprint = async (pem: string) => (await describeCertificate(pem)).sha256Fingerprint;
+  const describe = async (pem: string) => {
+    const info = await describeCertificate(pem);
+    return { fingerprint: info.sha256Fingerprint, notAfter: info.notAfter.getTime() };
+  };
+  const anchors = splitCertificates(state.trustAnchorsPem);
+  const chainTop = splitCertificates(state.issuer.chainPem).at(-1) ?? '';
+  const nextAnchors = state.nextExternal ? splitCertificates(state.nextExternal.trustAnchorsPem) : [];
+  const nextRoot = state.nextExternal ? findIssuer(splitCertificates(state.nextExternal.issuer.chainPem).at(-1) ?? '', nextAnchors) : undefined;
+  const signer = findIssuer(chainTop, [...anchors, ...nextAnchors]);
+  const old = state.nextExternal ? certificatesNotIn(state.trustAnchorsPem, state.nextExternal.trustAnchorsPem)[0] : undefined;
+  const root = old ?? signer ?? anchors[0] ?? '';
+  return {
+    root: await describe(root),
+    next: nextRoot ? await describe(nextRoot) : undefined,
+    trustAnchors: await Promise.all(anchors.map(fingerprint)),
+    issuerRoot: signer ? await fingerprint(signer) : 'none',
+    trustBundleHash: publishedBundleSha256,
+  };
+}
+
+/** The fingerprint of the root (of `anchorsPem`) that signed the top of `issuerChainPem`; undefined when none did. */
+export async function issuingRootFingerprint(issuerChainPem: string, anchorsPem: string): Promise<string | undefined> {
+  const signer = findIssuer(splitCertificates(issuerChainPem).at(-1) ?? '', splitCertificates(anchorsPem));
+  return signer ? (await describeCertificate(signer)).sha256Fingerprint : undefined;
+}

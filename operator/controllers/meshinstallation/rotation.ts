@@ -34,7 +34,10 @@ import type { CertificateAuthorityMaterial } from '../../distributions/distribut
 import { injectionRecordOf, INJECTED_BY_LABEL } from '../../distributions/injection.ts';
 import type { AuthorityState } from '../../pki/authority.ts';
 import { planRootRotation, type RotationAction, type RotationPlan, type RotationRecord } from '../../pki/rotation.ts';
-import { promoteNewRoot, publishOverlap, rotationFacts, stageNewRoot, switchIssuerToNewRoot } from '../../pki/rotation-state.ts';
+import {
+  externalRotationFacts, issuingRootFingerprint, promoteExternal, promoteNewRoot, publishExternalOverlap, publishOverlap, rotationFacts, stageExternal,
+  stageNewRoot, switchIssuerToNewRoot, switchToExternalIssuer,
+} from '../../pki/rotation-state.ts';
 import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../../rollout/index.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { authoritySettings } from '../certificate-authority.ts';
@@ -99,9 +102,18 @@ export function gateVerdict(verdict: RolloutVerdict, bundles: Record<string, num
   return { state: 'in-progress', progress: `${behindTerminating} terminating pod(s) still hold the previous trust bundle` };
 }
 
-/** The CA state an action leads to; undefined for actions that change no state. */
-async function stateAfter(action: RotationAction, state: AuthorityState, scope: PassScope, settings: ReturnType<typeof authoritySettings>): Promise<AuthorityState | undefined> {
+/** The CA state an action leads to; undefined for actions that change no state. `target`: an External CA's new material, from the user's Secret. */
+async function stateAfter(action: RotationAction, state: AuthorityState, scope: PassScope, settings: ReturnType<typeof authoritySettings>, target: CertificateAuthorityMaterial | undefined): Promise<AuthorityState | undefined> {
   const now = scope.clock.now();
+  if (scope.mi.spec.certificateAuthority.type === 'External') {
+    switch (action) {
+      case 'stageExternalRoot': return target ? stageExternal(state, target) : undefined;
+      case 'publishOverlapBundle': return publishExternalOverlap(state);
+      case 'switchIssuer': return switchToExternalIssuer(state);
+      case 'publishNewRootOnly': return promoteExternal(state);
+      default: return undefined;
+    }
+  }
   switch (action) {
     case 'generateNewRoot': return stageNewRoot(state, settings, now);
     case 'publishOverlapBundle': return publishOverlap(state);
@@ -126,29 +138,34 @@ async function recordRotation(scope: PassScope, context: PassContext, record: Ro
 /**
  * Runs this pass's part of the root rotation (see the module comment); `render` renders the pass
  * again from the CA state the step committed (scope.authority and scope.desired). Does nothing for
- * a mesh without a managed CA, paused, or with an External CA (whose root changes are handled by
- * the continuity check: see pki/continuity.ts).
+ * a mesh without a managed CA, or paused. An External CA rotates when the user's Secret holds an
+ * issuer chaining to a root the mesh does not trust yet (certificate-authority.ts keeps the mesh on
+ * what it uses and hands that material over as `externalTarget`).
  */
 export async function advanceRootRotation(scope: PassScope, context: PassContext, render: () => void): Promise<void> {
   const target = scope.target;
   const profile = target?.distribution.certificateAuthority?.(scope.mi);
-  if (!target || !profile || !scope.authority || scope.paused || scope.mi.spec.certificateAuthority.type !== 'SelfSigned') return;
+  if (!target || !profile || !scope.authority || scope.paused) return;
+  const caType = scope.mi.spec.certificateAuthority.type;
   const settings = authoritySettings(scope.mi, profile);
   const rotationSpec = scope.mi.spec.certificateAuthority.rootRotation;
   const renderWith = (ca: CertificateAuthorityMaterial) => target.distribution.render({ installation: scope.mi, resolved: target.resolved, ca });
   const previousReason = findCondition(scope.installation.status?.conditions, ConditionType.CertificateAuthorityReady)?.reason;
 
-  // generateNewRoot is followed by the overlap in the same pass; anything that publishes ends it.
+  // Making or staging the new root is followed by the overlap in the same pass; anything that publishes ends it.
   for (let step = 0; step < 2; step++) {
     const state = context.authorities.current(scope.mi);
     const wanted = wantedProxyOfPass(scope, context);
     if (!state || !wanted?.trustBundleSha256) return;
-    const facts = await rotationFacts(state, wanted.trustBundleSha256);
+    const external = scope.authority.externalTarget;
+    const facts = caType === 'External' ? await externalRotationFacts(state, wanted.trustBundleSha256) : await rotationFacts(state, wanted.trustBundleSha256);
+    // External: the root the user's Secret's issuer chains to (the root in use when it holds nothing new).
+    const externalRoot = caType !== 'External' ? undefined : external ? await issuingRootFingerprint(external.issuerChainPem, external.trustAnchorsPem) : facts.root.fingerprint;
     const { bundles, terminating } = podBundlesOf(context.pods?.list() ?? [], scope.name);
     const verdict = gateVerdict(rolloutVerdict(scope.installation.status, rolloutTarget(wanted)), bundles, terminating, facts.trustBundleHash);
     const recorded = scope.status.certificateAuthority?.rotation;
     const plan = planRootRotation({
-      caType: 'SelfSigned',
+      caType, ...(externalRoot ? { externalRoot } : {}),
       settings: { automatic: rotationSpec.automatic ?? true, renewBeforeMs: parseDuration(rotationSpec.renewBefore ?? '720h'), trigger: rotationSpec.trigger },
       recorded, ca: facts, rollout: verdict, podBundles: bundles,
     }, scope.clock.now());
@@ -161,12 +178,12 @@ export async function advanceRootRotation(scope: PassScope, context: PassContext
     // A pause repeats on every pass until it ends: its Event is sent once, when it begins.
     if (plan.event && (changed || plan.condition?.reason !== previousReason)) announce(scope, context, plan);
 
-    const next = await stateAfter(plan.action, state, scope, settings);
+    const next = await stateAfter(plan.action, state, scope, settings, external);
     if (!next) return;
     await context.authorities.commit(scope.mi, next);
     scope.authority = await context.authorities.ensure(scope.mi, profile, renderWith);
     render();
-    if (plan.action !== 'generateNewRoot') {
+    if (plan.action !== 'generateNewRoot' && plan.action !== 'stageExternalRoot') {
       scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, scope.clock.now() + NEXT_STEP_AFTER_MS);
       return;
     }
