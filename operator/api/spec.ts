@@ -168,7 +168,7 @@ const certificateAuthority = Type.Object({
     // drops the root every proxy trusts, External to SelfSigned has no root key to continue with.
     ...celRules({
       rule: 'self == oldSelf',
-      message: 'type cannot change on an existing installation: switching between SelfSigned and External would cut every workload\'s trust at once (root rotation with an overlap rotates a SelfSigned root, it does not switch CA types); keep the type, or delete this MeshInstallation and create it again with the other type, then restart every meshed workload',
+      message: 'type cannot change on an existing installation: switching between SelfSigned and External would cut every workload\'s trust at once (root rotation with an overlap rotates a root within a CA type, it does not switch types); keep the type, or delete this MeshInstallation and create it again with the other type, then restart every meshed workload',
     }),
   }), 'SelfSigned'),
   keyAlgorithm: Type.Optional(StringEnum(KEY_ALGORITHMS, {

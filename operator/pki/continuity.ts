@@ -90,7 +90,7 @@ export function planContinuity(facts: ContinuityFacts): ContinuityDecision {
     // The mesh runs on the operator's self-signed root: the user's Secret would cut it off.
     const roots = unique(state.rootFingerprints);
     if (acceptsReplacing(facts.accepted, roots)) return { use: 'external', replaces: roots };
-    throw new CertificateAuthorityError(ContinuityReason.CertificateAuthorityTypeChanged, `spec.certificateAuthority.type is External, but the mesh runs on the operator's self-signed root ${roots.join(', ')}: taking the CA from Secret ${facts.externalWhere ?? '(secretRef)'} now would cut every workload's trust at once (root rotation with an overlap rotates a SelfSigned root, it does not switch CA types), so the mesh stays on its current CA. Set type back to SelfSigned; or, to switch anyway (every workload must then restart to trust the new root): ${optIn(installation, roots)}`);
+    throw new CertificateAuthorityError(ContinuityReason.CertificateAuthorityTypeChanged, `spec.certificateAuthority.type is External, but the mesh runs on the operator's self-signed root ${roots.join(', ')}: taking the CA from Secret ${facts.externalWhere ?? '(secretRef)'} now would cut every workload's trust at once (root rotation with an overlap rotates a root within a CA type, it does not switch types), so the mesh stays on its current CA. Set type back to SelfSigned; or, to switch anyway (every workload must then restart to trust the new root): ${optIn(installation, roots)}`);
   }
   if (state?.hasRootKey) return { use: 'state' };
   if (state) {
