@@ -1,18 +1,33 @@
 /**
  * manifests/argocd/resource_customizations/meshwright.dev/MeshInstallation, judged as Argo CD
  * judges it: health_test.yaml run by Argo CD's own Lua VM (argo-cd/v3 util/lua, built from its Go
- * module), without the open libraries (argocd-cm's default), on objects captured from e2e runs
- * (helm-lifecycle.e2e.test.ts writes them) and hand-written edge cases.
+ * module), without the open libraries (argocd-cm's default), on objects captured from e2e runs in
+ * every phase (install, upgrade, rollback, failure, rotation: see capturedBy) and hand-written edge cases.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { argoCdHealth, argoCdHealthTests, argoHealthDir } from './referees.ts';
+import { argoCdHealth, argoCdHealthTests, argoHealthDir, repoRoot } from './referees.ts';
 
 interface HealthTests { tests: Array<{ inputPath: string; healthStatus: { status: string; message: string } }> }
+/** Each phase captured from a live installation (e2e/gitops/capture.ts), and the e2e test that captures it. */
+const capturedBy: Record<string, string> = {
+  installing: 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  'generation-lag': 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  ready: 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  paused: 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  stalled: 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  deleting: 'e2e/gitops/helm-lifecycle.e2e.test.ts',
+  upgrading: 'e2e/upgrade/inplace.e2e.test.ts',
+  'upgrade-rolled-back': 'e2e/upgrade/inplace-rollback.e2e.test.ts',
+  'upgrade-rolled-back-superseded': 'e2e/upgrade/inplace-rollback.e2e.test.ts',
+  'upgrade-failed': 'e2e/upgrade/inplace-failed.e2e.test.ts',
+  rotating: 'e2e/rotation/triggered.e2e.test.ts',
+};
+
 const suite = parse(readFileSync(join(argoHealthDir, 'health_test.yaml'), 'utf8')) as HealthTests;
 
 test('health_test.yaml passes in Argo CD\'s Lua VM, status and message exactly', async () => {
@@ -26,10 +41,16 @@ test('health_test.yaml passes in Argo CD\'s Lua VM, status and message exactly',
 
 test('every phase of a real installation is among the cases, captured from an e2e run, and every testdata file is used', () => {
   const listed = new Set(suite.tests.map((t) => t.inputPath));
-  for (const file of readdirSync(join(argoHealthDir, 'testdata'))) assert.ok(listed.has(`testdata/${file}`), `${file} is in health_test.yaml`);
-  for (const phase of ['installing', 'generation-lag', 'ready', 'paused', 'stalled', 'deleting']) {
+  for (const file of readdirSync(join(argoHealthDir, 'testdata'))) {
+    assert.ok(listed.has(`testdata/${file}`), `${file} is in health_test.yaml`);
+    // Every other file says it is hand-written: no capture goes stale unlisted, no hand-written file passes for a capture.
+    if (!(file.replace(/\.yaml$/, '') in capturedBy)) assert.match(readFileSync(join(argoHealthDir, 'testdata', file), 'utf8'), /^# Hand-written edge case/, file);
+  }
+  for (const [phase, by] of Object.entries(capturedBy)) {
     const text = readFileSync(join(argoHealthDir, 'testdata', `${phase}.yaml`), 'utf8');
-    assert.match(text, /^# Captured by e2e\/gitops\/helm-lifecycle\.e2e\.test\.ts/, phase);
+    assert.ok(text.startsWith(`# Captured by ${by} (phase: ${phase}).\n`), `${phase}.yaml is captured by ${by}`);
+    assert.ok(existsSync(join(repoRoot, by)), by);
+    assert.match(readFileSync(join(repoRoot, by), 'utf8'), new RegExp(`captured?\\((?:'${by.replaceAll('.', '\\.')}', )?'${phase}'`), `${by} captures ${phase}`);
     assert.ok(listed.has(`testdata/${phase}.yaml`), phase);
   }
   const statuses = new Set(suite.tests.map((t) => t.healthStatus.status));

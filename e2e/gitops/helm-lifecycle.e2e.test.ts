@@ -10,24 +10,24 @@
  * also after a drift repair, so Argo CD and Flux never see it OutOfSync because of us. Then
  * `helm upgrade` with changed values, and `helm uninstall` leaves the CRD (crds.keep).
  *
- * MESHWRIGHT_CAPTURE_DIR=<dir> also writes the captures there (how manifests/argocd/.../testdata
- * was made: `MESHWRIGHT_CAPTURE_DIR=$PWD/manifests/argocd/resource_customizations/meshwright.dev/MeshInstallation/testdata npx tsx e2e/run-tests.ts helm-lifecycle`).
+ * MESHWRIGHT_CAPTURE_DIR=<dir> also writes the captures there (capture.ts says how
+ * manifests/argocd/.../testdata is made).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
-import { KubeClient, fieldManager, userAgent, type KubeObject } from '../../operator/runtime/kube.ts';
+import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
 import { serviceAccountKubeconfig, startOperatorProcess, type OperatorProcess } from '../support/operator-account.ts';
-import { argoCdHealth, chartDir, helm, kstatus, type Judgement } from './referees.ts';
+import { chartDir, helm, type Judgement } from './referees.ts';
+import { capture, judge, operatorSpecFields } from './capture.ts';
 
 type Condition = { type: string; status: string; reason: string; message: string; observedGeneration: number };
 type Installation = KubeObject & {
@@ -52,7 +52,6 @@ const miType = { apiVersion: API_VERSION, kind: KIND };
 const crdType = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' };
 const crdName = 'meshinstallations.meshwright.dev';
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
-const captureDir = process.env.MESHWRIGHT_CAPTURE_DIR;
 let operator: OperatorProcess | undefined;
 let operatorKubeconfig = '';
 let kubectlWait: ChildProcess | undefined;
@@ -72,24 +71,7 @@ async function waitFor<T>(description: string, probe: () => Promise<T | undefine
 }
 let lastSeen: Installation | undefined;
 
-/** The captured object as a GitOps tool reads it (managedFields are noise there). */
-function capture(phase: string, mi: Installation): Installation {
-  const object = structuredClone(mi);
-  delete (object.metadata as { managedFields?: unknown }).managedFields;
-  if (captureDir) {
-    mkdirSync(captureDir, { recursive: true });
-    writeFileSync(join(captureDir, `${phase}.yaml`), `# Captured by e2e/gitops/helm-lifecycle.e2e.test.ts (phase: ${phase}).\n${stringify(object)}`);
-  }
-  return object;
-}
-
-/** Argo CD's and kstatus's verdicts on one capture. */
-async function judge(mi: Installation): Promise<{ argo: Judgement; kstatus: Judgement }> {
-  const [[argo], [k]] = await Promise.all([argoCdHealth([mi]), kstatus([mi])]);
-  assert.equal(argo!.error, undefined, `Argo CD's health engine failed: ${argo!.error}`);
-  assert.equal(k!.error, undefined, `kstatus failed: ${k!.error}`);
-  return { argo: argo!, kstatus: k! };
-}
+const captured = (phase: string, mi: Installation) => capture('e2e/gitops/helm-lifecycle.e2e.test.ts', phase, mi);
 
 /** The operator, as the chart's Deployment would run it: the chart's args and ServiceAccount; a local metrics port. */
 async function startChartOperator(): Promise<OperatorProcess> {
@@ -99,15 +81,6 @@ async function startChartOperator(): Promise<OperatorProcess> {
   const local = args.slice(1).map((a) => (a.startsWith('--metrics-address=') ? '--metrics-address=127.0.0.1:0' : a));
   // In a pod these come from the ServiceAccount's namespace file and POD_NAME.
   return startOperatorProcess(operatorKubeconfig, [...local, `--leader-election-namespace=${namespace}`, `--identity=${fullname}-${run}`]);
-}
-
-/** The operator's field managers: server-side apply's, and its user agent's name for its other writes (finalizer, status). */
-const operatorManagers = new Set([fieldManager, userAgent.split('/')[0]!]);
-
-/** managedFields entries of the operator's managers that own anything under spec. */
-function operatorSpecFields(mi: Installation): string[] {
-  const entries = (mi.metadata as { managedFields?: Array<{ manager: string; subresource?: string; fieldsV1?: Record<string, unknown> }> }).managedFields ?? [];
-  return entries.filter((e) => operatorManagers.has(e.manager) && e.fieldsV1 && 'f:spec' in e.fieldsV1).map((e) => `${e.manager} ${JSON.stringify(e.fieldsV1!['f:spec'])}`);
 }
 
 before(async () => {
@@ -161,7 +134,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
     const mi = await get();
     return mi.status?.observedGeneration === mi.metadata.generation && condition(mi, 'Ready')?.status !== 'True' && condition(mi, 'Reconciling')?.status === 'True' ? mi : undefined;
   }, 300_000, 25);
-  verdicts.installing = await judge(capture('installing', installing));
+  verdicts.installing = await judge(captured('installing', installing));
   assert.equal(verdicts.installing.argo.status, 'Progressing');
   assert.equal(verdicts.installing.argo.message, `${condition(installing, 'Reconciling')!.reason}: ${condition(installing, 'Reconciling')!.message}`);
   assert.equal(verdicts.installing.kstatus.status, 'InProgress');
@@ -179,7 +152,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
     const mi = await get();
     return current(mi, condition(mi, 'Ready')) && condition(mi, 'Ready')!.status === 'True' ? mi : undefined;
   }, 300_000, 250);
-  verdicts.ready = await judge(capture('ready', ready));
+  verdicts.ready = await judge(captured('ready', ready));
   assert.deepEqual([verdicts.ready.argo.status, verdicts.ready.argo.message], ['Healthy', condition(ready, 'Ready')!.message]);
   assert.equal(verdicts.ready.kstatus.status, 'Current');
   assert.deepEqual(operatorSpecFields(ready), [], 'after install, no spec field is managed by the operator');
@@ -197,7 +170,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
   // A spec change the operator has not acted on yet: the API server's answer to the patch itself.
   const lagging = await admin.patch<Installation>(miType, name, undefined, { spec: { paused: true } });
   assert.ok((lagging.status?.observedGeneration ?? 0) < (lagging.metadata.generation ?? 0), 'the patch response shows the generation ahead of status');
-  verdicts.lagging = await judge(capture('generation-lag', lagging));
+  verdicts.lagging = await judge(captured('generation-lag', lagging));
   assert.equal(verdicts.lagging.argo.status, 'Progressing');
   assert.match(verdicts.lagging.argo.message ?? '', new RegExp(`generation ${lagging.metadata.generation}`));
   assert.equal(verdicts.lagging.kstatus.status, 'InProgress');
@@ -206,7 +179,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
     const mi = await get();
     return current(mi, condition(mi, 'Reconciling')) && condition(mi, 'Reconciling')!.reason === 'Paused' ? mi : undefined;
   }, 120_000, 100);
-  verdicts.paused = await judge(capture('paused', paused));
+  verdicts.paused = await judge(captured('paused', paused));
   // The mesh still matches spec while paused: usable, so Healthy and Current.
   assert.equal(condition(paused, 'Ready')!.status, 'True');
   assert.equal(verdicts.paused.argo.status, 'Healthy');
@@ -217,7 +190,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
     const mi = await get();
     return current(mi, condition(mi, 'Stalled')) && condition(mi, 'Stalled')!.status === 'True' ? mi : undefined;
   }, 120_000, 100);
-  verdicts.stalled = await judge(capture('stalled', stalled));
+  verdicts.stalled = await judge(captured('stalled', stalled));
   const stall = condition(stalled, 'Stalled')!;
   assert.deepEqual([verdicts.stalled.argo.status, verdicts.stalled.argo.message], ['Degraded', `${stall.reason}: ${stall.message}`]);
   assert.equal(verdicts.stalled.kstatus.status, 'Failed');
@@ -234,7 +207,7 @@ test('with the chart\'s ServiceAccount the operator installs a mesh; Argo CD and
   await admin.delete(miType, name);
   const deleting = await get();
   assert.ok(deleting.metadata.deletionTimestamp, 'the finalizer holds the object');
-  verdicts.deleting = await judge(capture('deleting', deleting));
+  verdicts.deleting = await judge(captured('deleting', deleting));
   // Argo CD v3.2 answers for an object being deleted before any health script runs.
   assert.equal(verdicts.deleting.argo.status, 'Progressing');
   assert.equal(verdicts.deleting.kstatus.status, 'Terminating');

@@ -10,6 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { miType, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
+import { capture, judge, operatorSpecFields } from '../gitops/capture.ts';
 import { assertNoKeysLeaked, assertRotation, ROTATION_PHASES, RotationPhases, rotationWhen, rotationWorld, TrustSampler, testMeshSource, type RotatingInstallation } from './support.ts';
 
 let world: RolloutWorld;
@@ -40,6 +41,9 @@ describe('root rotation on demand', () => {
     const sampler = new TrustSampler(testMeshSource(world));
     await sampler.start();
     await trigger('2');
+    // Mid-rotation as GitOps tools read it (judged below, once the sampler is done): the restarts for the overlap bundle, on every condition.
+    const rotating = capture('e2e/rotation/triggered.e2e.test.ts', 'rotating', await rotationWhen(world, 'rotating for trigger 2, restarting for the overlap bundle',
+      (r, mi) => r?.phase === 'RestartingForTrustBundle' && r.lastTrigger === '2' && mi.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady')?.reason === 'RotationRestartingForTrustBundle'));
     const done = await rotationWhen(world, 'the rotation completed for trigger 2', (r) => r?.phase === 'Idle' && r.lastTrigger === '2' && r.completedAt !== undefined, 180_000);
     const report = await sampler.stop();
     await phases.stop();
@@ -63,6 +67,18 @@ describe('root rotation on demand', () => {
     }
     assert.match((await world.events('RootRotationStarted'))[0]!.note ?? '', /trigger changed to 2/);
     await assertNoKeysLeaked(testMeshSource(world), report, [world.operator.logFile]);
+
+    // GitOps (#18): mid-rotation the installation is in progress to Argo CD and kstatus, and Healthy/Current again after it; the operator owns no field of spec.
+    const midway = await judge(rotating);
+    t.diagnostic(`mid-rotation: Argo CD ${midway.argo.status} (${midway.argo.message}); kstatus ${midway.kstatus.status} (${midway.kstatus.message})`);
+    const authority = rotating.status!.conditions!.find((c) => c.type === 'CertificateAuthorityReady')!;
+    assert.deepEqual([midway.argo.status, midway.argo.message], ['Progressing', `${authority.reason}: ${authority.message}`], 'Argo CD names the rotation\'s phase and work');
+    assert.match(midway.argo.message ?? '', /^RotationRestartingForTrustBundle: root rotation/);
+    assert.equal(midway.kstatus.status, 'InProgress', midway.kstatus.message);
+    const readyAgain = await rotationWhen(world, 'Ready=True after the rotation', (r, mi) => r?.phase === 'Idle' && r.lastTrigger === '2' && mi.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True');
+    const completed = await judge(readyAgain);
+    assert.deepEqual([completed.argo.status, completed.kstatus.status], ['Healthy', 'Current'], `${completed.argo.message}; ${completed.kstatus.message}`);
+    assert.deepEqual(operatorSpecFields(readyAgain), [], 'after a rotation, no spec field is managed by the operator');
   });
 
   test('a trigger bumped during a rotation is queued, shown in status, and runs once the rotation completes', async () => {

@@ -6,6 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { capture, judge } from '../gitops/capture.ts';
+import { eventually } from '../support/kube.ts';
 import type { RolloutWorld, TestWorkload } from '../rollout/world.ts';
 import { controlPlaneImage, installation, NEW, OLD, patchSpec, PhaseRecorder, upgradeWhen, upgrading, upgradeWorld } from './support.ts';
 
@@ -48,4 +50,16 @@ test('rollbackOnFailure false: a failed DataPlane gate ends Failed and nothing m
   assert.equal(later.status?.upgrade?.phase, 'Failed');
   assert.deepEqual(recorder.phases.at(-1), 'Failed', 'no phase after Failed');
   assert.equal(later.status?.upgrade?.from, OLD);
+
+  // GitOps (#18): while spec names the version whose upgrade failed, Stalled (UpgradeFailed): Argo CD Degraded with the message, kstatus Failed.
+  const stalled = await eventually('Stalled=True UpgradeFailed, Ready=False', async () => {
+    const mi = await installation(world);
+    const condition = (type: string) => mi.status?.conditions?.find((c) => c.type === type);
+    return condition('Stalled')?.status === 'True' && condition('Stalled')?.reason === 'UpgradeFailed' && condition('Ready')?.status === 'False' && mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
+  }, 30_000, 100);
+  const stall = stalled.status!.conditions!.find((c) => c.type === 'Stalled')!;
+  assert.match(stall.message, /^upgrade 1\.0\.0 -> 1\.1\.0 Failed: gate DataPlane failed/);
+  const verdict = await judge(capture('e2e/upgrade/inplace-failed.e2e.test.ts', 'upgrade-failed', stalled));
+  assert.deepEqual([verdict.argo.status, verdict.argo.message], ['Degraded', `${stall.reason}: ${stall.message}`]);
+  assert.equal(verdict.kstatus.status, 'Failed', verdict.kstatus.message);
 });

@@ -13,7 +13,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/kube.ts';
-import { argoCdHealth, kstatus } from '../gitops/referees.ts';
+import { capture, judge } from '../gitops/capture.ts';
 import type { RolloutWorld, TestWorkload } from '../rollout/world.ts';
 import { assertProxies, controlPlaneImage, installation, NEW, OLD, patchSpec, PhaseRecorder, upgradeWhen, upgrading, upgradeWorld } from './support.ts';
 
@@ -79,11 +79,11 @@ test('RolledBack is not healthy-and-current while spec still names the new versi
   }, 30_000, 100);
   assert.match(stalled.status!.conditions!.find((c) => c.type === 'Stalled')!.message, /upgrade 1\.0\.0 -> 1\.1\.0 RolledBack: gate DataPlane failed/);
   assert.equal(stalled.status?.version, OLD, 'what runs is the old version');
-  const [kstatusVerdict] = await kstatus([stalled]);
-  const [argoVerdict] = await argoCdHealth([stalled]);
-  assert.equal(kstatusVerdict!.status, 'Failed', `kstatus: ${kstatusVerdict!.message}`);
-  assert.equal(argoVerdict!.status, 'Degraded', `Argo CD: ${argoVerdict!.message}`);
-  assert.match(argoVerdict!.message ?? '', /^UpgradeRolledBack: upgrade 1\.0\.0 -> 1\.1\.0 RolledBack/);
+  const stallVerdict = await judge(capture('e2e/upgrade/inplace-rollback.e2e.test.ts', 'upgrade-rolled-back', stalled));
+  const stall = stalled.status!.conditions!.find((c) => c.type === 'Stalled')!;
+  assert.equal(stallVerdict.kstatus.status, 'Failed', `kstatus: ${stallVerdict.kstatus.message}`);
+  assert.deepEqual([stallVerdict.argo.status, stallVerdict.argo.message], ['Degraded', `${stall.reason}: ${stall.message}`]);
+  assert.match(stallVerdict.argo.message ?? '', /^UpgradeRolledBack: upgrade 1\.0\.0 -> 1\.1\.0 RolledBack: gate DataPlane failed/);
 
   // The person's answer: spec back on the version that runs. Nothing is restarted, and it reads healthy again.
   const since = new Date();
@@ -94,7 +94,9 @@ test('RolledBack is not healthy-and-current while spec still names the new versi
     return ready?.status === 'True' && mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
   }, 60_000, 100);
   assert.equal(current.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'False');
-  assert.equal((await kstatus([current]))[0]!.status, 'Current');
-  assert.equal((await argoCdHealth([current]))[0]!.status, 'Healthy');
+  assert.equal(current.status?.upgrade?.phase, 'RolledBack', 'status.upgrade still records the rolled-back upgrade, to a version spec no longer names');
+  const revertedVerdict = await judge(capture('e2e/upgrade/inplace-rollback.e2e.test.ts', 'upgrade-rolled-back-superseded', current));
+  assert.equal(revertedVerdict.kstatus.status, 'Current', revertedVerdict.kstatus.message);
+  assert.deepEqual([revertedVerdict.argo.status, revertedVerdict.argo.message], ['Healthy', current.status?.conditions?.find((c) => c.type === 'Ready')?.message]);
   assert.equal(world.workloadWrites(since).size, 0, 'no workload restarted by setting the old version back');
 });

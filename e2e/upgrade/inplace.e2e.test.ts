@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RESTARTED_FOR_ANNOTATION } from '../../operator/rollout/annotations.ts';
 import { auditEvents } from '../support/audit.ts';
+import { capture, judge, operatorSpecFields } from '../gitops/capture.ts';
 import { eventually } from '../support/kube.ts';
 import { AuditFollower, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
 import { assertProxies, controlPlaneImage, installation, NEW, OLD, patchSpec, PhaseRecorder, upgradeWhen, upgrading, upgradeWorld } from './support.ts';
@@ -42,6 +43,12 @@ test('InPlace 1.0.0 -> 1.1.0: control plane first, then each workload restarted 
     if (write) firstWriteAt = Date.parse(write.stageTimestamp);
     return write !== undefined;
   }, 120_000, 20).finally(() => audit.close());
+  // Mid-upgrade as GitOps tools read it (#18; judged at the end): restarting the data plane, on every condition.
+  const midway = capture('e2e/upgrade/inplace.e2e.test.ts', 'upgrading', await eventually('the DataPlane phase on status.upgrade and the Upgrading condition alike', async () => {
+    const mi = await installation(world);
+    const condition = mi.status?.conditions?.find((c) => c.type === 'Upgrading');
+    return mi.status?.upgrade?.phase === 'DataPlane' && condition?.reason === 'UpgradeInProgress' && condition.message === mi.status.upgrade.message ? mi : undefined;
+  }, 30_000, 50));
   await patchSpec(world, { paused: true });
   const paused = await eventually('Upgrading says paused', async () => {
     const mi = await installation(world);
@@ -84,6 +91,13 @@ test('InPlace 1.0.0 -> 1.1.0: control plane first, then each workload restarted 
     await assertProxies(world, workload, NEW);
   }
   await eventually('status.version is the new one', async () => (await installation(world)).status?.version === NEW, 30_000, 200);
+
+  // GitOps (#18): in progress to Argo CD and kstatus while upgrading, and the operator owns no field of spec after it.
+  const verdict = await judge(midway);
+  assert.match(midway.status!.upgrade!.message!, /restarting workloads onto the new proxy/);
+  assert.deepEqual([verdict.argo.status, verdict.argo.message], ['Progressing', `Upgrade ${OLD} -> ${NEW} DataPlane: ${midway.status!.upgrade!.message}`], 'Argo CD names the upgrade, its phase and what it waits for');
+  assert.equal(verdict.kstatus.status, 'InProgress', verdict.kstatus.message);
+  assert.deepEqual(operatorSpecFields(await installation(world)), [], 'after an upgrade, no spec field is managed by the operator');
 
   // Events at each phase.
   for (const reason of ['UpgradeStarted', 'UpgradeControlPlaneReady', 'UpgradeSucceeded']) {

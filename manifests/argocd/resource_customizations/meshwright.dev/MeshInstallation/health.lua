@@ -5,8 +5,10 @@
 --   Degraded     Stalled=True for the current generation, or the desired version's upgrade
 --                Failed / RolledBack (with the condition's or the upgrade's message)
 --   Suspended    spec.paused and not Ready
---   Progressing  everything else: being deleted, not yet observed, observedGeneration behind
---                metadata.generation, reconciling, upgrading, rotating
+--   Progressing  a root rotation under way (status.certificateAuthority.rotation.phase not Idle,
+--                not paused; even when Ready), an upgrade under way (named, with its phase), and
+--                everything else: being deleted, not yet observed, observedGeneration behind
+--                metadata.generation, reconciling
 local hs = {}
 
 local function condition(conditions, kind)
@@ -66,6 +68,22 @@ if upgrade ~= nil and (upgrade.phase == "Failed" or upgrade.phase == "RolledBack
   return hs
 end
 
+-- A root rotation under way is progress even between its restarts, when every condition reads
+-- ready: the CertificateAuthorityReady condition names its phase and what it waits for.
+local rotation = nil
+if status.certificateAuthority ~= nil then rotation = status.certificateAuthority.rotation end
+local paused = obj.spec ~= nil and obj.spec.paused == true
+if rotation ~= nil and rotation.phase ~= nil and rotation.phase ~= "Idle" and not paused then
+  hs.status = "Progressing"
+  local authority = condition(status.conditions, "CertificateAuthorityReady")
+  if current(authority) then
+    hs.message = describe(authority)
+  else
+    hs.message = "Root rotation: " .. rotation.phase
+  end
+  return hs
+end
+
 local ready = condition(status.conditions, "Ready")
 if current(ready) and ready.status == "True" then
   hs.status = "Healthy"
@@ -73,7 +91,7 @@ if current(ready) and ready.status == "True" then
   return hs
 end
 
-if obj.spec ~= nil and obj.spec.paused == true then
+if paused then
   hs.status = "Suspended"
   local reconciling = condition(status.conditions, "Reconciling")
   if reconciling ~= nil and reconciling.message ~= nil and reconciling.message ~= "" then
@@ -86,7 +104,14 @@ end
 
 hs.status = "Progressing"
 local reconciling = condition(status.conditions, "Reconciling")
-if current(reconciling) and reconciling.status == "True" then
+local upgrading = condition(status.conditions, "Upgrading")
+if upgrade ~= nil and upgrade.to == wanted and current(upgrading) and upgrading.status == "True" then
+  -- An upgrade under way: which one, its phase and what it waits for (status.upgrade, written
+  -- with the phase; the Upgrading condition follows at the end of the operator's pass).
+  local detail = upgrade.message
+  if detail == nil or detail == "" then detail = upgrading.message end
+  hs.message = "Upgrade " .. tostring(upgrade.from) .. " -> " .. tostring(upgrade.to) .. " " .. tostring(upgrade.phase) .. ": " .. tostring(detail)
+elseif current(reconciling) and reconciling.status == "True" then
   hs.message = describe(reconciling)
 elseif current(ready) and ready.message ~= nil and ready.message ~= "" then
   hs.message = describe(ready)
