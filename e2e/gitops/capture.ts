@@ -7,6 +7,10 @@
  * How manifests/argocd/resource_customizations/meshwright.dev/MeshInstallation/testdata is made:
  * `MESHWRIGHT_CAPTURE_DIR=$PWD/manifests/argocd/resource_customizations/meshwright.dev/MeshInstallation/testdata npx tsx e2e/run-tests.ts <test>`
  * for helm-lifecycle, upgrade/inplace, upgrade/inplace-rollback, upgrade/inplace-failed and rotation/triggered.
+ * A capture names its run's objects (namespaces, rollout targets), and so do the messages
+ * health_test.yaml expects of it: recapture a phase, and its expected message changes with it
+ * (e2e/gitops/argocd-health.e2e.test.ts fails until it is updated; the test that captured it has
+ * already checked the verdict against the live object).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
