@@ -30,6 +30,7 @@ test('a halted rollout pauses the rotation with the overlap bundle kept; fixing 
   await sampler.start();
   await world.admin.patch(miType, world.name, undefined, { spec: { certificateAuthority: { rootRotation: { trigger: '2' } } } }, 'merge');
   const paused = await rotationWhen(world, 'the rotation paused', (_r, mi) => mi.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady')?.reason === 'RotationPaused', 120_000);
+  const pausedSeenAt = Date.now();
   const condition = paused.status!.conditions!.find((c) => c.type === 'CertificateAuthorityReady')!;
   t.diagnostic(condition.message);
   assert.equal(condition.status, 'False');
@@ -45,7 +46,8 @@ test('a halted rollout pauses the rotation with the overlap bundle kept; fixing 
   assert.equal(events.length, 1, 'one RotationPaused Event, not one per pass');
   assert.equal(events[0]!.type, 'Warning');
 
-  const pausedFrom = Date.parse(condition.lastTransitionTime ?? '') || Date.now();
+  // From when the test saw the pause (never before it: the condition's time is to the second).
+  const pausedFrom = pausedSeenAt;
   const fixedAt = Date.now();
   // The user fixes the workload: its pods no longer crash.
   await world.admin.patch({ apiVersion: 'apps/v1', kind: 'Deployment' }, crasher.name, world.apps, { spec: { template: { metadata: { annotations: { 'meshwright.dev/kwok-crash-loop-once-restarted': null } } } } }, 'merge');
