@@ -76,7 +76,7 @@ export interface PrinterColumn {
 /** Columns of `kubectl get meshinstallations` (and `-o wide`). */
 export const PRINTER_COLUMNS: PrinterColumn[] = [
   { name: 'Mesh', type: 'string', jsonPath: '.spec.mesh', description: 'The mesh installed.' },
-  { name: 'Version', type: 'string', jsonPath: '.status.version', description: 'Version the whole installation runs.' },
+  { name: 'Version', type: 'string', jsonPath: '.status.version', description: 'Version the control plane runs (every control-plane workload rolled out and available on it); the proxies are counted in status.dataPlane.proxyVersions.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Whether the mesh is usable.' },
   { name: 'Proxies', type: 'integer', jsonPath: '.status.dataPlane.injectedPods', description: 'Pods running this installation\'s mesh proxy.' },
   { name: 'DataPlane', type: 'string', jsonPath: '.status.dataPlane.rollout.progress', description: 'Workloads running the current proxy out of those with injected pods (12/40) while restarts roll out.' },

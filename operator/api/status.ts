@@ -188,7 +188,7 @@ export const MeshInstallationStatusSchema = Type.Object({
     'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'],
   })),
   progress: Type.Optional(Type.String({ description: 'One-line summary for kubectl get, e.g. "Upgrading 1.30.4 -> 1.31.1: DataPlane 12/40".', maxLength: 256 })),
-  version: Type.Optional(versionString('Mesh version the whole installation (control plane and data plane) runs.')),
+  version: Type.Optional(versionString('Mesh version the control plane runs: set once every control-plane workload is rolled out and available on one version (during an upgrade it names the new version from then on, while workloads may still run the old proxy: see dataPlane.proxyVersions and upgrade).')),
   revisions: Type.Optional(Type.Array(revision, {
     description: 'Control-plane revisions in the cluster, keyed by name.',
     maxItems: 8,
