@@ -226,8 +226,17 @@ export class CertificateAuthorities {
       // way): adopting it would cut every proxy's trust at once. The mesh keeps what it uses, and
       // the root rotation (meshinstallation/rotation.ts) moves it onto the user's material with an
       // overlap. Their material must be usable all the same: it is checked here, first.
+      // Material that cannot be parsed is not a rotation: adopted, it fails the checks below with
+      // their reasons (IssuerInvalid, KeyInvalid, ...) and nothing is published, as for any bad Secret.
+      const chainsToTrustedRoot = (): boolean | undefined => {
+        try {
+          return findIssuer(splitCertificates(material.issuerChainPem).at(-1) ?? '', splitCertificates(previous!.trustAnchorsPem)) !== undefined;
+        } catch {
+          return undefined;
+        }
+      };
       const rotating = previous !== undefined && !previous.root && decision.use === 'external' && decision.replaces.length === 0
-        && (previous.nextExternal !== undefined || !findIssuer(splitCertificates(material.issuerChainPem).at(-1) ?? '', splitCertificates(previous.trustAnchorsPem)));
+        && (previous.nextExternal !== undefined || chainsToTrustedRoot() === false);
       // A Secret the mesh reads in place is the mesh's material itself: there is nothing to overlap.
       const readInPlace = () => {
         try {
