@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRootRotation, RotationReason, type RotationAction, type RotationObservation, type RotationPhase, type RotationPlan, type RotationRecord } from './rotation.ts';
+import { planRootRotation, podsMaybeOnOldIssuer, RotationReason, type IdentityObservation, type RotationAction, type RotationObservation, type RotationPhase, type RotationPlan, type RotationRecord } from './rotation.ts';
 import { createSelfSignedAuthority, type AuthoritySettings } from './authority.ts';
 import { describeCertificate } from './x509.ts';
 import { containsKeyMaterial } from '../runtime/redact.ts';
@@ -46,6 +46,14 @@ function observe(stage: Stage, phase: RotationPhase | undefined, over: Partial<R
     ...over,
   };
 }
+
+/** When the identity service was seen on the new issuer, and pod creation times around it (timestamps have a second's resolution). */
+const SINCE = NOW - 60_000;
+const BEFORE = SINCE - 1000;
+const AFTER = SINCE + 1000;
+
+/** The identity service as observed: on the new issuer since `since` (absent: not yet), the current bundle's pods created at `created`, none restarted by the rollout. */
+const identityOf = (since: number | undefined, created: number[]): IdentityObservation => ({ ...(since === undefined ? {} : { onNewIssuerSince: since }), currentPods: created.map((createdAt) => ({ createdAt, restartedForTarget: false })) });
 
 /** Pods all on a bundle other than the current one (a restart toward the current one is due). */
 const behind = (anchors: string[], pods = 3) => ({ podBundles: { [hashOf(anchors)]: pods } });
@@ -99,6 +107,17 @@ const ROWS: Row[] = [
   { name: 'restarting for the issuer, halted: paused with the overlap bundle', observed: observe('switched', 'RestartingForIssuer', { ...behind([R, N]), rollout: { state: 'halted', failures: [], message: 'halted' } }), action: 'pause', phase: 'RestartingForIssuer', reason: RotationReason.Paused },
   { name: 'restarting for the issuer, every pod restarted after the switch: drop the old root', observed: observe('switched', 'RestartingForIssuer'), action: 'publishNewRootOnly', phase: 'DroppingOldRoot', reason: RotationReason.DroppingOldRoot },
 
+  // RestartingForIssuer with an identity service that restarts onto the switched material (issue #17: the new-pod race).
+  { name: 'restarting for the issuer, every pod on the bundle but the identity service not yet on the new issuer: wait, old root kept', observed: observe('switched', 'RestartingForIssuer', { identity: identityOf(undefined, [AFTER, AFTER, AFTER]) }), action: 'waitForDataPlane', phase: 'RestartingForIssuer', reason: RotationReason.RestartingForIssuer },
+  { name: 'restarting for the issuer, a pod created (not restarted) before the identity service ran the new issuer, rollout done: paused, old root kept', observed: observe('switched', 'RestartingForIssuer', { identity: identityOf(SINCE, [AFTER, AFTER, BEFORE]) }), action: 'pause', phase: 'RestartingForIssuer', reason: RotationReason.Paused },
+  { name: 'restarting for the issuer, a pod created in the window while the rollout still restarts: wait, old root kept', observed: observe('switched', 'RestartingForIssuer', { identity: identityOf(SINCE, [AFTER, BEFORE, BEFORE]), rollout: { state: 'in-progress', progress: '3/3' } }), action: 'waitForDataPlane', phase: 'RestartingForIssuer' },
+  { name: 'restarting for the issuer, a pod created in the second the identity service became available counts as before it: paused', observed: observe('switched', 'RestartingForIssuer', { identity: identityOf(SINCE, [AFTER, AFTER, SINCE]) }), action: 'pause', phase: 'RestartingForIssuer', reason: RotationReason.Paused },
+  { name: 'restarting for the issuer, the pods the rollout restarted for this target count whenever created: drop the old root', observed: observe('switched', 'RestartingForIssuer', { identity: { onNewIssuerSince: SINCE, currentPods: [{ createdAt: BEFORE, restartedForTarget: true }, { createdAt: SINCE, restartedForTarget: true }, { createdAt: AFTER, restartedForTarget: false }] } }), action: 'publishNewRootOnly', phase: 'DroppingOldRoot' },
+  { name: 'restarting for the issuer, identity on the new issuer and every pod created after it: drop the old root', observed: observe('switched', 'RestartingForIssuer', { identity: identityOf(SINCE, [AFTER, AFTER, AFTER]) }), action: 'publishNewRootOnly', phase: 'DroppingOldRoot', reason: RotationReason.DroppingOldRoot },
+  { name: 'switching (killed after the switch), every pod on the bundle, identity not yet on the new issuer: wait in RestartingForIssuer', observed: observe('switched', 'SwitchingIssuer', { identity: identityOf(undefined, [AFTER, AFTER, AFTER]) }), action: 'waitForDataPlane', phase: 'RestartingForIssuer' },
+  { name: 'dropping (killed before the drop), a pod created in the window since: paused, old root kept', observed: observe('switched', 'DroppingOldRoot', { identity: identityOf(SINCE, [BEFORE, AFTER, AFTER]) }), action: 'pause', phase: 'DroppingOldRoot', reason: RotationReason.Paused },
+  { name: 'dropping, new-only bundle published: the identity gate is behind us (its rollout onto [N] starts again)', observed: observe('dropped', 'DroppingOldRoot', { identity: identityOf(undefined, [BEFORE, BEFORE, BEFORE]) }), action: 'complete', phase: 'Idle' },
+
   // DroppingOldRoot.
   { name: 'dropping (killed before the drop): drop it', observed: observe('switched', 'DroppingOldRoot'), action: 'publishNewRootOnly', phase: 'DroppingOldRoot' },
   { name: 'dropping, new-only bundle published: wait for the last restart', observed: observe('dropped', 'DroppingOldRoot', { ...behind([N, R]), rollout: { state: 'in-progress', progress: '0/3' } }), action: 'waitForDataPlane', phase: 'DroppingOldRoot' },
@@ -149,6 +168,11 @@ function assertInvariantOfStep(observed: RotationObservation, plan: RotationPlan
     // The old root leaves only when no pod started before the switch remains.
     assert.equal(before.issuerRoot, before.next?.fingerprint);
     assert.deepEqual(Object.keys(observed.podBundles).filter((hash) => hash !== before.trustBundleHash), []);
+    // ...and, where an identity service signs, it runs the new issuer and no pod may hold a certificate it signed before.
+    if (observed.identity) {
+      assert.notEqual(observed.identity.onNewIssuerSince, undefined, 'the old root left before the identity service ran the new issuer');
+      assert.equal(podsMaybeOnOldIssuer(observed.identity), 0, 'the old root left under a pod created before the identity service ran the new issuer');
+    }
   }
   if (plan.action === 'generateNewRoot') assert.equal(before.next, undefined, 'never a second new root');
   if (['publishOverlapBundle', 'publishNewRootOnly'].includes(plan.action)) assert.ok(before.next !== undefined, `${plan.action} needs a staged root`);
@@ -222,7 +246,8 @@ function random(seed: number): () => number {
   };
 }
 
-interface Pod { bundle: string[]; certRoot: string; optOut: boolean }
+/** A pod: the bundle it holds, the root of its workload certificate, when it was created and the rollout target it was restarted for (if any). */
+interface Pod { bundle: string[]; certRoot: string; optOut: boolean; createdAt: number; restartedFor?: string }
 
 interface Cluster {
   root: string;
@@ -237,11 +262,16 @@ interface Cluster {
   promoted: number;
   halted: boolean;
   trigger: string;
+  /** The root of the issuer the identity service signs with: the issuer it loaded when it last rolled out. */
+  identityRoot: string;
+  /** The bundle hash it last rolled out onto, and when that rollout completed. */
+  identityAnchors: string;
+  identitySince: number;
 }
 
 /** The invariant over the whole cluster: every proxy trusts the root of every certificate it can be shown. */
 function assertInvariant(cluster: Cluster, where: string): void {
-  const shown = new Set([cluster.issuerRoot, ...cluster.pods.map((pod) => pod.certRoot)]);
+  const shown = new Set([cluster.issuerRoot, cluster.identityRoot, ...cluster.pods.map((pod) => pod.certRoot)]);
   for (const root of shown) assert.ok(cluster.anchors.includes(root), `${where}: the published bundle [${cluster.anchors}] lacks root ${root}, shown by a certificate`);
   for (const pod of cluster.pods) {
     for (const root of shown) assert.ok(pod.bundle.includes(root), `${where}: a pod holding [${pod.bundle}] can be shown a certificate of root ${root}`);
@@ -269,7 +299,21 @@ function observeCluster(cluster: Cluster, now: number): RotationObservation {
     },
     rollout,
     podBundles,
+    identity: {
+      ...(cluster.identityAnchors === current ? { onNewIssuerSince: cluster.identitySince } : {}),
+      currentPods: cluster.pods.filter((pod) => hashOf(pod.bundle) === current).map((pod) => ({ createdAt: pod.createdAt, restartedForTarget: pod.restartedFor === current })),
+    },
   };
+}
+
+/** The identity service completes its rollout onto the bundle published now: it signs with the issuer in use from then on. */
+function identityRollsOut(cluster: Cluster, now: number): void {
+  Object.assign(cluster, { identityRoot: cluster.issuerRoot, identityAnchors: hashOf(cluster.anchors), identitySince: now });
+}
+
+/** A pod as the API server creates it now: the webhook gives it the bundle published now, the identity service a certificate of the issuer it runs. */
+function freshPod(cluster: Cluster, now: number, restartedFor?: string): Pick<Pod, 'bundle' | 'certRoot' | 'createdAt' | 'restartedFor'> {
+  return { bundle: [...cluster.anchors], certRoot: cluster.identityRoot, createdAt: now, restartedFor };
 }
 
 /** Runs an action on the modelled cluster as the wiring would, asserting its preconditions. */
@@ -306,16 +350,19 @@ test('planRootRotation: over generated sequences with kills, halts, opt-outs, ce
     const rand = random(seed);
     const cluster: Cluster = {
       root: 'R0', rootNotAfter: NOW + 5000 * HOUR, anchors: ['R0'], issuerRoot: 'R0', recorded: { phase: 'Idle', lastTrigger: '0' },
-      pods: Array.from({ length: 1 + Math.floor(rand() * 5) }, () => ({ bundle: ['R0'], certRoot: 'R0', optOut: false })),
+      pods: Array.from({ length: 1 + Math.floor(rand() * 5) }, () => ({ bundle: ['R0'], certRoot: 'R0', optOut: false, createdAt: NOW - 2000 })),
       rootsMade: 0, promoted: 0, halted: false, trigger: '0',
+      identityRoot: 'R0', identityAnchors: hashOf(['R0']), identitySince: NOW - 1000,
     };
     let now = NOW;
     let rotationsStarted = 0;
     let completed = 0;
     for (let i = 0; i < 400; i++) {
       const where = `seed ${seed} step ${i}`;
+      // A second passes between steps (creation times are compared with the identity service's).
+      now += 1000;
       const roll = rand();
-      if (roll < 0.35) {
+      if (roll < 0.33) {
         // The operator runs one step (advancePhase): record, then act; a kill may cut it anywhere.
         const plan = planRootRotation(observeCluster(cluster, now), now);
         if (plan.started) rotationsStarted++;
@@ -327,20 +374,25 @@ test('planRootRotation: over generated sequences with kills, halts, opt-outs, ce
         cluster.recorded = plan.record;
         if (kill < 0.2) continue;
         act(cluster, plan.action, now);
-      } else if (roll < 0.65) {
-        // The rollout restarts a pod (a new pod: the bundle published now, a certificate from the issuer now).
-        if (cluster.halted) continue;
+      } else if (roll < 0.58) {
+        // The rollout restarts an outdated pod (a new pod, marked with the target), once the control plane runs the published bundle.
+        if (cluster.halted || cluster.identityAnchors !== hashOf(cluster.anchors)) continue;
         const pod = cluster.pods[Math.floor(rand() * cluster.pods.length)]!;
-        if (!pod.optOut) Object.assign(pod, { bundle: [...cluster.anchors], certRoot: cluster.issuerRoot });
-      } else if (roll < 0.8) {
-        // A proxy renews its workload certificate from the current issuer, without a restart.
-        cluster.pods[Math.floor(rand() * cluster.pods.length)]!.certRoot = cluster.issuerRoot;
-      } else if (roll < 0.86) {
+        if (!pod.optOut && hashOf(pod.bundle) !== hashOf(cluster.anchors)) Object.assign(pod, freshPod(cluster, now, hashOf(cluster.anchors)));
+      } else if (roll < 0.7) {
+        // A proxy renews its workload certificate from the identity service, without a restart.
+        cluster.pods[Math.floor(rand() * cluster.pods.length)]!.certRoot = cluster.identityRoot;
+      } else if (roll < 0.78) {
+        identityRollsOut(cluster, now);
+      } else if (roll < 0.83) {
+        // A pod created outside the rollout (a scale-up, an eviction replaced, a person deleting one): possibly in the window after an issuer switch.
+        Object.assign(cluster.pods[Math.floor(rand() * cluster.pods.length)]!, freshPod(cluster, now));
+      } else if (roll < 0.87) {
         cluster.halted = !cluster.halted;
       } else if (roll < 0.9) {
         // A person opts a workload out, or back in and restarts it by hand.
         const pod = cluster.pods[Math.floor(rand() * cluster.pods.length)]!;
-        if (pod.optOut) Object.assign(pod, { optOut: false, bundle: [...cluster.anchors], certRoot: cluster.issuerRoot });
+        if (pod.optOut) Object.assign(pod, { optOut: false, ...freshPod(cluster, now) });
         else pod.optOut = true;
       } else if (roll < 0.95) {
         cluster.trigger = String(Number(cluster.trigger) + 1);
@@ -358,7 +410,9 @@ test('planRootRotation: over generated sequences with kills, halts, opt-outs, ce
       if (plan.action === 'complete' && plan.record.completedAt) completed++;
       cluster.recorded = plan.record;
       act(cluster, plan.action, now);
-      for (const pod of cluster.pods) Object.assign(pod, { bundle: [...cluster.anchors], certRoot: cluster.issuerRoot });
+      identityRollsOut(cluster, now);
+      now += 1000;
+      for (const pod of cluster.pods) Object.assign(pod, freshPod(cluster, now, hashOf(cluster.anchors)));
       assertInvariant(cluster, `seed ${seed} quiesce ${i}`);
     }
     assert.equal(cluster.recorded?.phase, 'Idle', `seed ${seed}: the rotation did not finish`);

@@ -12,7 +12,8 @@
  *                                         then publish the bundle [R, N]
  *        → RestartingForTrustBundle       wait until every pod holds [R, N]
  *        → SwitchingIssuer                issuer := one signed by N; bundle := [R, N, N]
- *        → RestartingForIssuer            wait until every pod holds [R, N, N]
+ *        → RestartingForIssuer            wait until every pod holds [R, N, N], the identity service
+ *                                         runs the new issuer, and no pod was created before it did
  *        → DroppingOldRoot                bundle := [N] (N becomes the root), wait until every pod
  *                                         holds it
  *        → Idle
@@ -29,6 +30,13 @@
  *   switch republishes the overlap bundle as [R, N, N] (N repeated: see rotation-state.ts), which
  *   changes its hash — so it also changes the
  *   rollout's target, and the rollout restarts every pod a second time without any other signal.
+ *   A hash is not enough on its own, though: the identity service signs with the issuer it
+ *   loaded until its own rollout onto the switched material completes, and a pod created in that
+ *   window records the switched bundle with an old-issuer certificate. So where the mesh has an
+ *   identity service that follows the anchors ({@link IdentityObservation}), R also stays until it
+ *   runs the switched material and every pod on the bundle was created after that or restarted
+ *   by the rollout (which waits for the control plane); a pod created in the window keeps the
+ *   gate shut until it is replaced.
  * - Every phase decides from what the cluster shows, never from memory, and never skips a phase
  *   whose effect it cannot see; each action is idempotent. A new root is generated only while the
  *   CA state holds none staged, so a restarted operator never makes a second one. A recorded phase
@@ -81,6 +89,31 @@ export interface RotationObservation {
    * still serves until it exits.
    */
   podBundles: Readonly<Record<string, number>>;
+  /**
+   * The identity service (istiod, Linkerd's identity) — what signs workload certificates — when
+   * the mesh has one that restarts onto each published bundle; absent for a mesh without (then
+   * the pods' bundle hashes are the whole gate). See {@link IdentityObservation}.
+   */
+  identity?: IdentityObservation;
+}
+
+/**
+ * The identity service and the pods that may have got their certificate from it before it ran on
+ * the issuer in use. Why (issue #17 point 4): the issuer switch is published at once, but the
+ * identity service signs with the issuer it loaded at start until its rollout onto the switched
+ * material completes. A pod *created* (a scale-up, a replacement — not a restart by the rollout,
+ * which waits for the control plane) in that window records the switched bundle's hash yet holds
+ * a certificate from the old issuer: the hashes alone say it was started after the switch, so the
+ * old root would be dropped under it.
+ */
+export interface IdentityObservation {
+  /**
+   * Since when (epoch ms) its live workload has run the trust anchors published now, rolled out
+   * and available as `kubectl rollout status` judges it; absent while it does not.
+   */
+  onNewIssuerSince?: number;
+  /** The pods recording the bundle published now: when each was created (epoch ms) and whether the rollout restarted it for the current target. */
+  currentPods: ReadonlyArray<{ createdAt: number; restartedForTarget: boolean }>;
 }
 
 /** What moves the rotation forward; each must be idempotent (see the module comment). */
@@ -236,7 +269,7 @@ export function planRootRotation(observed: RotationObservation, now: number): Ro
     case 'RestartingForIssuer':
     case 'DroppingOldRoot':
       if (stage === 'switched') {
-        const gate = waitForDataPlane(observed, base, queued);
+        const gate = waitForDataPlane(observed, base, queued) ?? waitForNewIssuer(observed, base, queued);
         if (gate) return gate;
         return { ...step({ ...base, phase: 'DroppingOldRoot' }, 'publishNewRootOnly', 'DroppingOldRoot', queued), event: phase === 'DroppingOldRoot' ? undefined : phaseEvent('DroppingOldRoot') };
       }
@@ -322,12 +355,47 @@ function phaseEvent(phase: Exclude<RotationPhase, 'Idle'>): RotationPlan['event'
   return { type: 'Normal', reason: `RootRotation${phase}`, message: `root rotation: ${PHASE_WORK[phase]}` };
 }
 
+/**
+ * Pods recording the bundle published now that may still hold a certificate from the old issuer:
+ * all of them while the identity service does not run the switched material yet; afterwards those
+ * created at or before the moment it did (timestamps have a second's resolution, so the same
+ * second counts as before), unless the rollout restarted them for the current target — it starts
+ * no restart before the control plane is available, so those got the new issuer's certificate.
+ */
+export function podsMaybeOnOldIssuer(identity: IdentityObservation): number {
+  const since = identity.onNewIssuerSince;
+  if (since === undefined) return identity.currentPods.length;
+  return identity.currentPods.filter((pod) => !pod.restartedForTarget && pod.createdAt <= since).length;
+}
+
+/**
+ * The identity gate after the issuer switch (see {@link IdentityObservation}): undefined when the
+ * identity service runs the new issuer and no pod may hold an old-issuer certificate; else the
+ * wait for the identity service, or the data-plane wait/pause for the pods created in the window
+ * (they hold the current bundle, so only a restart or a deletion replaces their certificate).
+ */
+function waitForNewIssuer(observed: RotationObservation, base: RotationRecord, queued: string | undefined): RotationPlan | undefined {
+  const identity = observed.identity;
+  if (!identity) return undefined;
+  const phase = base.phase as Exclude<RotationPhase, 'Idle'>;
+  if (identity.onNewIssuerSince === undefined) {
+    return { action: 'waitForDataPlane', record: base, condition: condition(phase, queued, 'waiting for the identity service to roll out onto the new issuer') };
+  }
+  const suspect = podsMaybeOnOldIssuer(identity);
+  if (suspect === 0) return undefined;
+  return dataPlaneWait(observed, base, queued, `${suspect} pod(s) were created before the identity service ran on the new issuer and may hold a certificate from the old one`);
+}
+
 /** The data-plane gate of a restarting phase: undefined when passed, else the wait or the pause. */
 function waitForDataPlane(observed: RotationObservation, base: RotationRecord, queued: string | undefined): RotationPlan | undefined {
   const gate = dataPlaneGate(observed);
   if (gate.passed) return undefined;
+  return dataPlaneWait(observed, base, queued, `${gate.behind} pod(s) do not hold the current trust bundle yet`);
+}
+
+/** The wait or the pause while the pods `behind` names stop the gate, by the rollout's verdict. */
+function dataPlaneWait(observed: RotationObservation, base: RotationRecord, queued: string | undefined, behind: string): RotationPlan {
   const phase = base.phase as Exclude<RotationPhase, 'Idle'>;
-  const behind = `${gate.behind} pod(s) do not hold the current trust bundle yet`;
   const verdict = observed.rollout;
   switch (verdict.state) {
     case 'in-progress':
@@ -344,7 +412,7 @@ function waitForDataPlane(observed: RotationObservation, base: RotationRecord, q
         verdict.barePods.length > 0 ? `without a controller: ${verdict.barePods.join(', ')}` : undefined,
         verdict.outdatedWorkloads > 0 ? `${verdict.outdatedWorkloads} workload(s) a restart does not update (OnDelete, paused, namespace not enrolled)` : undefined,
       ].filter(Boolean).join('; ');
-      return pause(base, RotationReason.Paused, `the root rotation is paused in ${phase}: ${behind} and the rollout restarts no more of them${left ? ` (${left})` : ''}. Restart or delete those pods; the rotation goes on once every pod holds the current trust bundle`);
+      return pause(base, RotationReason.Paused, `the root rotation is paused in ${phase}: ${behind} and the rollout restarts no more of them${left ? ` (${left})` : ''}. Restart or delete those pods; the rotation goes on once they are replaced`);
     }
   }
 }

@@ -30,18 +30,21 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, findCondition } from '../../api/conditions.ts';
 import { parseDuration } from '../../api/duration.ts';
 import { API_VERSION, KIND } from '../../api/meshinstallation.ts';
-import type { CertificateAuthorityMaterial } from '../../distributions/distribution.ts';
+import { deploymentHealth, type CertificateAuthorityMaterial } from '../../distributions/distribution.ts';
 import { injectionRecordOf, INJECTED_BY_LABEL } from '../../distributions/injection.ts';
+import { TRUST_ANCHORS_ANNOTATION } from '../../distributions/istio/istiod.ts';
+import { POD_ANNOTATIONS as LINKERD_POD_ANNOTATIONS } from '../../distributions/linkerd/injection/annotations.ts';
 import type { AuthorityState } from '../../pki/authority.ts';
-import { planRootRotation, type RotationAction, type RotationPlan, type RotationRecord } from '../../pki/rotation.ts';
+import { planRootRotation, type IdentityObservation, type RotationAction, type RotationPlan, type RotationRecord } from '../../pki/rotation.ts';
 import {
   externalRotationFacts, issuingRootFingerprint, promoteExternal, promoteNewRoot, publishExternalOverlap, publishOverlap, rotationFacts, stageExternal,
   stageNewRoot, switchIssuerToNewRoot, switchToExternalIssuer,
 } from '../../pki/rotation-state.ts';
-import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../../rollout/index.ts';
+import { RESTARTED_FOR_ANNOTATION, rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../../rollout/index.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
 import { authoritySettings } from '../certificate-authority.ts';
 import type { PassContext } from './context.ts';
+import { refOf } from './live-objects.ts';
 import { wantedProxyOfPass } from './data-plane.ts';
 import type { PassScope } from './scope.ts';
 
@@ -100,6 +103,54 @@ export function gateVerdict(verdict: RolloutVerdict, bundles: Record<string, num
   }
   if (behindLive > 0 || behindTerminating === 0) return verdict;
   return { state: 'in-progress', progress: `${behindTerminating} terminating pod(s) still hold the previous trust bundle` };
+}
+
+/**
+ * Pod-template annotations by which an identity service restarts onto each published bundle:
+ * istiod's hash of its `cacerts` anchors, and Linkerd's trust-root hash on its control plane.
+ */
+const IDENTITY_ANCHORS_ANNOTATIONS: readonly string[] = [TRUST_ANCHORS_ANNOTATION, LINKERD_POD_ANNOTATIONS.trustRootSha256];
+
+type TemplatedDeployment = KubeObject & { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } };
+
+const templateAnnotations = (object: KubeObject) => (object as TemplatedDeployment).spec?.template?.metadata?.annotations ?? {};
+
+/**
+ * The identity service as the planner's post-switch gate reads it (pki/rotation.ts,
+ * IdentityObservation), or undefined when the rendered mesh has none that follows the anchors
+ * (no rendered Deployment carries one of {@link IDENTITY_ANCHORS_ANNOTATIONS}). It runs the
+ * published material when every such Deployment's live pod template carries the rendered hash
+ * and its rollout is complete as `kubectl rollout status` judges it; since when is its Progressing
+ * condition's last update to NewReplicaSetAvailable (the rollout's completion, written by the
+ * Deployment controller, so it survives an operator restart), `now` when the condition is absent
+ * (later is the safe side: more pods count as created before it). `bundleHash` is the bundle
+ * published now, `target` the rollout's target.
+ */
+export function identityObservation(desired: readonly KubeObject[], live: (object: KubeObject) => KubeObject | undefined, pods: readonly KubeObject[], installation: string, bundleHash: string, target: string, now: number): IdentityObservation | undefined {
+  const identities = desired.filter((object) => object.kind === 'Deployment' && IDENTITY_ANCHORS_ANNOTATIONS.some((key) => templateAnnotations(object)[key] !== undefined));
+  if (identities.length === 0) return undefined;
+  let since: number | undefined = -Infinity;
+  for (const wanted of identities) {
+    const current = live(wanted);
+    const onAnchors = current !== undefined && IDENTITY_ANCHORS_ANNOTATIONS.every((key) => templateAnnotations(current)[key] === templateAnnotations(wanted)[key]);
+    if (!onAnchors || !deploymentHealth(wanted, current).ready) {
+      since = undefined;
+      break;
+    }
+    const conditions = (current.status as { conditions?: Array<{ type?: string; reason?: string; lastUpdateTime?: string }> } | undefined)?.conditions ?? [];
+    const completed = conditions.find((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable')?.lastUpdateTime;
+    const at = completed ? Date.parse(completed) : NaN;
+    since = Math.max(since, Number.isNaN(at) ? now : at);
+  }
+  const currentPods: Array<IdentityObservation['currentPods'][number]> = [];
+  for (const pod of pods) {
+    if (pod.metadata.labels?.[INJECTED_BY_LABEL] !== installation) continue;
+    const phase = (pod.status as { phase?: string } | undefined)?.phase;
+    if ((phase && FINISHED_PHASES.has(phase)) || injectionRecordOf(pod)?.trustBundleSha256 !== bundleHash) continue;
+    const created = pod.metadata.creationTimestamp ? Date.parse(pod.metadata.creationTimestamp) : NaN;
+    currentPods.push({ createdAt: Number.isNaN(created) ? now : created, restartedForTarget: pod.metadata.annotations?.[RESTARTED_FOR_ANNOTATION] === target });
+  }
+  return { ...(since === undefined ? {} : { onNewIssuerSince: since }), currentPods };
 }
 
 /** The CA state an action leads to; undefined for actions that change no state. `target`: an External CA's new material, from the user's Secret. */
@@ -161,13 +212,15 @@ export async function advanceRootRotation(scope: PassScope, context: PassContext
     const facts = caType === 'External' ? await externalRotationFacts(state, wanted.trustBundleSha256) : await rotationFacts(state, wanted.trustBundleSha256);
     // External: the root the user's Secret's issuer chains to (the root in use when it holds nothing new).
     const externalRoot = caType !== 'External' ? undefined : external ? await issuingRootFingerprint(external.issuerChainPem, external.trustAnchorsPem) : facts.root.fingerprint;
-    const { bundles, terminating } = podBundlesOf(context.pods?.list() ?? [], scope.name);
+    const pods = context.pods?.list() ?? [];
+    const { bundles, terminating } = podBundlesOf(pods, scope.name);
     const verdict = gateVerdict(rolloutVerdict(scope.installation.status, rolloutTarget(wanted)), bundles, terminating, facts.trustBundleHash);
+    const identity = identityObservation(scope.desired ?? [], (object) => context.live.get(refOf(object)), pods, scope.name, facts.trustBundleHash, rolloutTarget(wanted), scope.clock.now());
     const recorded = scope.status.certificateAuthority?.rotation;
     const plan = planRootRotation({
       caType, ...(externalRoot ? { externalRoot } : {}),
       settings: { automatic: rotationSpec.automatic ?? true, renewBeforeMs: parseDuration(rotationSpec.renewBefore ?? '720h'), trigger: rotationSpec.trigger },
-      recorded, ca: facts, rollout: verdict, podBundles: bundles,
+      recorded, ca: facts, rollout: verdict, podBundles: bundles, ...(identity ? { identity } : {}),
     }, scope.clock.now());
     const record = withQueuedTrigger(plan.record, rotationSpec.trigger);
     const changed = !isDeepStrictEqual(record, recorded);
