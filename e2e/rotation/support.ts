@@ -12,9 +12,10 @@
  *   shows it.
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { INJECTED_BY_LABEL, RECORD_ANNOTATIONS, trustBundleSha256 } from '../../operator/distributions/injection.ts';
-import { findIssuer, splitCertificates } from '../../operator/pki/x509.ts';
+import { createSelfSigned, findIssuer, issueCertificate, splitCertificates } from '../../operator/pki/x509.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
 import { assertNoKeyMaterial, privateKeysIn } from '../support/key-material.ts';
@@ -64,7 +65,7 @@ export async function rotationWorld(options: { rootRotation: Record<string, unkn
 }
 
 /** status.certificateAuthority.rotation once `check` holds, failing with the last seen. */
-export async function rotationWhen(world: RolloutWorld, description: string, check: (rotation: RotationRecord | undefined, mi: RotatingInstallation) => boolean, timeoutMs = 120_000): Promise<RotatingInstallation> {
+export async function rotationWhen(world: { admin: KubeClient; name: string }, description: string, check: (rotation: RotationRecord | undefined, mi: RotatingInstallation) => boolean, timeoutMs = 120_000): Promise<RotatingInstallation> {
   let last: RotatingInstallation | undefined;
   return eventually(description, async () => {
     last = await world.admin.get<RotatingInstallation>(miType, world.name);
@@ -80,12 +81,16 @@ export class RotationPhases {
   readonly phases: string[] = [];
   private readonly informer: Informer;
 
-  constructor(world: RolloutWorld, private readonly onPhase?: (phase: string) => void) {
+  /** When each phase was first seen (epoch ms), in the order of {@link phases}. */
+  readonly seenAt: number[] = [];
+
+  constructor(world: { admin: KubeClient; name: string }, private readonly onPhase?: (phase: string) => void) {
     this.informer = new Informer({ client: world.admin, type: miType, fieldSelector: `metadata.name=${world.name}` });
     this.informer.on((_type, object) => {
       const phase = (object as RotatingInstallation).status?.certificateAuthority?.rotation?.phase;
       if (!phase || this.phases.at(-1) === phase) return;
       this.phases.push(phase);
+      this.seenAt.push(Date.now());
       this.onPhase?.(phase);
     });
   }
@@ -291,4 +296,60 @@ export function assertRotation(report: TrustReport, options: { selfSigned: boole
 export async function assertNoKeysLeaked(source: Pick<TrustSource, 'admin' | 'installation'>, report: TrustReport, logFiles: readonly string[]): Promise<void> {
   assert.ok(report.keys.length >= 4, `keys of the old and new CA collected for the scan (${report.keys.length})`);
   await assertNoKeyMaterial({ client: source.admin, installations: [source.installation], log: logFiles.map((file) => readFileSync(file, 'utf8')).join('\n'), knownKeys: report.keys });
+}
+
+/** Fails unless the phases a {@link RotationPhases} saw from the rotation's start are every phase once, in order. */
+export function assertEveryPhaseOnce(phases: RotationPhases): void {
+  assert.deepEqual(phases.phases.slice(phases.phases.indexOf('ExtendingTrustBundle')), [...ROTATION_PHASES], 'every phase recorded once, in order');
+}
+
+/** SIGKILLs an operator process (if it still runs) and waits until it is gone. */
+export async function sigkill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  assert.equal(child.signalCode, 'SIGKILL');
+}
+
+/**
+ * The kill test's mechanism (issue #17, point 5), for any world: a {@link RotationPhases} on
+ * installation `name` that, as each phase but Idle is recorded, SIGKILLs the operator process
+ * (`kill`) and starts a new one (`restart`, returning its log file). Start `phases` before the
+ * rotation; `settled()` once it is Idle waits for the last restart.
+ */
+export function killInEveryPhase(world: { admin: KubeClient; name: string }, operator: { kill(): Promise<void>; restart(): Promise<string> }): { phases: RotationPhases; killedIn: string[]; logs: string[]; settled(): Promise<void> } {
+  const killedIn: string[] = [];
+  const logs: string[] = [];
+  let kills: Promise<void> = Promise.resolve();
+  const phases = new RotationPhases(world, (phase) => {
+    if (phase === 'Idle') return;
+    kills = kills.then(async () => {
+      await operator.kill();
+      killedIn.push(phase);
+      logs.push(await operator.restart());
+    });
+  });
+  return { phases, killedIn, logs, settled: () => kills };
+}
+
+/** Fails unless a process was killed in every phase but Idle, and the rotation still recorded every phase once, in order (resumed, never started again). */
+export function assertKilledInEveryPhase(killed: { phases: RotationPhases; killedIn: string[] }): void {
+  assert.deepEqual(killed.killedIn, ROTATION_PHASES.filter((p) => p !== 'Idle'), 'a process was killed in every phase');
+  assertEveryPhaseOnce(killed.phases);
+}
+
+/** A user's CA as cert-manager would keep it (ca.crt, tls.crt, tls.key): a new root and an issuer it signs (named `issuerName`, also as its DNS SAN, when given: Linkerd's identity checks it). */
+export async function userCa(label: string, issuerName?: string): Promise<{ rootPem: string; issuerPem: string; keys: string[]; data: Record<string, string> }> {
+  const now = Date.now();
+  const root = await createSelfSigned({ subject: `CN=${label} root ${now}`, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 5000 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true });
+  const issuer = await issueCertificate({
+    subject: `CN=${issuerName ?? `${label} issuer ${now}`}`, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 4000 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0,
+    ...(issuerName ? { dnsNames: [issuerName] } : {}),
+  }, root);
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  return {
+    rootPem: root.certificatePem, issuerPem: issuer.certificatePem, keys: [root.privateKeyPem, issuer.privateKeyPem],
+    data: { 'ca.crt': b64(root.certificatePem), 'tls.crt': b64(issuer.certificatePem), 'tls.key': b64(issuer.privateKeyPem) },
+  };
 }
