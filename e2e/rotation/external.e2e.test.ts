@@ -8,13 +8,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import { RolloutWorld, type TestWorkload } from '../rollout/world.ts';
-import { assertRotation, RotationPhases, rotationWhen, ROTATION_PHASES, TrustSampler, testMeshSource } from './support.ts';
+import { assertEveryPhaseOnce, assertRotation, RotationPhases, rotationWhen, TrustSampler, testMeshSource, userCa } from './support.ts';
 
 const world = new RolloutWorld({ maxUnavailable: 2, batchInterval: '0s', progressDeadline: '60s' });
 const workloads: TestWorkload[] = [];
-const b64 = (text: string) => Buffer.from(text).toString('base64');
 
 before(async () => {
   await world.setUp();
@@ -34,22 +32,20 @@ test('a new root in the user\'s Secret is taken with an overlap, never a hard sw
   await phases.start();
   const sampler = new TrustSampler(testMeshSource(world));
   await sampler.start();
-  const now = Date.now();
-  const root = await createSelfSigned({ subject: `CN=new user root ${now}`, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 5000 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true });
-  const issuer = await issueCertificate({ subject: `CN=new user issuer ${now}`, notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 4000 * 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true, pathLength: 0 }, root);
-  await world.admin.patch({ apiVersion: 'v1', kind: 'Secret' }, `rollout-ca-${world.harness.run}`, 'default', { data: { 'ca.crt': b64(root.certificatePem), 'tls.crt': b64(issuer.certificatePem), 'tls.key': b64(issuer.privateKeyPem) } }, 'merge');
+  const ca = await userCa('new user');
+  await world.admin.patch({ apiVersion: 'v1', kind: 'Secret' }, `rollout-ca-${world.harness.run}`, 'default', { data: ca.data }, 'merge');
   await rotationWhen(world, 'the External rotation completed', (r) => r?.phase === 'Idle' && r.completedAt !== undefined, 180_000);
   const report = await sampler.stop();
   await phases.stop();
   t.diagnostic(`${report.samples.length} samples, max gap ${report.maxGapMs} ms; phases ${phases.phases.join(' -> ')}`);
-  assert.deepEqual(phases.phases.slice(phases.phases.indexOf('ExtendingTrustBundle')), [...ROTATION_PHASES], 'every phase recorded, in order');
+  assertEveryPhaseOnce(phases);
   assertRotation(report, { selfSigned: false });
   const started = await world.events('RootRotationStarted');
   assert.equal(started.length, 1);
   assert.match(started[0]!.note ?? '', /External Secret holds a new root/);
   const cacerts = await world.admin.get<{ data: Record<string, string> } & Parameters<typeof world.admin.create>[0]>({ apiVersion: 'v1', kind: 'Secret' }, 'cacerts', world.harness.meshNamespace);
-  assert.equal(Buffer.from(cacerts.data['root-cert.pem']!, 'base64').toString('utf8').trim(), root.certificatePem.trim(), 'the user\'s root alone is published');
-  assert.equal(Buffer.from(cacerts.data['ca-cert.pem']!, 'base64').toString('utf8').trim(), issuer.certificatePem.trim(), 'the user\'s issuer signs');
+  assert.equal(Buffer.from(cacerts.data['root-cert.pem']!, 'base64').toString('utf8').trim(), ca.rootPem.trim(), 'the user\'s root alone is published');
+  assert.equal(Buffer.from(cacerts.data['ca-cert.pem']!, 'base64').toString('utf8').trim(), ca.issuerPem.trim(), 'the user\'s issuer signs');
   const hash = await world.publishedHash();
   for (const workload of workloads) await world.assertPodsRecord(workload, hash);
 });
