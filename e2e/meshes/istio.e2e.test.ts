@@ -5,7 +5,8 @@
  * (see no-op.ts); then the safety of installations from each other (see safety.ts); then sidecar
  * injection through the operator's webhook on the real mesh (see injection.ts); then InPlace
  * upgrades 1.29 → 1.30 → 1.31 with injected workloads, the two-minor jump refused first (see
- * upgrade.ts).
+ * upgrade.ts); then root rotations on the mesh's layout — triggered, automatic with the operator
+ * killed in every phase, an External root change (see ../rotation/meshes.ts).
  */
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { describeInjection } from './injection.ts';
@@ -14,6 +15,7 @@ import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
 import { ISTIO_UPGRADES } from './upgrade-releases.ts';
 import { describeInPlaceUpgrades } from './upgrade.ts';
+import { describeRootRotationOnMesh } from '../rotation/meshes.ts';
 
 describeMeshExample({ file: 'istio-minimal.yaml', drift: { deployment: 'istiod', service: 'istiod' } });
 
@@ -30,3 +32,5 @@ describeSafety('istio');
 describeInjection('istio');
 
 describeInPlaceUpgrades(ISTIO_UPGRADES);
+
+describeRootRotationOnMesh('istio');

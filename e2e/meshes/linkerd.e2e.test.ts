@@ -6,7 +6,9 @@
  * installations from each other (see safety.ts), then sidecar injection through the operator's
  * webhook on the real mesh (see injection.ts), then InPlace upgrades with injected workloads from
  * stable 2.19 to the next stable 2.20, on to an edge (a downgrade refused there) and to a later
- * edge, and one more edge on which a workload crash-loops, rolled back (see upgrade.ts).
+ * edge, and one more edge on which a workload crash-loops, rolled back (see upgrade.ts); then root
+ * rotations on the mesh's layout — triggered, automatic with the operator killed in every phase, an
+ * External root change (see ../rotation/meshes.ts).
  */
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
 import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
@@ -18,6 +20,7 @@ import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
 import { describeSafety } from './safety.ts';
 import { LINKERD_UPGRADES } from './upgrade-releases.ts';
 import { describeInPlaceUpgrades } from './upgrade.ts';
+import { describeRootRotationOnMesh } from '../rotation/meshes.ts';
 
 describeMeshExample({ file: 'linkerd-minimal.yaml', drift: { deployment: 'linkerd-destination', service: 'linkerd-dst' } });
 
@@ -50,3 +53,5 @@ describeSafety('linkerd');
 describeInjection('linkerd');
 
 describeInPlaceUpgrades(LINKERD_UPGRADES);
+
+describeRootRotationOnMesh('linkerd');

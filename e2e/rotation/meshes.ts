@@ -1,5 +1,6 @@
 /**
- * Root rotation on the real meshes' layouts (issue #17, points 2 and 7): Istio 1.31.1 and Linkerd
+ * Root rotation on the real meshes' layouts (issue #17, points 2 and 7), registered by
+ * e2e/meshes/istio.e2e.test.ts and linkerd.e2e.test.ts: Istio 1.31.1 and Linkerd
  * edge-26.8.3 as the operator renders them (control planes run by kwok), each with two injected
  * Deployments, the root living an hour. Per mesh, one after another (one installation of a mesh at
  * a time): a bumped trigger rotates the root; then an automatic rotation (rootRotation.renewBefore
@@ -78,7 +79,13 @@ async function events(world: MeshInjectionWorld, name: string, reason: string): 
   return items.filter((e) => e.regarding?.name === name && e.reason === reason);
 }
 
-for (const c of CASES) {
+/**
+ * Registers the rotation scenarios on `mesh`'s layout. They install the mesh, whose cluster-scoped
+ * objects (CRDs, webhook configurations) allow one installation at a time: registered at the end of
+ * e2e/meshes/<mesh>.e2e.test.ts, after that file's other scenarios, never beside them.
+ */
+export function describeRootRotationOnMesh(mesh: MeshCase['mesh']): void {
+  const c = CASES.find((candidate) => candidate.mesh === mesh)!;
   describe(`root rotation on ${c.mesh}'s layout`, () => {
     const world = new RestartableMeshWorld();
     const name = `rot-${c.mesh}-${world.run}`;
