@@ -143,9 +143,12 @@ export function describeRootRotationOnMesh(mesh: MeshCase['mesh']): void {
       const sampler = new TrustSampler(source);
       await sampler.start();
       await world.admin.patch(miType, name, undefined, { spec: { certificateAuthority: { rootRotation: { automatic: true, renewBefore: `${renewBeforeS}s` } } } }, 'merge');
-      const done = await rotationWhen(rotating, 'the automatic rotation completed', (r) => r?.phase === 'Idle' && r.completedAt !== undefined && r.completedAt !== previous.rotation?.completedAt, 240_000);
-      // The new root lives an hour too: it would fall due again within seconds.
+      // The new root lives an hour too, under the same renewBefore: it falls due again about a minute
+      // after it is made, which can be before this rotation ends on a loaded machine. Once this one
+      // has started, automatic goes off (it only decides whether an idle installation starts one).
+      await rotationWhen(rotating, 'the automatic rotation started', (r) => r?.phase !== 'Idle' || r.completedAt !== previous.rotation?.completedAt, 60_000);
       await world.admin.patch(miType, name, undefined, { spec: { certificateAuthority: { rootRotation: { automatic: false } } } }, 'merge');
+      const done = await rotationWhen(rotating, 'the automatic rotation completed', (r) => r?.phase === 'Idle' && r.completedAt !== undefined && r.completedAt !== previous.rotation?.completedAt, 240_000);
       await killed.settled();
       const report = await sampler.stop();
       await killed.phases.stop();
