@@ -14,8 +14,7 @@ import { availableParallelism } from 'node:os';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod, type KubeConfig } from '@kubernetes/client-node';
-import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+import type { KubeObject } from '../../operator/runtime/kube.ts';
 import { freePorts } from '../cluster/local-cluster.ts';
 
 type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; resourceFieldRef?: { resource: string } } };
@@ -219,22 +218,6 @@ export function verifyChainToRoot(chain: string[], rootPem: string): void {
   const last = certs[certs.length - 1]!;
   if (last.fingerprint256 === root.fingerprint256) return;
   if (!last.checkIssued(root) || !last.verify(root.publicKey)) throw new Error(`the chain ends at ${last.subject}, not issued by the root ${root.subject}`);
-}
-
-/** A kubeconfig authenticating as a ServiceAccount (a token as the kubelet would project one), and the token. */
-export async function serviceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, ns: string, name: string, audiences?: string[]): Promise<{ file: string; token: string }> {
-  const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
-  });
-  const clusterEntry = kc.getCurrentCluster()!;
-  const file = join(mkdtempSync(join(tmpdir(), 'meshwright-istiod-sa-')), 'kubeconfig');
-  writeFileSync(file, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-    clusters: [{ name: 'local', cluster: { server: clusterEntry.server, 'certificate-authority-data': clusterEntry.caData } }],
-    users: [{ name: 'sa', user: { token: token.status.token } }],
-    contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
-  }));
-  return { file, token: token.status.token };
 }
 
 /** A CSR as istio-agent makes one (the SAN is istiod's to decide from the caller's token). */

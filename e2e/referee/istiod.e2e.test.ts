@@ -31,9 +31,9 @@ import { startLocalCluster, stopLocalCluster, type ClusterState } from '../clust
 import type { AuditEvent } from '../support/audit.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
-import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
+import { serviceAccountCredentials, startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 import { ensureIstioReferee } from './istio-referee.ts';
-import { makeCsr, requestCertificate, serviceAccountKubeconfig, startIstiod, verifyChainToRoot, type Deployment, type IstiodProcess } from './istiod-process.ts';
+import { makeCsr, requestCertificate, startIstiod, verifyChainToRoot, type Deployment, type IstiodProcess } from './istiod-process.ts';
 
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
 type Secret = KubeObject & { data: Record<string, string> };
@@ -182,7 +182,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
 
       for (const deployment of deployments) {
         const serviceAccount = deployment.spec.template.spec.serviceAccountName ?? 'default';
-        const account = await serviceAccountKubeconfig(admin, kc, namespace, serviceAccount);
+        const account = await serviceAccountCredentials(admin, kc, namespace, serviceAccount);
         const username = `system:serviceaccount:${namespace}:${serviceAccount}`;
         const since = new Date();
         const istiod = await startIstiod(referee.pilotDiscovery, deployment, cacerts, account.file);
@@ -212,7 +212,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
 
           // A workload's certificate, asked for as istio-agent asks: a chain to our root, for its identity in our trust domain.
           await eventually('the default ServiceAccount', async () => getIfExists(admin, { apiVersion: 'v1', kind: 'ServiceAccount' }, 'default', workloadNs), 30_000, 200);
-          const workload = await serviceAccountKubeconfig(admin, kc, workloadNs, 'default', ['istio-ca']);
+          const workload = await serviceAccountCredentials(admin, kc, workloadNs, 'default', ['istio-ca']);
           // istiod's serving certificate names its Service: istiod, or istiod-<revision> for a revision.
           const serverName = `${revision === 'default' ? 'istiod' : `istiod-${revision}`}.${namespace}.svc`;
           const chain = await requestCertificate(istiod.ports.secureGrpc, root, serverName, workload.token, makeCsr());
@@ -264,7 +264,7 @@ describe(`the real istiod (istio.io/istio ${referee.version}) on what the operat
     const binding = `istiod-referee-${run}`;
     await admin.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: binding }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'istiod-referee', namespace }] } as KubeObject, { force: true, manager: 'meshwright-e2e' });
     t.after(() => admin.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' }, binding).then(() => undefined, () => undefined));
-    const account = await serviceAccountKubeconfig(admin, kc, namespace, 'istiod-referee');
+    const account = await serviceAccountCredentials(admin, kc, namespace, 'istiod-referee');
     const deployment: Deployment = {
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace },
       spec: { template: { spec: { serviceAccountName: 'istiod-referee', containers: [{ name: 'discovery', args: ['discovery'], env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }], volumeMounts: [{ name: 'cacerts', mountPath: '/etc/cacerts' }] }], volumes: [{ name: 'cacerts', secret: { secretName: 'cacerts' } }] } } },

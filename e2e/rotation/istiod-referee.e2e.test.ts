@@ -23,10 +23,10 @@ import { Informer } from '../../operator/runtime/informer.ts';
 import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
 import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
 import { ensureIstioReferee } from '../referee/istio-referee.ts';
-import { makeCsr, requestCertificate, serviceAccountKubeconfig, startIstiod, type Deployment, type IstiodProcess } from '../referee/istiod-process.ts';
+import { makeCsr, requestCertificate, startIstiod, type Deployment, type IstiodProcess } from '../referee/istiod-process.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
-import { startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
+import { serviceAccountCredentials, startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
 
 type Secret = KubeObject & { data: Record<string, string> };
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }>; certificateAuthority?: { rotation?: { phase: string; lastTrigger?: string; completedAt?: string } } } };
@@ -113,12 +113,12 @@ test('istiod (ISTIO_MULTIROOT_MESH) takes every cacerts of a rotation in place: 
   const deployment = await admin.get<Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment' }, 'istiod', namespace);
   const container = deployment.spec.template.spec.containers.find((c) => c.name === 'discovery')!;
   container.env = [...(container.env ?? []), { name: 'ISTIO_MULTIROOT_MESH', value: 'true' }];
-  const account = await serviceAccountKubeconfig(admin, kc, namespace, deployment.spec.template.spec.serviceAccountName ?? 'default');
+  const account = await serviceAccountCredentials(admin, kc, namespace, deployment.spec.template.spec.serviceAccountName ?? 'default');
   istiod = await startIstiod(referee.pilotDiscovery, deployment, versions[0]!, account.file);
   await eventually('istiod ready', async () => (await fetch(`http://127.0.0.1:${istiod!.ports.http}/ready`).then((r) => r.status, () => 0)) === 200, 90_000, 250)
     .catch((error: Error) => { throw new Error(`${error.message}\n${istiod!.log().slice(-3000)}`); });
   await eventually('the default ServiceAccount', async () => getIfExists(admin, { apiVersion: 'v1', kind: 'ServiceAccount' }, 'default', workloadNs), 30_000, 200);
-  const workload = await serviceAccountKubeconfig(admin, kc, workloadNs, 'default', ['istio-ca']);
+  const workload = await serviceAccountCredentials(admin, kc, workloadNs, 'default', ['istio-ca']);
 
   /** What istiod does with `files`: publishes its root-cert.pem, signs with its ca-cert.pem. */
   const assertServes = async (files: Record<string, string>, what: string) => {

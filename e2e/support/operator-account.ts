@@ -40,20 +40,28 @@ export function counterTotal(metricsText: string, name: string): number {
   return total;
 }
 
-/** A kubeconfig file that authenticates as the ServiceAccount `namespace/name`, with a token requested for it. */
-export async function serviceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, namespace: string, name: string): Promise<string> {
+/**
+ * A kubeconfig file that authenticates as the ServiceAccount `namespace/name` with a token requested
+ * for it (as the kubelet would project one; for `audiences` when given), and the token itself.
+ */
+export async function serviceAccountCredentials(admin: KubeClient, kc: KubeConfig, namespace: string, name: string, audiences?: string[]): Promise<{ file: string; token: string }> {
   const token = await admin.request<{ status: { token: string } }>(HttpMethod.POST, `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
   });
   const cluster = kc.getCurrentCluster()!;
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'meshwright-sa-')), 'kubeconfig');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'operator',
+  const file = join(mkdtempSync(join(tmpdir(), 'meshwright-sa-')), 'kubeconfig');
+  writeFileSync(file, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
     clusters: [{ name: 'local', cluster: { server: cluster.server, 'certificate-authority-data': cluster.caData } }],
-    users: [{ name: 'operator', user: { token: token.status.token } }],
-    contexts: [{ name: 'operator', context: { cluster: 'local', user: 'operator' } }],
+    users: [{ name: 'sa', user: { token: token.status.token } }],
+    contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
   }));
-  return kubeconfig;
+  return { file, token: token.status.token };
+}
+
+/** A kubeconfig file that authenticates as the ServiceAccount `namespace/name` ({@link serviceAccountCredentials}'s file). */
+export async function serviceAccountKubeconfig(admin: KubeClient, kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  return (await serviceAccountCredentials(admin, kc, namespace, name)).file;
 }
 
 /**
