@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBenchCluster, type BenchCluster } from './support/cluster.ts';
 import { describeMachine, formatTable, type SuiteResults } from './support/report.ts';
-import { runSuite, SMOKE } from './suite.ts';
+import { completeResults, runSuite, SMOKE } from './suite.ts';
 
 let cluster: BenchCluster;
 let results: SuiteResults;
@@ -28,7 +28,7 @@ after(async () => {
 const positive = (value: number, what: string) => assert.ok(Number.isFinite(value) && value > 0, `${what} is a positive number (got ${value})`);
 
 test('every benchmark runs in smoke mode and produces sane figures', async () => {
-  results = await runSuite(cluster, SMOKE, log);
+  results = completeResults(await runSuite(cluster, SMOKE, log));
   log(`\n${formatTable('smoke', describeMachine(cluster.kubernetesVersion), results)}`);
   const { install, drift, idle, memory } = results;
 

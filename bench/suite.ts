@@ -55,13 +55,50 @@ export const SMOKE: SuiteSettings = {
   rolloutWorkloads: 20, rolloutNamespaces: 4, rolloutReadyDelayMs: [500, 1000], rolloutMaxUnavailable: '25%',
 };
 
-/** Runs every benchmark on `cluster`; names carry a fresh id, so runs never collide. */
-export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, print: (line: string) => void): Promise<SuiteResults> {
+/** The benchmarks' names, in the order the suite runs them. */
+export const BENCHMARKS = ['install', 'rollout', 'idle', 'webhook', 'memory', 'drift'] as const satisfies ReadonlyArray<keyof SuiteResults>;
+
+/** A benchmark's name. */
+export type BenchmarkName = typeof BENCHMARKS[number];
+
+/**
+ * The benchmarks a comma list names (`--only install,drift`), in suite order whatever the list's
+ * order; every benchmark without a list. An unknown name is an error, not a silent no-op.
+ */
+export function selectBenchmarks(list: string | undefined): ReadonlySet<BenchmarkName> {
+  if (list === undefined) return new Set(BENCHMARKS);
+  const names = list.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(BENCHMARKS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) throw new Error(`--only: unknown benchmark ${unknown.join(', ') || '(none named)'}; known: ${BENCHMARKS.join(', ')}`);
+  return new Set(BENCHMARKS.filter((n) => names.includes(n)));
+}
+
+/** The results of the benchmarks that ran (all of them unless the run was limited by `--only`). */
+export type PartialSuiteResults = Partial<SuiteResults>;
+
+/** `results` as a full run's, or an error naming what is missing. */
+export function completeResults(results: PartialSuiteResults): SuiteResults {
+  const missing = BENCHMARKS.filter((n) => results[n] === undefined);
+  if (missing.length > 0) throw new Error(`benchmarks missing from the results: ${missing.join(', ')}`);
+  return results as SuiteResults;
+}
+
+/**
+ * Runs the benchmarks of `only` (default: every one) on `cluster`, in suite order; names carry a
+ * fresh id, so runs never collide. The shared operator and mesh are started only when a selected
+ * benchmark needs them.
+ */
+export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, print: (line: string) => void, only: ReadonlySet<BenchmarkName> = new Set(BENCHMARKS)): Promise<PartialSuiteResults> {
   const started = Date.now();
   const log = (line: string) => print(`+${Math.round((Date.now() - started) / 1000)}s ${line}`);
   const id = `bench-${randomBytes(3).toString('hex')}`;
-  log(`install: ${settings.installRepetitions} repetitions`);
-  const install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, cleanUp: settings.cleanUpInstall, log });
+  const results: PartialSuiteResults = {};
+  if (only.has('install')) {
+    log(`install: ${settings.installRepetitions} repetitions`);
+    results.install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, cleanUp: settings.cleanUpInstall, log });
+  }
+  const needsMesh = (['idle', 'webhook', 'memory', 'drift'] as const).some((n) => only.has(n));
+  if (!needsMesh && !only.has('rollout')) return results;
 
   await preinstallMeshCrds(cluster.admin);
   const operator = await startBenchOperator(cluster, id, { webhook: true });
@@ -70,20 +107,29 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     // First, on an installation of its own (an External CA whose anchors it changes), gone when it
     // ends: on a fresh cluster, not one still scheduling the memory benchmark's 10,000 pods (there
     // its installation was not even Ready within 2 minutes).
-    log(`rollout: ${settings.rolloutWorkloads} workloads in ${settings.rolloutNamespaces} namespaces, maxUnavailable ${settings.rolloutMaxUnavailable}`);
-    const rollout = await benchRollout(cluster, {
-      id, operator, workloads: settings.rolloutWorkloads, namespaces: settings.rolloutNamespaces, readyDelayMs: settings.rolloutReadyDelayMs, maxUnavailable: settings.rolloutMaxUnavailable, concurrency: 20, log,
-    });
+    if (only.has('rollout')) {
+      log(`rollout: ${settings.rolloutWorkloads} workloads in ${settings.rolloutNamespaces} namespaces, maxUnavailable ${settings.rolloutMaxUnavailable}`);
+      results.rollout = await benchRollout(cluster, {
+        id, operator, workloads: settings.rolloutWorkloads, namespaces: settings.rolloutNamespaces, readyDelayMs: settings.rolloutReadyDelayMs, maxUnavailable: settings.rolloutMaxUnavailable, concurrency: 20, log,
+      });
+    }
+    if (!needsMesh) return results;
     await installAndWaitReady(cluster.admin, mesh);
-    const idle = await benchIdle(cluster, { id, operator, windowMs: settings.idleWindowMs, settleMs: settings.settleMs, log });
-    log(`webhook: ${settings.webhookRounds} bursts of ${settings.webhookConcurrent} pods, the operator's webhook and a no-op one`);
-    const webhook = await benchWebhook(cluster, { id, operator, installation: mesh.metadata.name, concurrent: settings.webhookConcurrent, rounds: settings.webhookRounds, log });
-    const memory = await benchMemory(cluster, {
-      id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, installation: mesh.metadata.name, log,
-    });
-    log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
-    const drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
-    return { install, drift, idle, memory, webhook, rollout };
+    if (only.has('idle')) results.idle = await benchIdle(cluster, { id, operator, windowMs: settings.idleWindowMs, settleMs: settings.settleMs, log });
+    if (only.has('webhook')) {
+      log(`webhook: ${settings.webhookRounds} bursts of ${settings.webhookConcurrent} pods, the operator's webhook and a no-op one`);
+      results.webhook = await benchWebhook(cluster, { id, operator, installation: mesh.metadata.name, concurrent: settings.webhookConcurrent, rounds: settings.webhookRounds, log });
+    }
+    if (only.has('memory')) {
+      results.memory = await benchMemory(cluster, {
+        id, operator, namespaces: settings.namespaces, podsPerNamespace: settings.podsPerNamespace, concurrency: 20, settleMs: settings.settleMs, installation: mesh.metadata.name, log,
+      });
+    }
+    if (only.has('drift')) {
+      log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
+      results.drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
+    }
+    return results;
   } finally {
     if (!cluster.owned) await deleteInstallations(cluster.admin, [mesh.metadata.name]).catch(() => undefined);
     await operator.stop();

@@ -22,17 +22,22 @@ export interface Machine {
   kernel: string;
   kubernetes: string;
   commit: string;
+  /** True when the checkout had uncommitted changes to tracked files: the figures are not the commit's alone. */
+  dirty: boolean;
 }
 
 /** Describes this machine and checkout. */
 export function describeMachine(kubernetesVersion: string): Machine {
   let commit = 'unknown';
+  let dirty = false;
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname, encoding: 'utf8' }).trim();
+    // Untracked files aside (results of earlier runs, scratch files): a change to a tracked file is measured too.
+    dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: import.meta.dirname, encoding: 'utf8' }).trim() !== '';
   } catch { /* not a checkout */ }
   return {
     cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30),
-    node: process.version, kernel: release(), kubernetes: kubernetesVersion, commit,
+    node: process.version, kernel: release(), kubernetes: kubernetesVersion, commit, dirty,
   };
 }
 
@@ -59,50 +64,66 @@ export interface Verdict {
  * a no-op webhook, every pod injected; a data-plane rollout ≤ 1.1× the sum of its batches'
  * readiness times, never more pods unavailable than maxUnavailable allows.
  */
-export function verdicts(results: SuiteResults): Verdict[] {
+export function verdicts(results: Partial<SuiteResults>): Verdict[] {
   const { install, drift, idle, memory, webhook, rollout } = results;
   return [
-    { target: 'install ≤ 1.5× baseline', value: `${install.ratio}×`, pass: install.ratio <= 1.5 },
-    { target: 'drift p99 ≤ 250 ms', value: `${drift.all.p99} ms`, pass: drift.all.p99 <= 250 },
-    { target: 'idle writes (leases aside) = 0', value: `${idle.perMinute.writes}/min`, pass: idle.perMinute.writes === 0 },
-    {
-      target: 'idle reads ≤ lease renewals', value: `${round1(idle.perMinute.reads + idle.perMinute.leaseReads)}/min vs ${idle.expectedLeaseRenewalsPerMinute}/min`,
-      pass: idle.perMinute.reads + idle.perMinute.leaseReads <= idle.expectedLeaseRenewalsPerMinute,
-    },
-    { target: `RSS ≤ 200 MB with ${memory.injectedPods} injected pods`, value: `${memory.loaded.rssMb} MB`, pass: memory.loaded.rssMb <= 200 && memory.injectedPods === memory.pods },
-    { target: 'webhook p99 ≤ 5 ms (API server)', value: `${webhook.operator.p99Ms} ms`, pass: webhook.operator.p99Ms <= 5 },
-    { target: 'webhook p99 ≤ 2× no-op webhook', value: `${webhook.ratioP99}× (no-op ${webhook.noop.p99Ms} ms)`, pass: webhook.ratioP99 <= 2 },
-    { target: 'every burst pod injected', value: `${webhook.injected}/${webhook.created}`, pass: webhook.injected === webhook.created },
-    { target: 'rollout ≤ 1.1× batches\' readiness', value: `${rollout.ratio}× (${rollout.totalMs} ms vs ${rollout.baselineMs} ms)`, pass: rollout.ratio <= 1.1 },
-    { target: 'rollout Complete only when all Ready', value: `${rollout.completeBeforeReady} of ${rollout.workloads} not Ready at Complete`, pass: rollout.completeBeforeReady === 0 },
-    { target: 'rollout unavailable ≤ maxUnavailable', value: `max ${rollout.peakUnavailable} vs ${rollout.bound} pods (${rollout.samples} samples)`, pass: rollout.peakUnavailable <= rollout.bound },
+    ...(install ? [{ target: 'install ≤ 1.5× baseline', value: `${install.ratio}×`, pass: install.ratio <= 1.5 }] : []),
+    ...(drift ? [{ target: 'drift p99 ≤ 250 ms', value: `${drift.all.p99} ms`, pass: drift.all.p99 <= 250 }] : []),
+    ...(idle ? [
+      { target: 'idle writes (leases aside) = 0', value: `${idle.perMinute.writes}/min`, pass: idle.perMinute.writes === 0 },
+      {
+        target: 'idle reads ≤ lease renewals', value: `${round1(idle.perMinute.reads + idle.perMinute.leaseReads)}/min vs ${idle.expectedLeaseRenewalsPerMinute}/min`,
+        pass: idle.perMinute.reads + idle.perMinute.leaseReads <= idle.expectedLeaseRenewalsPerMinute,
+      },
+    ] : []),
+    ...(memory ? [{ target: `RSS ≤ 200 MB with ${memory.injectedPods} injected pods`, value: `${memory.loaded.rssMb} MB`, pass: memory.loaded.rssMb <= 200 && memory.injectedPods === memory.pods }] : []),
+    ...(webhook ? [
+      { target: 'webhook p99 ≤ 5 ms (API server)', value: `${webhook.operator.p99Ms} ms`, pass: webhook.operator.p99Ms <= 5 },
+      { target: 'webhook p99 ≤ 2× no-op webhook', value: `${webhook.ratioP99}× (no-op ${webhook.noop.p99Ms} ms)`, pass: webhook.ratioP99 <= 2 },
+      { target: 'every burst pod injected', value: `${webhook.injected}/${webhook.created}`, pass: webhook.injected === webhook.created },
+    ] : []),
+    ...(rollout ? [
+      { target: 'rollout ≤ 1.1× batches\' readiness', value: `${rollout.ratio}× (${rollout.totalMs} ms vs ${rollout.baselineMs} ms)`, pass: rollout.ratio <= 1.1 },
+      { target: 'rollout Complete only when all Ready', value: `${rollout.completeBeforeReady} of ${rollout.workloads} not Ready at Complete`, pass: rollout.completeBeforeReady === 0 },
+      { target: 'rollout unavailable ≤ maxUnavailable', value: `max ${rollout.peakUnavailable} vs ${rollout.bound} pods (${rollout.samples} samples)`, pass: rollout.peakUnavailable <= rollout.bound },
+    ] : []),
   ];
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-/** The human-readable table. */
-export function formatTable(mode: string, machine: Machine, results: SuiteResults): string {
+/** The human-readable table (`partial`: a run limited by `--only`, named in the heading). */
+export function formatTable(mode: string, machine: Machine, results: Partial<SuiteResults>, partial = false): string {
   const { install, drift, idle, memory, webhook, rollout } = results;
   const rows: Array<[string, string]> = [
-    [`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`],
-    [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
-    [`drift deletions (${drift.deletions.count})`, `p50 ${drift.deletions.p50} ms, p95 ${drift.deletions.p95} ms, p99 ${drift.deletions.p99} ms`],
-    [`drift additions (${drift.additions.count})`, `p50 ${drift.additions.p50} ms, p95 ${drift.additions.p95} ms, p99 ${drift.additions.p99} ms`],
-    [`drift all (${drift.all.count})`, `p50 ${drift.all.p50} ms, p95 ${drift.all.p95} ms, p99 ${drift.all.p99} ms`],
-    [`drift floor (${drift.floor.count})`, `p50 ${drift.floor.p50} ms, p95 ${drift.floor.p95} ms, p99 ${drift.floor.p99} ms`],
-    [`idle, ${idle.windowSeconds} s (APF metrics)`, `reads ${idle.perMinute.reads}/min, writes ${idle.perMinute.writes}/min, lease reads ${idle.perMinute.leaseReads}/min, lease writes ${idle.perMinute.leaseWrites}/min (expected renewals ${idle.expectedLeaseRenewalsPerMinute}/min)`],
-    ...(idle.auditPerMinute ? [['idle (audit log)', `reads ${idle.auditPerMinute.reads}/min, writes ${idle.auditPerMinute.writes}/min, lease reads ${idle.auditPerMinute.leaseReads}/min, lease writes ${idle.auditPerMinute.leaseWrites}/min`] as [string, string]] : []),
-    ['memory idle', `RSS ${memory.idle.rssMb} MB (heap used ${memory.idle.heapUsedMb} MB)`],
-    [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.injectedPods} injected, ${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
-    [`webhook, ${webhook.rounds} × ${webhook.concurrent} concurrent creates (API server)`, `operator p50 ${webhook.operator.p50Ms} ms, p99 ${webhook.operator.p99Ms} ms (${Math.round(webhook.operator.within5ms * 1000) / 10} % within 5 ms); no-op p50 ${webhook.noop.p50Ms} ms, p99 ${webhook.noop.p99Ms} ms; ratio ${webhook.ratioP99}×`],
-    ['webhook (operator\'s own histogram)', `p50 ${webhook.operatorOwn.p50Ms} ms, p99 ${webhook.operatorOwn.p99Ms} ms`],
-    [`rollout, ${rollout.workloads} workloads / ${rollout.namespaces} namespaces, ${rollout.maxUnavailable}`, `pods Ready ${rollout.readyDelayMs[0]}–${rollout.readyDelayMs[1]} ms after creation; total ${rollout.totalMs} ms (first restart after ${rollout.firstRestartMs} ms, status Complete after ${rollout.statusCompleteMs} ms${rollout.completeBeforeReady ? ` with ${rollout.completeBeforeReady} workloads not Ready yet` : ''}); ${rollout.batches} batches (status: ${rollout.statusBatches}), between batches p50 ${rollout.gateGapMedianMs} ms, max ${rollout.gateGapMaxMs} ms; baseline ${rollout.baselineMs} ms (batch wall ${rollout.batchWallMs} ms); ratio ${rollout.ratio}×`],
-    ['rollout unavailability (every 100 ms)', `max ${rollout.peakUnavailable} pods vs bound ${rollout.bound}; ${rollout.samples} samples (expected ${rollout.expectedSamples}), max gap ${rollout.maxSampleGapMs} ms`],
+    ...(install ? [[`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`] as [string, string]] : []),
+    ...(drift ? [
+      [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
+      [`drift deletions (${drift.deletions.count})`, `p50 ${drift.deletions.p50} ms, p95 ${drift.deletions.p95} ms, p99 ${drift.deletions.p99} ms`],
+      [`drift additions (${drift.additions.count})`, `p50 ${drift.additions.p50} ms, p95 ${drift.additions.p95} ms, p99 ${drift.additions.p99} ms`],
+      [`drift all (${drift.all.count})`, `p50 ${drift.all.p50} ms, p95 ${drift.all.p95} ms, p99 ${drift.all.p99} ms`],
+      [`drift floor (${drift.floor.count})`, `p50 ${drift.floor.p50} ms, p95 ${drift.floor.p95} ms, p99 ${drift.floor.p99} ms`],
+    ] as Array<[string, string]> : []),
+    ...(idle ? [
+      [`idle, ${idle.windowSeconds} s (APF metrics)`, `reads ${idle.perMinute.reads}/min, writes ${idle.perMinute.writes}/min, lease reads ${idle.perMinute.leaseReads}/min, lease writes ${idle.perMinute.leaseWrites}/min (expected renewals ${idle.expectedLeaseRenewalsPerMinute}/min)`],
+      ...(idle.auditPerMinute ? [['idle (audit log)', `reads ${idle.auditPerMinute.reads}/min, writes ${idle.auditPerMinute.writes}/min, lease reads ${idle.auditPerMinute.leaseReads}/min, lease writes ${idle.auditPerMinute.leaseWrites}/min`]] : []),
+    ] as Array<[string, string]> : []),
+    ...(memory ? [
+      ['memory idle', `RSS ${memory.idle.rssMb} MB (heap used ${memory.idle.heapUsedMb} MB)`],
+      [`memory, ${memory.namespaces} namespaces × ${memory.pods / memory.namespaces} pods (${memory.injectedPods} injected, ${memory.podsRunning} running)`, `RSS ${memory.loaded.rssMb} MB (heap used ${memory.loaded.heapUsedMb} MB)`],
+    ] as Array<[string, string]> : []),
+    ...(webhook ? [
+      [`webhook, ${webhook.rounds} × ${webhook.concurrent} concurrent creates (API server)`, `operator p50 ${webhook.operator.p50Ms} ms, p99 ${webhook.operator.p99Ms} ms (${Math.round(webhook.operator.within5ms * 1000) / 10} % within 5 ms); no-op p50 ${webhook.noop.p50Ms} ms, p99 ${webhook.noop.p99Ms} ms; ratio ${webhook.ratioP99}×`],
+      ['webhook (operator\'s own histogram)', `p50 ${webhook.operatorOwn.p50Ms} ms, p99 ${webhook.operatorOwn.p99Ms} ms`],
+    ] as Array<[string, string]> : []),
+    ...(rollout ? [
+      [`rollout, ${rollout.workloads} workloads / ${rollout.namespaces} namespaces, ${rollout.maxUnavailable}`, `pods Ready ${rollout.readyDelayMs[0]}–${rollout.readyDelayMs[1]} ms after creation; total ${rollout.totalMs} ms (first restart after ${rollout.firstRestartMs} ms, status Complete after ${rollout.statusCompleteMs} ms${rollout.completeBeforeReady ? ` with ${rollout.completeBeforeReady} workloads not Ready yet` : ''}); ${rollout.batches} batches (status: ${rollout.statusBatches}), between batches p50 ${rollout.gateGapMedianMs} ms, max ${rollout.gateGapMaxMs} ms; baseline ${rollout.baselineMs} ms (batch wall ${rollout.batchWallMs} ms); ratio ${rollout.ratio}×`],
+      ['rollout unavailability (every 100 ms)', `max ${rollout.peakUnavailable} pods vs bound ${rollout.bound}; ${rollout.samples} samples (expected ${rollout.expectedSamples}), max gap ${rollout.maxSampleGapMs} ms`],
+    ] as Array<[string, string]> : []),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = [
-    `meshwright benchmarks (${mode}) — commit ${machine.commit}, ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, kernel ${machine.kernel}, Kubernetes ${machine.kubernetes}`,
+    `meshwright benchmarks (${mode}${partial ? `, only ${Object.keys(results).join(', ')}` : ''}) — commit ${machine.commit}${machine.dirty ? ' (uncommitted changes)' : ''}, ${machine.cpus}× ${machine.cpuModel}, ${machine.memoryGb} GB, Node ${machine.node}, kernel ${machine.kernel}, Kubernetes ${machine.kubernetes}`,
     ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
     'targets:',
     ...verdicts(results).map((v) => `  ${v.pass ? 'PASS' : 'MISS'}  ${v.target.padEnd(36)} ${v.value}`),
@@ -110,13 +131,18 @@ export function formatTable(mode: string, machine: Machine, results: SuiteResult
   return lines.join('\n');
 }
 
-/** Writes `bench/results/<YYYY-MM-DD>-<commit>.json` (a second run the same day gets a suffix) and returns its path. */
-export function writeResults(mode: string, machine: Machine, results: SuiteResults, startedAt: Date, dir = join(import.meta.dirname, '..', 'results')): string {
+/**
+ * Writes `bench/results/<YYYY-MM-DD>-<commit>.json` (`-partial.json` for a run limited by
+ * `--only`; a second run the same day gets a number before the extension) and returns its path.
+ * The file says which benchmarks ran (`benchmarks`) and whether the run was `partial`.
+ */
+export function writeResults(mode: string, machine: Machine, results: Partial<SuiteResults>, startedAt: Date, options: { partial: boolean; dir?: string }): string {
+  const dir = options.dir ?? join(import.meta.dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = `${startedAt.toISOString().slice(0, 10)}-${machine.commit}`;
+  const base = `${startedAt.toISOString().slice(0, 10)}-${machine.commit}${options.partial ? '-partial' : ''}`;
   let file = join(dir, `${base}.json`);
   for (let n = 2; existsSync(file); n++) file = join(dir, `${base}-${n}.json`);
-  writeFileSync(file, `${JSON.stringify({ mode, startedAt: startedAt.toISOString(), machine, results, targets: verdicts(results) }, null, 2)}\n`);
+  const document = { mode, partial: options.partial, benchmarks: Object.keys(results), startedAt: startedAt.toISOString(), machine, results, targets: verdicts(results) };
+  writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
   return file;
 }
-
