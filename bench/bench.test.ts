@@ -68,4 +68,26 @@ test('every benchmark runs in smoke mode and produces sane figures', async () =>
   assert.ok(webhook.noop.calls >= SMOKE.webhookConcurrent * SMOKE.webhookRounds, `and to the no-op webhook (${webhook.noop.calls})`);
   for (const ms of [webhook.operator.p50Ms, webhook.operator.p99Ms, webhook.noop.p50Ms, webhook.noop.p99Ms, webhook.operatorOwn.p99Ms]) positive(ms, 'a webhook latency');
   assert.ok(webhook.operator.p50Ms <= webhook.operator.p99Ms && webhook.noop.p50Ms <= webhook.noop.p99Ms, 'percentiles are ordered');
+
+  const { scale } = results;
+  assert.deepEqual(scale.steps.map((s) => s.namespaces), SMOKE.scaleSteps, 'one step per N');
+  assert.equal(scale.otherInjectedPods, 0, 'no injected pod of another benchmark stayed in the operator\'s cache');
+  assert.ok(scale.clearedInjectedPods >= memory.pods, `the memory benchmark's pods were cleared first (${scale.clearedInjectedPods})`);
+  for (const step of scale.steps) {
+    assert.equal(step.pods, step.namespaces * SMOKE.scalePodsPerNamespace);
+    assert.equal(step.injectedPods, step.pods, `every pod at N=${step.namespaces} came back injected`);
+    assert.equal(step.podsRunning, step.pods, `kwok ran every pod at N=${step.namespaces}`);
+    positive(step.memory.rssMb, 'a scale RSS');
+    positive(step.memory.heapUsedMb, 'a scale heap');
+    // Each change was waited for by its own pass; the histogram saw at least those.
+    assert.equal(step.reconcile.changes, SMOKE.scaleChanges);
+    assert.ok(step.reconcile.passes >= step.reconcile.changes, `${step.reconcile.passes} passes for ${step.reconcile.changes} changes`);
+    for (const ms of [step.reconcile.p50Ms, step.reconcile.p99Ms, step.reconcile.wallP50Ms, step.reconcile.wallP99Ms]) positive(ms, 'a reconcile time');
+    assert.ok(step.reconcile.p50Ms <= step.reconcile.p99Ms && step.reconcile.wallP50Ms <= step.reconcile.wallP99Ms, 'percentiles are ordered');
+    assert.equal(step.webhook.created, SMOKE.scaleWebhookBurst);
+    assert.equal(step.webhook.injected, step.webhook.created, 'every pod of the burst was injected');
+    assert.ok(step.webhook.operator.calls >= step.webhook.created && step.webhook.noop.calls >= SMOKE.scaleWebhookBurst, 'the API server timed both webhooks');
+  }
+  assert.deepEqual(scale.growth.map((g) => g.figure), ['reconcile p99 (ms)', 'reconcile wall p99 (ms)', 'RSS (MB)', 'heap used (MB)', 'webhook p99 (ms)']);
+  for (const g of scale.growth) assert.ok(['flat', 'linear', 'worse'].includes(g.verdict) && Number.isFinite(g.exponent), `growth of ${g.figure}: ${g.verdict}`);
 });

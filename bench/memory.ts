@@ -8,7 +8,7 @@
  */
 import { HttpMethod } from '@kubernetes/client-node';
 import { INJECTED_BY_LABEL } from '../operator/distributions/injection.ts';
-import type { KubeObject } from '../operator/runtime/kube.ts';
+import type { KubeClient, KubeObject } from '../operator/runtime/kube.ts';
 import { eventually } from '../e2e/support/kube.ts';
 import { miType } from './support/mesh.ts';
 import type { BenchCluster } from './support/cluster.ts';
@@ -55,8 +55,8 @@ export interface MemoryResult {
 const LOAD_LABEL = 'meshwright.dev/bench-load';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Median of five readings after `settleMs`, a second apart (less for a short settle). */
-async function reading(operator: BenchOperator, settleMs: number): Promise<MemoryReading> {
+/** Median of five readings after `settleMs`, a second apart (less for a short settle); the scale benchmark's too. */
+export async function reading(operator: BenchOperator, settleMs: number): Promise<MemoryReading> {
   await pause(settleMs);
   const interval = Math.min(1000, settleMs / 4);
   const rss: number[] = [];
@@ -71,11 +71,52 @@ async function reading(operator: BenchOperator, settleMs: number): Promise<Memor
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */
-async function pool<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<void> {
+export async function pool<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < items.length) await task(items[next++]!);
   }));
+}
+
+/** Waits (at most 5 minutes) until the installation's status counts at least `count` enrolled namespaces. */
+export async function waitEnrolled(admin: KubeClient, installation: string, count: number): Promise<void> {
+  await eventually(`${count} namespaces enrolled`, async () => {
+    const mi = await admin.get<KubeObject & { status?: { dataPlane?: { enrolledNamespaces?: number | string[] } } }>(miType, installation);
+    const enrolled = mi.status?.dataPlane?.enrolledNamespaces;
+    return (Array.isArray(enrolled) ? enrolled.length : enrolled ?? 0) >= count;
+  }, 300_000, 1000);
+}
+
+/**
+ * Creates `podsPerNamespace` pods labelled `labels` in each of `namespaces` (enrolled in
+ * `installation`, so each goes through its injection webhook), `concurrency` at a time; returns
+ * how many were created and how many came back injected by `installation`. Pods are named
+ * `load-<i>`, so a namespace's pods are created once.
+ */
+export async function createLoadPods(admin: KubeClient, namespaces: readonly string[], podsPerNamespace: number, labels: Record<string, string>, installation: string, concurrency: number): Promise<{ pods: number; injectedPods: number }> {
+  const pods = namespaces.flatMap((namespace) => Array.from({ length: podsPerNamespace }, (_, i): KubeObject => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: `load-${i}`, namespace, labels },
+    spec: { containers: [{ name: 'app', image: 'registry.example/bench/app:1' }] },
+  })));
+  let injectedPods = 0;
+  await pool(pods, concurrency, async (pod) => {
+    const created = await admin.create(pod);
+    if (created.metadata.labels?.[INJECTED_BY_LABEL] === installation) injectedPods++;
+  });
+  return { pods: pods.length, injectedPods };
+}
+
+/** Waits (at most `timeoutMs`) until kwok runs every pod `labelSelector` selects; returns how many are still not Running. */
+export async function waitUntilRunning(admin: KubeClient, labelSelector: string, timeoutMs: number): Promise<number> {
+  let notRunning = Number.NaN;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const list = await admin.request<{ items: unknown[] }>(HttpMethod.GET, `/api/v1/pods?labelSelector=${encodeURIComponent(labelSelector)}&fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
+    notRunning = list.items.length;
+    if (notRunning === 0) break;
+    await pause(2000);
+  }
+  return notRunning;
 }
 
 /** Measures the operator's memory idle and with `namespaces × podsPerNamespace` pods in the cluster. */
@@ -88,38 +129,18 @@ export async function benchMemory(cluster: BenchCluster, options: MemoryOptions)
   const labels = { [LOAD_LABEL]: options.id };
   await pool(names, options.concurrency, (name) => admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }));
   // Enrolled as a person would ask for it: the operator labels each namespace for its webhook.
-  await admin.patch(miType, options.installation, undefined, { spec: { injection: { namespaceSelector: { matchLabels: labels } } } }, 'merge');
-  await eventually(`${names.length} namespaces enrolled`, async () => {
-    const mi = await admin.get<KubeObject & { status?: { dataPlane?: { enrolledNamespaces?: number | string[] } } }>(miType, options.installation);
-    const enrolled = mi.status?.dataPlane?.enrolledNamespaces;
-    return (Array.isArray(enrolled) ? enrolled.length : enrolled ?? 0) >= names.length;
-  }, 300_000, 1000);
-  const pods = names.flatMap((namespace) => Array.from({ length: options.podsPerNamespace }, (_, i): KubeObject => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: `load-${i}`, namespace, labels },
-    spec: { containers: [{ name: 'app', image: 'registry.example/bench/app:1' }] },
-  })));
-  let injectedPods = 0;
-  await pool(pods, options.concurrency, async (pod) => {
-    const created = await admin.create(pod);
-    if (created.metadata.labels?.[INJECTED_BY_LABEL] === options.installation) injectedPods++;
-  });
+  await admin.patch(miType, options.installation, undefined, { spec: { injection: { namespaces: null, namespaceSelector: { matchLabels: labels } } } }, 'merge');
+  await waitEnrolled(admin, options.installation, names.length);
+  const { pods, injectedPods } = await createLoadPods(admin, names, options.podsPerNamespace, labels, options.installation, options.concurrency);
   const createSeconds = round((Date.now() - started) / 1000);
-  // kwok runs them; wait (bounded) until none is left pending.
-  let notRunning = pods.length;
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    const list = await admin.request<{ items: unknown[] }>(HttpMethod.GET, `/api/v1/pods?labelSelector=${encodeURIComponent(`${LOAD_LABEL}=${options.id}`)}&fieldSelector=${encodeURIComponent('status.phase!=Running')}`);
-    notRunning = list.items.length;
-    if (notRunning === 0) break;
-    await pause(2000);
-  }
-  options.log(`memory: ${pods.length - notRunning}/${pods.length} pods running after ${round((Date.now() - started) / 1000)} s`);
+  const notRunning = await waitUntilRunning(admin, `${LOAD_LABEL}=${options.id}`, 300_000);
+  options.log(`memory: ${pods - notRunning}/${pods} pods running after ${round((Date.now() - started) / 1000)} s`);
   const loaded = await reading(options.operator, options.settleMs);
   // A throw-away cluster goes as a whole; an existing one gets its namespaces back.
   await admin.patch(miType, options.installation, undefined, { spec: { injection: null } }, 'merge');
   if (!cluster.owned) await pool(names, options.concurrency, (name) => admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, name));
   return {
-    idle, loaded, namespaces: options.namespaces, pods: pods.length, podsRunning: pods.length - notRunning, createSeconds, injectedPods,
+    idle, loaded, namespaces: options.namespaces, pods, podsRunning: pods - notRunning, createSeconds, injectedPods,
     source: 'RSS: VmRSS of /proc/<pid>/status; heap: nodejs_heap_size_used_bytes of the operator\'s /metrics; median of 5 readings 1 s apart',
   };
 }

@@ -28,7 +28,7 @@ test('a partial run is never taken for a full one', () => {
 test('a partial run\'s results file is named and marked partial; a full run\'s is not', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
   try {
-    const machine: Machine = { cpus: 2, cpuModel: 'test', memoryGb: 8, node: 'v20', kernel: 'k', kubernetes: 'v1', commit: 'abc1234', dirty: true };
+    const machine: Machine = { cpus: 2, cpuModel: 'test', memoryGb: 8, node: 'v20', kernel: 'k', kubernetes: 'v1', commit: 'abc1234', dirty: true, loadAverage: [1, 2, 3] };
     const at = new Date('2026-11-28T01:00:00Z');
     const partial = writeResults('full', machine, {}, at, { partial: true, dir });
     const again = writeResults('full', machine, {}, at, { partial: true, dir });

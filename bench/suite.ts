@@ -1,8 +1,9 @@
 /**
- * The six benchmarks in order, one at a time (the machine has few cores): install with an
- * operator of its own; then one operator and one installed mesh for idle (nothing may happen
- * around it), the injection webhook, memory (idle, then loaded with injected pods) and drift;
- * then, with that mesh removed, the data-plane rollout on an installation of its own.
+ * The seven benchmarks in order, one at a time (the machine has few cores): install with an
+ * operator of its own; then one operator: first the data-plane rollout on an installation of its
+ * own (deleted when it ends), then one installed mesh for idle (nothing may happen around it), the
+ * injection webhook, memory (idle, then loaded with injected pods), drift, and last scale (the
+ * same mesh enrolling thousands of namespaces; it clears the injected pods the others left).
  */
 import { randomBytes } from 'node:crypto';
 import { benchDrift } from './drift.ts';
@@ -10,6 +11,7 @@ import { benchIdle } from './idle.ts';
 import { benchInstall } from './install.ts';
 import { benchMemory } from './memory.ts';
 import { benchRollout } from './rollout.ts';
+import { benchScale } from './scale.ts';
 import { benchWebhook } from './webhook.ts';
 import type { BenchCluster } from './support/cluster.ts';
 import { benchInstallation, deleteInstallations, installAndWaitReady, preinstallMeshCrds } from './support/mesh.ts';
@@ -41,22 +43,29 @@ export interface SuiteSettings {
   rolloutNamespaces: number;
   rolloutReadyDelayMs: [number, number];
   rolloutMaxUnavailable: string;
+  /** The scale benchmark: enrolled namespaces at each step (rising), pods in each, unrelated changes timed and webhook burst at each step. */
+  scaleSteps: number[];
+  scalePodsPerNamespace: number;
+  scaleChanges: number;
+  scaleWebhookBurst: number;
 }
 
 /** The issue's full scale. */
 export const FULL: SuiteSettings = {
-  installRepetitions: 5, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, webhookConcurrent: 100, webhookRounds: 5, cleanUpInstall: true,
+  installRepetitions: 10, driftEdits: 200, driftDeletions: 50, driftAdditions: 60, idleWindowMs: 300_000, settleMs: 30_000, namespaces: 1000, podsPerNamespace: 10, webhookConcurrent: 100, webhookRounds: 5, cleanUpInstall: true,
   rolloutWorkloads: 500, rolloutNamespaces: 50, rolloutReadyDelayMs: [2000, 4000], rolloutMaxUnavailable: '10%',
+  scaleSteps: [1000, 5000], scalePodsPerNamespace: 4, scaleChanges: 50, scaleWebhookBurst: 500,
 };
 
 /** A few repetitions of everything: proves the benchmarks work, inside the test command. */
 export const SMOKE: SuiteSettings = {
   installRepetitions: 2, driftEdits: 16, driftDeletions: 4, driftAdditions: 6, idleWindowMs: 20_000, settleMs: 2_000, namespaces: 50, podsPerNamespace: 10, webhookConcurrent: 20, webhookRounds: 1, cleanUpInstall: false,
   rolloutWorkloads: 20, rolloutNamespaces: 4, rolloutReadyDelayMs: [500, 1000], rolloutMaxUnavailable: '25%',
+  scaleSteps: [10, 30], scalePodsPerNamespace: 4, scaleChanges: 10, scaleWebhookBurst: 30,
 };
 
 /** The benchmarks' names, in the order the suite runs them. */
-export const BENCHMARKS = ['install', 'rollout', 'idle', 'webhook', 'memory', 'drift'] as const satisfies ReadonlyArray<keyof SuiteResults>;
+export const BENCHMARKS = ['install', 'rollout', 'idle', 'webhook', 'memory', 'drift', 'scale'] as const satisfies ReadonlyArray<keyof SuiteResults>;
 
 /** A benchmark's name. */
 export type BenchmarkName = typeof BENCHMARKS[number];
@@ -97,7 +106,7 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     log(`install: ${settings.installRepetitions} repetitions`);
     results.install = await benchInstall(cluster, { id, repetitions: settings.installRepetitions, cleanUp: settings.cleanUpInstall, log });
   }
-  const needsMesh = (['idle', 'webhook', 'memory', 'drift'] as const).some((n) => only.has(n));
+  const needsMesh = (['idle', 'webhook', 'memory', 'drift', 'scale'] as const).some((n) => only.has(n));
   if (!needsMesh && !only.has('rollout')) return results;
 
   await preinstallMeshCrds(cluster.admin);
@@ -128,6 +137,13 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     if (only.has('drift')) {
       log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
       results.drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
+    }
+    if (only.has('scale')) {
+      log(`scale: ${settings.scaleSteps.join(' then ')} namespaces × ${settings.scalePodsPerNamespace} pods`);
+      results.scale = await benchScale(cluster, {
+        id, operator, installation: mesh.metadata.name, steps: settings.scaleSteps, podsPerNamespace: settings.scalePodsPerNamespace, concurrency: 30,
+        changes: settings.scaleChanges, webhookBurst: settings.scaleWebhookBurst, settleMs: settings.settleMs, log,
+      });
     }
     return results;
   } finally {

@@ -31,6 +31,12 @@ export interface WebhookOptions {
   concurrent: number;
   /** Bursts per webhook, alternating between the operator's and the no-op one. */
   rounds: number;
+  /**
+   * Labels the installation's namespace selector already enrols by (the scale benchmark's): the
+   * measured namespace gets them and the installation's injection settings are left as they are.
+   * Unset: the namespace is enrolled by name, and injection is turned off again at the end.
+   */
+  enrolledLabels?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -151,10 +157,10 @@ export async function benchWebhook(cluster: BenchCluster, options: WebhookOption
   const { id, installation, log } = options;
   const enrolled = `${id}-webhook`;
   const plain = `${id}-noop`;
-  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: enrolled } });
+  await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: enrolled, ...(options.enrolledLabels ? { labels: options.enrolledLabels } : {}) } });
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: plain, labels: { [NOOP_LABEL]: id } } });
   // Enrolled as a person would ask for it; the operator labels the namespace and renders its webhooks.
-  await admin.patch(miType, installation, undefined, { spec: { injection: { namespaces: [enrolled] } } }, 'merge');
+  if (!options.enrolledLabels) await admin.patch(miType, installation, undefined, { spec: { injection: { namespaces: [enrolled] } } }, 'merge');
   const webhookNames = await eventually('the namespace enrolled and the installation\'s webhooks served', async () => {
     const mi = await admin.get<KubeObject & { status?: { dataPlane?: { enrolledNamespaces?: unknown } } }>(miType, installation);
     const configurations = await admin.list<KubeObject & { webhooks?: Array<{ name: string; clientConfig?: { caBundle?: string } }> }>(
@@ -220,7 +226,7 @@ export async function benchWebhook(cluster: BenchCluster, options: WebhookOption
   } finally {
     noop.stop();
     await admin.delete(noopConfiguration, noopConfiguration.metadata.name).catch(() => undefined);
-    await admin.patch(miType, installation, undefined, { spec: { injection: null } }, 'merge').catch(() => undefined);
+    if (!options.enrolledLabels) await admin.patch(miType, installation, undefined, { spec: { injection: null } }, 'merge').catch(() => undefined);
     if (!cluster.owned) {
       for (const name of [enrolled, plain]) await admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, name).catch(() => undefined);
     }
