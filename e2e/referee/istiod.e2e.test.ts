@@ -17,22 +17,23 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import type { MeshInstallationSpec } from '../../operator/api/spec.ts';
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
 import { createSelfSigned, issueCertificate } from '../../operator/pki/x509.ts';
-import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
-import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
+import type { KubeClient} from '../../operator/runtime/kube.ts';
+import { type KubeObject } from '../../operator/runtime/kube.ts';
+import type { ClusterState } from '../cluster/local-cluster.ts';
 import type { AuditEvent } from '../support/audit.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
-import { serviceAccountCredentials, startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
+import { serviceAccountCredentials, type OperatorProcess } from '../support/operator-account.ts';
 import { ensureIstioReferee } from './istio-referee.ts';
+import { startOwnCluster, type OwnCluster } from './own-cluster.ts';
 import { makeCsr, requestCertificate, startIstiod, verifyChainToRoot, type Deployment, type IstiodProcess } from './istiod-process.ts';
 
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message: string }> } };
@@ -46,12 +47,11 @@ const namespace = 'istio-system';
 const decode = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+let own: OwnCluster | undefined;
 let cluster: ClusterState;
-let clusterDir: string;
 let kc: KubeConfig;
 let admin: KubeClient;
 let operator: OperatorProcess;
-let cleanupAccount: () => Promise<void> = async () => undefined;
 const running: IstiodProcess[] = [];
 
 function audit(since: Date, filter: (e: AuditEvent) => boolean): AuditEvent[] {
@@ -143,25 +143,13 @@ const removeInstallation = (name: string) => removeInstallationAndWorkloads(admi
 
 describe(`the real istiod (istio.io/istio ${referee.version}) on what the operator installs`, () => {
   before(async () => {
-    clusterDir = mkdtempSync(join(tmpdir(), 'meshwright-referee-cluster-'));
-    cluster = await startLocalCluster({ dir: clusterDir, stopWhenProcessExits: process.pid, log: (line) => process.stderr.write(`[referee cluster] ${line}\n`) });
-    kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    admin = new KubeClient(kc, 'meshwright-e2e-admin');
-    ({ operator, cleanup: cleanupAccount } = await startOperatorWithOwnAccount(admin, kc, run, () => [
-      `--installation-selector=meshwright.dev/e2e-referee=${run}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0', '--log-level=info',
-    ]));
+    own = await startOwnCluster(run, 'referee cluster');
+    ({ cluster, kc, admin, operator } = own);
   });
 
   after(async () => {
     for (const istiod of running) await istiod.stop();
-    await operator?.stop();
-    await cleanupAccount();
-    await admin?.close();
-    if (clusterDir) {
-      await stopLocalCluster(clusterDir);
-      rmSync(clusterDir, { recursive: true, force: true });
-    }
+    await own?.stop();
   });
 
   for (const [i, [golden, partial]] of Object.entries(ISTIO_GOLDEN_SPECS).entries()) {

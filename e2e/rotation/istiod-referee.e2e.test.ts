@@ -13,20 +13,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { API_VERSION, KIND } from '../../operator/api/meshinstallation.ts';
 import { splitCertificates } from '../../operator/pki/x509.ts';
 import { Informer } from '../../operator/runtime/informer.ts';
-import { KubeClient, type KubeObject } from '../../operator/runtime/kube.ts';
-import { startLocalCluster, stopLocalCluster, type ClusterState } from '../cluster/local-cluster.ts';
+import type { KubeClient, KubeObject } from '../../operator/runtime/kube.ts';
+import { startOwnCluster, type OwnCluster } from '../referee/own-cluster.ts';
 import { ensureIstioReferee } from '../referee/istio-referee.ts';
 import { makeCsr, requestCertificate, startIstiod, type Deployment, type IstiodProcess } from '../referee/istiod-process.ts';
 import { removeInstallationAndWorkloads } from '../support/installation-removal.ts';
 import { eventually, getIfExists } from '../support/kube.ts';
-import { serviceAccountCredentials, startOperatorWithOwnAccount, type OperatorProcess } from '../support/operator-account.ts';
+import { serviceAccountCredentials } from '../support/operator-account.ts';
 
 type Secret = KubeObject & { data: Record<string, string> };
 type Installation = KubeObject & { status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string }>; certificateAuthority?: { rotation?: { phase: string; lastTrigger?: string; completedAt?: string } } } };
@@ -39,35 +38,20 @@ const name = `rotation-referee-${run}`;
 const workloadNs = `rotation-referee-app-${run}`;
 const decode = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
-let cluster: ClusterState;
-let clusterDir: string;
+let own: OwnCluster | undefined;
 let kc: KubeConfig;
 let admin: KubeClient;
-let operator: OperatorProcess;
-let cleanupAccount: () => Promise<void> = async () => undefined;
 let istiod: IstiodProcess | undefined;
 
 before(async () => {
-  clusterDir = mkdtempSync(join(tmpdir(), 'meshwright-rotation-referee-'));
-  cluster = await startLocalCluster({ dir: clusterDir, stopWhenProcessExits: process.pid, log: (line) => process.stderr.write(`[rotation referee cluster] ${line}\n`) });
-  kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfig);
-  admin = new KubeClient(kc, 'meshwright-e2e-admin');
-  ({ operator, cleanup: cleanupAccount } = await startOperatorWithOwnAccount(admin, kc, run, () => [
-    `--installation-selector=meshwright.dev/e2e-referee=${run}`, '--leader-elect=false', '--metrics-address=127.0.0.1:0', '--log-level=info',
-  ]));
+  own = await startOwnCluster(run, 'rotation referee cluster');
+  ({ kc, admin } = own);
 });
 
 after(async () => {
   await istiod?.stop();
-  await removeInstallationAndWorkloads(admin, name, namespace).catch(() => undefined);
-  await operator?.stop();
-  await cleanupAccount();
-  await admin?.close();
-  if (clusterDir) {
-    await stopLocalCluster(clusterDir);
-    rmSync(clusterDir, { recursive: true, force: true });
-  }
+  if (own) await removeInstallationAndWorkloads(admin, name, namespace).catch(() => undefined);
+  await own?.stop();
 });
 
 /**
