@@ -16,7 +16,11 @@ import { LeaderElector } from './runtime/leader-election.ts';
 import { createLogger, type LoggerOptions } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
 import { operatorReadiness } from './runtime/readiness.ts';
-import { keepSpareKeyPairs } from './pki/x509.ts';
+import { keepSpareKeyPairs, RefillGate, refillSpareKeyPairsWhen, spareKeyPairStats } from './pki/x509.ts';
+import { keyPairsForNewAuthority } from './pki/authority.ts';
+import { withSpecDefaults } from './api/defaults.ts';
+import { API_VERSION, KIND, type DefaultedMeshInstallation } from './api/meshinstallation.ts';
+import { systemClock } from './runtime/clock.ts';
 import { InjectionWebhook, webhookSettingsFrom, type WebhookSettings } from './injection/webhook.ts';
 
 /** Settings of {@link runOperator}. */
@@ -82,6 +86,19 @@ export function optionsFromArgs(argv: string[], env: NodeJS.ProcessEnv, distribu
   };
 }
 
+/**
+ * The spare key pairs to keep: what creating one installation's CA takes, for the most demanding
+ * mesh this build serves (each mesh's CA profile, asked with the spec's defaults).
+ */
+export function spareKeyPairTargets(distributions: readonly MeshDistribution[]): ReturnType<typeof keyPairsForNewAuthority> {
+  const profiles = distributions.flatMap((d) => {
+    if (!d.certificateAuthority) return [];
+    const sample = { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'spare-key-pairs' }, spec: withSpecDefaults({ mesh: d.mesh, namespace: 'spare-key-pairs' } as never) } as DefaultedMeshInstallation;
+    return [d.certificateAuthority(sample)];
+  });
+  return keyPairsForNewAuthority(profiles);
+}
+
 /** Runs the operator until SIGTERM/SIGINT (graceful: finish passes in flight, release the lease). */
 export async function runOperator(options: RunOptions): Promise<void> {
   const log = createLogger({ level: options.logLevel, name: 'meshwright' });
@@ -91,8 +108,13 @@ export async function runOperator(options: RunOptions): Promise<void> {
   // Lease renewals and Events go through the same client as everything else: one connection pool,
   // our user agent (the API server's metrics and audit log attribute them to us).
   const events = new EventRecorder({ client, identity: options.identity, log });
-  // A new CA then only needs signing: its key pairs are ready (RSA generation is the slow part of an install).
-  if (options.distributions.some((d) => d.certificateAuthority)) keepSpareKeyPairs(['RSA2048', 'ECDSAP256'], 2);
+  // A new CA then only needs signing: its key pairs are ready before the first installation
+  // arrives (RSA generation was the slow part of an install), and the pairs a pass takes are made
+  // again once no pass runs, so that generating them never competes with an install.
+  const refills = new RefillGate(systemClock);
+  refillSpareKeyPairsWhen((refill) => refills.schedule(refill));
+  keepSpareKeyPairs(spareKeyPairTargets(options.distributions));
+  metrics.trackSpareKeyPairs(spareKeyPairStats);
   // Every replica serves the injection webhook; the leader's passes publish its CA bundle.
   let webhook: InjectionWebhook | undefined;
   const operator = new Operator({
@@ -101,6 +123,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
     log,
     installationSelector: options.installationSelector,
     webhookEndpoint: () => webhook?.endpoint(),
+    aroundPass: (pass) => refills.busyWhile(pass),
     hooks: {
       onReconciled: (outcome, seconds) => {
         metrics.observeReconcile('meshinstallation', outcome, seconds);
@@ -108,6 +131,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
       },
       onQueueDepth: (depth) => metrics.setWorkqueueDepth('meshinstallation', depth),
       onDriftCorrected: (kind) => metrics.incDriftCorrection(kind),
+      onPhase: (_installation, phase, seconds) => metrics.observeInstallPhase(phase, seconds),
       onManagedObjects: (installation, count) => metrics.setManagedObjects(installation, count),
       onEvent: (installation, type, reason, note) => void events.record({ regarding: installation, type, reason, action: 'Reconcile', note }),
     },

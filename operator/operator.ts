@@ -58,6 +58,8 @@ export interface OperatorOptions {
    * (injection/webhook.ts); undefined (or returning undefined): no webhook configuration is rendered.
    */
   webhookEndpoint?: () => WebhookEndpoint | undefined;
+  /** Runs every pass (main.ts: holds back spare key pair refills while one runs); default: the pass as it is. */
+  aroundPass?: <R>(pass: () => Promise<R>) => Promise<R>;
 }
 
 /**
@@ -146,9 +148,10 @@ export class Operator {
       // Created below (it enqueues into the controller); read only by passes, which start later.
       referencedSecret: (namespace, name) => this.referencedSecrets.get(namespace, name),
     });
+    const { aroundPass } = options;
     this.controller = new Controller({
       name: 'meshinstallation',
-      reconciler,
+      reconciler: aroundPass ? { reconcile: (key) => aroundPass(() => reconciler.reconcile(key)) } : reconciler,
       log,
       workers: options.workers ?? 2,
       clock: options.clock,

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CertificateAuthorityError, checkMaterial, createSelfSignedAuthority, decodeAuthorityState, encodeAuthorityState, externalMaterial,
-  issueServing, issuingAlgorithm, materialOf, planAuthority, renewIssuer, type AuthoritySettings,
+  issueServing, issuingAlgorithm, keyPairsForNewAuthority, materialOf, planAuthority, renewIssuer, type AuthoritySettings,
 } from './authority.ts';
-import { createSelfSigned, describeCertificate, issueCertificate } from './x509.ts';
+import { createSelfSigned, describeCertificate, issueCertificate, keepSpareKeyPairs, spareKeyPairStats } from './x509.ts';
 
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -167,4 +167,31 @@ test('the next check is due when the first of the issuer\'s renewal and the root
   assert.equal((await planAuthority(state, s, NOW)).nextCheckAt, NOW + 10 * HOUR, 'the root lapses long before the issuer is due');
   const longRoot = await createSelfSignedAuthority(settings('ECDSAP256'), NOW);
   assert.equal((await planAuthority(longRoot, settings('ECDSAP256'), NOW)).nextCheckAt, NOW + (8_760 - 720) * HOUR, 'otherwise the issuer\'s renewal');
+});
+
+test('keyPairsForNewAuthority: a root and an issuer per accepted algorithm, plus a webhook CA and a pair per serving certificate in ECDSA P-256; the most any profile needs', () => {
+  const istio = { ...settings().profile, servingCertificates: undefined };
+  const linkerd = { ...settings().profile, defaultKeyAlgorithm: 'ECDSAP256' as const, keyAlgorithms: ['ECDSAP256' as const], servingCertificates: [{ name: 'a', dnsNames: ['a'] }, { name: 'b', dnsNames: ['b'] }] };
+  assert.deepEqual(keyPairsForNewAuthority([]), {});
+  assert.deepEqual(keyPairsForNewAuthority([istio]), { RSA2048: 2, ECDSAP256: 2 });
+  assert.deepEqual(keyPairsForNewAuthority([linkerd]), { ECDSAP256: 5 });
+  assert.deepEqual(keyPairsForNewAuthority([istio, linkerd]), { RSA2048: 2, ECDSAP256: 5 }, 'one installation at a time: the most, not the sum');
+});
+
+test('with the spares keyPairsForNewAuthority asks for kept ready, creating a CA and its serving certificates generates no key pair: every pair is a spare, only signing happens', async () => {
+  const targets = keyPairsForNewAuthority([settings().profile]);
+  keepSpareKeyPairs(targets);
+  // Ready: every spare made before the CA is asked for, as the operator's are before the first installation.
+  while (spareKeyPairStats().some((s) => s.ready < s.target)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const before = spareKeyPairStats();
+  const state = await createSelfSignedAuthority(settings('RSA2048'), NOW);
+  await issueServing(state, settings('RSA2048'), ['sp-validator'], NOW);
+  const taken = (algorithm: string) => {
+    const now = spareKeyPairStats().find((s) => s.algorithm === algorithm)!.taken;
+    const then = before.find((s) => s.algorithm === algorithm)!.taken;
+    return { ready: now.ready - then.ready, pending: now.pending - then.pending, made: now.made - then.made };
+  };
+  assert.deepEqual(taken('RSA2048'), { ready: 2, pending: 0, made: 0 }, 'root and issuer: spares');
+  assert.deepEqual(taken('ECDSAP256'), { ready: 2, pending: 0, made: 0 }, 'webhook CA and serving certificate: spares');
+  keepSpareKeyPairs({ RSA2048: 0, ECDSAP256: 0 });
 });

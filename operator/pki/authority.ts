@@ -102,6 +102,25 @@ export async function createSelfSignedAuthority(settings: AuthoritySettings, now
   return { root, trustAnchorsPem: root.certificatePem, issuer: { chainPem: issuer.certificatePem, privateKeyPem: issuer.privateKeyPem }, serving: {} };
 }
 
+/**
+ * The key pairs that creating the CA of one installation takes, per algorithm, at most, for any of
+ * `profiles`: a root and an issuer in each algorithm the mesh accepts (the spec may choose any of
+ * them), and where the mesh asks for serving certificates a webhook CA and a pair for each, all
+ * ECDSA P-256 (see {@link issueServing}). Kept spare, an install generates no key pair on its
+ * pass; installations arrive one at a time, and the spares are made again between them.
+ */
+export function keyPairsForNewAuthority(profiles: readonly CertificateAuthorityProfile[]): Partial<Record<KeyAlgorithm, number>> {
+  const most: Partial<Record<KeyAlgorithm, number>> = {};
+  for (const profile of profiles) {
+    const needs: Partial<Record<KeyAlgorithm, number>> = {};
+    for (const algorithm of profile.keyAlgorithms) needs[algorithm] = 2;
+    const serving = profile.servingCertificates?.length ?? 0;
+    if (serving > 0) needs.ECDSAP256 = (needs.ECDSAP256 ?? 0) + 1 + serving;
+    for (const [algorithm, count] of Object.entries(needs) as Array<[KeyAlgorithm, number]>) most[algorithm] = Math.max(most[algorithm] ?? 0, count);
+  }
+  return most;
+}
+
 /** A fresh issuer from the existing root (the root, and so the trust, stay the same). */
 export async function renewIssuer(state: AuthorityState, settings: AuthoritySettings, now: number): Promise<AuthorityState> {
   if (!state.root) throw new CertificateAuthorityError('IssuerNotRenewable', 'the issuer of an External CA is renewed by whoever owns the Secret (e.g. cert-manager), not by the operator');

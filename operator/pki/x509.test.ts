@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
+import { FakeClock } from '../runtime/clock.ts';
+import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, RefillGate, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
 
 const notBefore = new Date('2026-01-01T00:00:00Z');
 const notAfter = new Date('2036-01-01T00:00:00Z');
@@ -41,7 +42,7 @@ test('describeCertificate rejects garbage with a readable error', async () => {
 });
 
 test('spare key pairs: each is handed out once, and the pool refills to its target', async () => {
-  keepSpareKeyPairs(['ECDSAP256'], 2);
+  keepSpareKeyPairs({ ECDSAP256: 2 });
   assert.equal(spareKeyPairCount('ECDSAP256'), 2);
   const pairs = await Promise.all([generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256'), generateKeyPair('ECDSAP256')]);
   assert.equal(new Set(pairs).size, 3, 'never the same pair twice');
@@ -52,7 +53,7 @@ test('spare key pairs: each is handed out once, and the pool refills to its targ
   const a = await createSelfSigned({ subject: 'CN=a', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[0]);
   const b = await createSelfSigned({ subject: 'CN=b', notBefore: now, notAfter: new Date(now.getTime() + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true }, pairs[1]);
   assert.notEqual(a.privateKeyPem, b.privateKeyPem);
-  keepSpareKeyPairs(['ECDSAP256'], 0);
+  keepSpareKeyPairs({ ECDSAP256: 0 });
   await generateKeyPair('ECDSAP256');
   assert.equal(spareKeyPairCount('ECDSAP256'), 1, 'a target of 0 makes no more (one was left over)');
   await generateKeyPair('ECDSAP256');
@@ -83,4 +84,69 @@ test('SparePool: takes are served from spares, each replaced at once; a failed s
   assert.equal(await pool.take('p256'), 9, 'the failed spare is dropped (8 replaces it in the pool), 9 is made for the caller');
   assert.equal(pool.size('p256'), 1);
   assert.equal(await pool.take('p256'), 8);
+});
+
+test('SparePool: every take is counted by where its value came from — ready, still being made, or made on demand', async () => {
+  const made: Array<(value: number) => void> = [];
+  let n = 0;
+  const pool = new SparePool<string, number>(() => new Promise<number>((resolve) => made.push(() => resolve(++n))));
+  pool.keep(['rsa'], 2);
+  made.shift()!(0);
+  await Promise.resolve();
+  assert.deepEqual([pool.ready('rsa'), pool.size('rsa'), pool.target('rsa')], [1, 2, 2], 'one made, one on its way');
+  assert.equal(await pool.take('rsa'), 1);
+  const waited = pool.take('rsa');
+  made.shift()!(0);
+  assert.equal(await waited, 2);
+  assert.deepEqual(pool.takes('rsa'), { ready: 1, pending: 1, made: 0 }, 'the second was taken while it was being made');
+  const fresh = pool.take('ecdsa');
+  made.at(-1)!(0);
+  await fresh;
+  assert.deepEqual(pool.takes('ecdsa'), { ready: 0, pending: 0, made: 1 }, 'no spare kept: made on demand');
+});
+
+test('SparePool with a schedule: a take refills only when the schedule runs the refill, once for several takes', async () => {
+  let made = 0;
+  const refills: Array<() => void> = [];
+  const pool = new SparePool<string, number>(async () => ++made, { schedule: (refill) => refills.push(refill) });
+  pool.keep(['rsa'], 2);
+  assert.equal(made, 2, 'keep fills at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  await pool.take('rsa');
+  await pool.take('rsa');
+  assert.deepEqual([made, pool.size('rsa'), refills.length], [2, 0, 1], 'nothing made on the takes; one refill asked for');
+  refills.shift()!();
+  assert.deepEqual([made, pool.size('rsa')], [4, 2], 'the refill makes both back');
+  assert.deepEqual(pool.takes('rsa'), { ready: 2, pending: 0, made: 0 });
+});
+
+test('RefillGate: deferred work runs once no pass has run for quietMs, never while one runs, and at the latest maxDelayMs after it was asked for', async () => {
+  const clock = new FakeClock();
+  const gate = new RefillGate(clock, 1_000, 30_000);
+  let runs = 0;
+  let endPass!: () => void;
+  const pass = gate.busyWhile(() => new Promise<void>((resolve) => { endPass = resolve; }));
+  gate.schedule(() => runs++);
+  clock.advance(5_000);
+  assert.equal(runs, 0, 'not while a pass runs');
+  endPass();
+  await pass;
+  clock.advance(999);
+  assert.equal(runs, 0, 'not before the gate was quiet for quietMs');
+  clock.advance(1);
+  assert.equal(runs, 1, 'after it');
+
+  // A pass that never ends holds it back only until the deadline.
+  void gate.busyWhile(() => new Promise<void>(() => undefined));
+  gate.schedule(() => runs++);
+  clock.advance(29_999);
+  assert.equal(runs, 1);
+  clock.advance(1);
+  assert.equal(runs, 2, 'maxDelayMs after it was asked for, busy or not');
+
+  // Quiet from the start: quietMs after the ask.
+  const idle = new RefillGate(clock, 1_000, 30_000);
+  idle.schedule(() => runs++);
+  clock.advance(1_000);
+  assert.equal(runs, 3);
 });

@@ -10,6 +10,7 @@
 import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import type { Clock, Timer } from '../runtime/clock.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -106,18 +107,45 @@ async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
 /** A fresh key pair, opaque outside this module; generate several at once to use both cores (RSA is slow). */
 export type KeyPair = CryptoKeyPair;
 
+/** Where a taken value came from: a spare made before it was asked for, a spare still being made (waited for), or made on demand. */
+export type SpareSource = 'ready' | 'pending' | 'made';
+
+/** Settings of {@link SparePool}. */
+export interface SparePoolOptions {
+  /**
+   * Runs a refill after a take. By default at once; the operator hands refills to a
+   * {@link RefillGate}, so that making spares (RSA keys are CPU-heavy) never competes with the
+   * pass that took one.
+   */
+  schedule?: (refill: () => void) => void;
+}
+
+interface Spare<T> {
+  value: Promise<T>;
+  /** Made and fulfilled: taking it costs nothing. */
+  ready: boolean;
+}
+
 /**
- * Values made ahead of need, by key, and made again as they are taken, so that `target` are always
- * ready or on their way. Each value is handed out once. A value whose making failed is dropped when
- * taken, and a fresh one is made instead.
+ * Values made ahead of need, by key, and made again after they are taken, so that `target` are
+ * always ready or on their way. Each value is handed out once. A value whose making failed is
+ * dropped when taken, and a fresh one is made instead. Every take is counted by where its value
+ * came from ({@link SpareSource}): what proves that a path made nothing on demand.
  */
 export class SparePool<K, T> {
-  private readonly spares = new Map<K, Array<Promise<T>>>();
+  private readonly spares = new Map<K, Array<Spare<T>>>();
   private readonly targets = new Map<K, number>();
+  private readonly taken = new Map<K, Record<SpareSource, number>>();
+  private refillScheduled = false;
 
-  constructor(private readonly make: (key: K) => Promise<T>) {}
+  constructor(private readonly make: (key: K) => Promise<T>, private options: SparePoolOptions = {}) {}
 
-  /** Keeps `count` values of each key ready (0 stops making more). */
+  /** Replaces how refills are run (see {@link SparePoolOptions.schedule}). */
+  refillWith(schedule: SparePoolOptions['schedule']): void {
+    this.options = { ...this.options, schedule };
+  }
+
+  /** Keeps `count` values of each key ready (0 stops making more); the missing ones are started at once. */
   keep(keys: readonly K[], count: number): void {
     for (const key of keys) {
       this.targets.set(key, count);
@@ -125,17 +153,22 @@ export class SparePool<K, T> {
     }
   }
 
-  /** A spare when one is ready (and another is started in its place), otherwise a fresh value. */
+  /** A spare when one is there (a refill is then scheduled), otherwise a fresh value. */
   async take(key: K): Promise<T> {
     const spare = this.spares.get(key)?.shift();
-    this.refill(key);
+    this.scheduleRefill();
     if (spare) {
+      // Judged when taken: a spare that became ready while the caller waited was still waited for.
+      const source: SpareSource = spare.ready ? 'ready' : 'pending';
       try {
-        return await spare;
+        const value = await spare.value;
+        this.count(key, source);
+        return value;
       } catch {
         // fall through to a fresh one
       }
     }
+    this.count(key, 'made');
     return this.make(key);
   }
 
@@ -144,27 +177,129 @@ export class SparePool<K, T> {
     return this.spares.get(key)?.length ?? 0;
   }
 
+  /** How many values of `key` are made and waiting to be taken. */
+  ready(key: K): number {
+    return this.spares.get(key)?.filter((spare) => spare.ready).length ?? 0;
+  }
+
+  /** The number of values of `key` kept ready. */
+  target(key: K): number {
+    return this.targets.get(key) ?? 0;
+  }
+
+  /** Takes of `key` so far, by where the value came from. */
+  takes(key: K): Record<SpareSource, number> {
+    return { ...(this.taken.get(key) ?? { ready: 0, pending: 0, made: 0 }) };
+  }
+
+  /** Every key with a target or a take. */
+  keys(): K[] {
+    return [...new Set([...this.targets.keys(), ...this.taken.keys()])];
+  }
+
+  private count(key: K, source: SpareSource): void {
+    const counts = this.taken.get(key) ?? { ready: 0, pending: 0, made: 0 };
+    counts[source]++;
+    this.taken.set(key, counts);
+  }
+
+  private scheduleRefill(): void {
+    if (!this.options.schedule) {
+      for (const key of this.targets.keys()) this.refill(key);
+      return;
+    }
+    if (this.refillScheduled) return;
+    this.refillScheduled = true;
+    this.options.schedule(() => {
+      this.refillScheduled = false;
+      for (const key of this.targets.keys()) this.refill(key);
+    });
+  }
+
   private refill(key: K): void {
     const spares = this.spares.get(key) ?? [];
     this.spares.set(key, spares);
     while (spares.length < (this.targets.get(key) ?? 0)) {
-      const value = this.make(key);
-      value.catch(() => undefined); // not unhandled: take() drops it and makes a fresh one
-      spares.push(value);
+      const spare: Spare<T> = { value: this.make(key), ready: false };
+      // Not unhandled: take() drops a failed spare and makes a fresh one.
+      spare.value.then(() => { spare.ready = true; }, () => undefined);
+      spares.push(spare);
     }
   }
 }
 
 /**
+ * Defers work (refilling spare key pairs) until nothing it could slow down runs: until no pass is
+ * in flight and none has ended for `quietMs` (passes come in bursts: an install's pass, then the
+ * ones its own status writes wake), and at the latest `maxDelayMs` after it was first asked for,
+ * so that a process never idle still refills.
+ */
+export class RefillGate {
+  private busy = 0;
+  private pending: Array<() => void> = [];
+  private askedAt: number | undefined;
+  private timer: Timer | undefined;
+
+  constructor(private readonly clock: Clock, private readonly quietMs = 1_000, private readonly maxDelayMs = 30_000) {}
+
+  /** Runs `work`; deferred work waits while any such work runs. */
+  async busyWhile<R>(work: () => Promise<R>): Promise<R> {
+    this.busy++;
+    this.arm();
+    try {
+      return await work();
+    } finally {
+      this.busy--;
+      this.arm();
+    }
+  }
+
+  /** Runs `run` once the gate is quiet (see the class). */
+  schedule(run: () => void): void {
+    this.pending.push(run);
+    this.askedAt ??= this.clock.now();
+    this.arm();
+  }
+
+  /** Drops the timer (deferred work is not run). */
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.pending = [];
+    this.askedAt = undefined;
+  }
+
+  private arm(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.askedAt === undefined) return;
+    const untilDeadline = this.askedAt + this.maxDelayMs - this.clock.now();
+    const wait = this.busy > 0 ? untilDeadline : Math.min(this.quietMs, untilDeadline);
+    this.timer = this.clock.setTimer(Math.max(0, wait), () => this.flush());
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    this.askedAt = undefined;
+    for (const run of this.pending.splice(0)) run();
+  }
+}
+
+/**
  * Key pairs generated ahead of need. Creating a CA is the only slow step of an install (an RSA-2048
- * pair takes a few hundred milliseconds on a small machine); with a pair ready, it is only
+ * pair takes a few hundred milliseconds on a small machine); with pairs ready, it is only
  * signing. Pairs never leave the process and each is handed out once.
  */
 const spareKeyPairs = new SparePool<KeyAlgorithm, KeyPair>(generateKeys);
 
-/** Keeps `count` key pairs of each algorithm ready (the operator does this at start). */
-export function keepSpareKeyPairs(algorithms: readonly KeyAlgorithm[], count: number): void {
-  spareKeyPairs.keep(algorithms, count);
+/** Keeps key pairs ready, `targets` per algorithm (the operator does this at start); the missing ones are generated at once. */
+export function keepSpareKeyPairs(targets: Partial<Record<KeyAlgorithm, number>>): void {
+  for (const [algorithm, count] of Object.entries(targets) as Array<[KeyAlgorithm, number]>) spareKeyPairs.keep([algorithm], count);
+}
+
+/** Pairs taken are generated again when `schedule` runs its refill (a {@link RefillGate}'s); undefined: at once. */
+export function refillSpareKeyPairsWhen(schedule: SparePoolOptions['schedule']): void {
+  spareKeyPairs.refillWith(schedule);
 }
 
 /** How many spare key pairs of `algorithm` are ready or being generated. */
@@ -172,7 +307,12 @@ export function spareKeyPairCount(algorithm: KeyAlgorithm): number {
   return spareKeyPairs.size(algorithm);
 }
 
-/** A key pair for a new certificate: a spare when one is ready, otherwise a fresh one. */
+/** What the spare key pairs look like now, per algorithm: kept ready, ready now, and every take by source (for /metrics). */
+export function spareKeyPairStats(): Array<{ algorithm: KeyAlgorithm; target: number; ready: number; taken: Record<SpareSource, number> }> {
+  return spareKeyPairs.keys().map((algorithm) => ({ algorithm, target: spareKeyPairs.target(algorithm), ready: spareKeyPairs.ready(algorithm), taken: spareKeyPairs.takes(algorithm) }));
+}
+
+/** A key pair for a new certificate: a spare when one is there, otherwise a fresh one. */
 export function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
   return spareKeyPairs.take(algorithm);
 }
@@ -181,9 +321,9 @@ async function exportPrivateKey(key: CryptoKey): Promise<string> {
   return toPem(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
-/** Creates a self-signed certificate (a root CA when `isCA` is set) with a fresh key. */
+/** Creates a self-signed certificate (a root CA when `isCA` is set) with a fresh key (a spare one when there is one, {@link generateKeyPair}). */
 export async function createSelfSigned(request: CertificateRequest, pregenerated?: KeyPair): Promise<CertificateWithKey> {
-  const keys = pregenerated ?? await generateKeys(request.keyAlgorithm);
+  const keys = pregenerated ?? await generateKeyPair(request.keyAlgorithm);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: request.subject,
@@ -198,9 +338,9 @@ export async function createSelfSigned(request: CertificateRequest, pregenerated
   return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await exportPrivateKey(keys.privateKey) };
 }
 
-/** Creates a certificate with a fresh key, signed by `issuer`. */
+/** Creates a certificate with a fresh key (a spare one when there is one), signed by `issuer`. */
 export async function issueCertificate(request: CertificateRequest, issuer: CertificateWithKey, pregenerated?: KeyPair): Promise<CertificateWithKey> {
-  const keys = pregenerated ?? await generateKeys(request.keyAlgorithm);
+  const keys = pregenerated ?? await generateKeyPair(request.keyAlgorithm);
   const issuerCertificate = new x509.X509Certificate(issuer.certificatePem);
   const signingKey = await importSigningKey(issuer.privateKeyPem);
   const certificate = await x509.X509CertificateGenerator.create({

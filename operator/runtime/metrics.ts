@@ -95,6 +95,43 @@ export class OperatorMetrics {
     this.leader.set({ identity }, leading ? 1 : 0);
   }
 
+  /**
+   * Exposes the spare key pairs `read` describes: `meshwright_spare_key_pairs{algorithm,state}`
+   * (state `ready` now, `target` kept) and `meshwright_key_pairs_taken_total{algorithm,source}`,
+   * every pair a CA step took by where it came from — `ready` (a spare made before it was asked
+   * for), `pending` (a spare still being made: waited for) or `made` (generated on the pass).
+   */
+  trackSpareKeyPairs(read: () => ReadonlyArray<{ algorithm: string; target: number; ready: number; taken: Record<'ready' | 'pending' | 'made', number> }>): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'meshwright_spare_key_pairs', help: 'Spare key pairs by algorithm: ready now, and the target kept.', labelNames: ['algorithm', 'state'], registers,
+      collect() {
+        for (const { algorithm, target, ready } of read()) {
+          this.set({ algorithm, state: 'ready' }, ready);
+          this.set({ algorithm, state: 'target' }, target);
+        }
+      },
+    });
+    new Counter({
+      name: 'meshwright_key_pairs_taken_total', help: 'Key pairs taken for certificates, by algorithm and source (ready: a spare; pending: a spare still being generated, waited for; made: generated on the pass).', labelNames: ['algorithm', 'source'], registers,
+      collect() {
+        this.reset();
+        for (const { algorithm, taken } of read()) for (const [source, count] of Object.entries(taken)) this.inc({ algorithm, source }, count);
+      },
+    });
+  }
+
+  /** Records how long one phase of a pass took (`meshwright_pass_phase_seconds{phase}`: claims, pki, ca, inventory, apply waves, co-own, prune, render, status). */
+  observeInstallPhase(phase: string, seconds: number): void {
+    this.passPhases ??= new Histogram({
+      name: 'meshwright_pass_phase_seconds', help: 'Time the phases of a reconcile pass took, by phase (only phases that did work are observed).', labelNames: ['phase'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+    });
+    this.passPhases.observe({ phase }, seconds);
+  }
+
+  private passPhases: Histogram<'phase'> | undefined;
+
   /** The Content-Type of {@link render}'s output. */
   get contentType(): string {
     return this.registry.contentType;

@@ -20,6 +20,8 @@ export interface ReconcilerHooks {
   onEvent?(installation: KubeObject, type: 'Normal' | 'Warning', reason: string, note: string): void;
   /** A pass over `installation` ended, its status written (tests wait on this instead of sleeping). */
   onPassCompleted?(installation: string, failure: ReconcileError | undefined): void;
+  /** A phase of a pass over `installation` that did work took `seconds` (phases.ts; /metrics' meshwright_pass_phase_seconds). */
+  onPhase?(installation: string, phase: string, seconds: number): void;
 }
 
 /** Shared dependencies of the steps of a pass. */

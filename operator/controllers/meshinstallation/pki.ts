@@ -11,8 +11,10 @@ import type { CertificateAuthorityMaterial } from '../../distributions/distribut
 import type { KubeObject } from '../../runtime/kube.ts';
 import { ACCEPT_NEW_ROOT_ANNOTATION, CA_STATE_SECRET, type CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import type { PassContext } from './context.ts';
+import { waveOf } from './apply-waves.ts';
 import { recordIntent } from './inventory.ts';
-import type { ObjectRef } from './live-objects.ts';
+import { refOf, type ObjectRef } from './live-objects.ts';
+import { timed } from './phases.ts';
 import type { PassScope, Target } from './scope.ts';
 import { applyObjects } from './sync.ts';
 
@@ -27,20 +29,26 @@ export async function ensureCertificateAuthority(scope: PassScope, context: Pass
   if (scope.paused) return context.authorities.observe(scope.mi);
   // A user's External Secret is judged against what the mesh would render from it.
   const renderWith = (ca: CertificateAuthorityMaterial) => distribution.render({ installation: scope.mi, resolved: target.resolved, ca });
-  const ensure = async () => reportRootChange(scope, context, await context.authorities.ensure(scope.mi, profile, renderWith));
+  const ensure = async () => reportRootChange(scope, context, await timed(scope, context, 'ca', () => context.authorities.ensure(scope.mi, profile, renderWith)));
   if (!context.authorities.willCreate(scope.mi)) return ensure();
 
-  const withoutCa = claimed;
-  await recordIntent(scope, context, [caStateRef(scope)]);
-  await applyObjects(scope, context, withoutCa.filter((o) => o.kind === 'Namespace'));
-  const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
-  const [authority, applied] = await Promise.allSettled([
-    ensure(),
-    applyObjects(scope, context, withoutCa.filter((o) => independent.has(o.kind))),
-  ]);
-  if (authority.status === 'rejected') throw authority.reason;
-  if (applied.status === 'rejected') throw applied.reason;
-  return authority.value;
+  return timed(scope, context, 'pki', async () => {
+    const withoutCa = claimed;
+    // One inventory write for the CA state and everything this pass will write besides (the
+    // render's refs do not depend on the CA), instead of one before each group of writes.
+    await recordIntent(scope, context, [caStateRef(scope), ...withoutCa.map(refOf)]);
+    const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
+    // The namespace the CA state lives in, with what needs nothing at all (cluster-scoped RBAC).
+    const first = (o: KubeObject) => o.kind === 'Namespace' || (independent.has(o.kind) && waveOf(o.kind) === 0);
+    await applyObjects(scope, context, withoutCa.filter(first));
+    const [authority, applied] = await Promise.allSettled([
+      ensure(),
+      applyObjects(scope, context, withoutCa.filter((o) => independent.has(o.kind) && !first(o))),
+    ]);
+    if (authority.status === 'rejected') throw authority.reason;
+    if (applied.status === 'rejected') throw applied.reason;
+    return authority.value;
+  });
 }
 
 /** A new root is something a person must hear of: an Event and a log line, once, when it is made; so is a renewed issuer. */

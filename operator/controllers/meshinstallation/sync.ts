@@ -2,29 +2,31 @@
  * Control-plane sync: the desired objects of a pass and their server-side apply.
  *
  * Only objects whose declared fields differ from the live ones are sent, so a pass that changes
- * nothing writes nothing. Objects go out stage by stage in dependency order; within a stage they
- * go out together (bounded), and a stage with a failure stops the pass before the next one: what
+ * nothing writes nothing. Objects go out wave by wave in dependency order (apply-waves.ts); within a
+ * wave they go out together (bounded), and a wave with a failure stops the pass before the next one: what
  * depends on a failed object is not applied, and nothing is pruned, so what already runs keeps
  * running. Every failure names its object and carries the API server's message.
  */
 import { createHash } from 'node:crypto';
 import { setCondition } from '../../api/conditions.ts';
-import { applyStages, needsApply } from '../../runtime/apply.ts';
+import { needsApply } from '../../runtime/apply.ts';
 import { mapLimited } from '../../runtime/concurrency.ts';
 import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
 import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
 import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
+import { applyWaves, customKinds, untilServed } from './apply-waves.ts';
 import { judgeAll, type Verdicts } from './claims.ts';
 import { InstallationReason } from './conditions.ts';
 import type { PassContext } from './context.ts';
 import { recordedKeys, recordIntent } from './inventory.ts';
+import { timed } from './phases.ts';
 import { refKey, refOf, type ObjectRef } from './live-objects.ts';
 import { passTime, type PassScope, type Target } from './scope.ts';
 
-/** Applies in flight at once within a stage: enough to hide round trips, few enough not to burst the API server's fairness queue. */
-const MAX_CONCURRENT_APPLIES = 8;
+/** Applies in flight at once within a wave: enough to hide round trips, few enough not to burst the API server's fairness queue. */
+const MAX_CONCURRENT_APPLIES = 16;
 
 /**
  * The objects the pass wants: the render with its CA material, the CA state Secret, and the mesh
@@ -72,7 +74,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Several failures of one stage as one error: the first one's reason (and stall), every object
+ * Several failures of one wave as one error: the first one's reason (and stall), every object
  * named in the message.
  */
 function combined(failures: readonly ReconcileError[]): ReconcileError {
@@ -115,7 +117,8 @@ async function lookUp(scope: PassScope, context: PassContext, objects: readonly 
  * them — the other installation's deletion, a person's decision — is not a change of this spec.
  */
 export async function claimObjects(scope: PassScope, context: PassContext, target: Target, objects: readonly KubeObject[]): Promise<Verdicts> {
-  const verdicts = judgeAll(objects, await lookUp(scope, context, objects), {
+  const live = await timed(scope, context, 'claims', () => lookUp(scope, context, objects));
+  const verdicts = judgeAll(objects, live, {
     installation: scope.name,
     inventory: recordedKeys(scope),
     isShared: (object) => isSharedObject(target.distribution, object),
@@ -141,7 +144,8 @@ export async function coOwnObjects(scope: PassScope, context: PassContext, coOwn
   const missing = coOwned.filter(({ object }) => context.live.get(refOf(object))?.metadata.annotations?.[key] === undefined);
   if (missing.length === 0) return;
   await recordIntent(scope, context, missing.map(({ object }) => refOf(object)));
-  for (const { object } of missing) {
+  // Independent of each other (one annotation each): together, bounded like an apply wave.
+  await timed(scope, context, 'co-own', () => mapLimited(missing, MAX_CONCURRENT_APPLIES, async ({ object }) => {
     const ref = refOf(object);
     const before = context.live.get(ref);
     try {
@@ -149,27 +153,32 @@ export async function coOwnObjects(scope: PassScope, context: PassContext, coOwn
     } catch (error) {
       throw writeError('apply', ref, error);
     }
-  }
+  }));
 }
 
 /**
- * Applies what differs from the live state, stage by stage; throws a ReconcileError naming every
- * object that failed. What a stage is about to write is recorded in the inventory first.
+ * Applies what differs from the live state, wave by wave (apply-waves.ts); throws a ReconcileError
+ * naming every object that failed. Everything the pass is about to write is recorded in the
+ * inventory first, in one status write before the first wave.
  */
 export async function applyObjects(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<void> {
   const previouslyApplied = new Set(scope.previousInventory.map(refKey));
-  for (const stage of applyStages(objects)) {
-    // Drift is what we declare differing, or what another writer added where the object is ours whole (drift-rule.ts).
-    const pending = stage.filter((object) => {
-      const live = context.live.get(refOf(object));
-      // (Only additions that are there to remove: a field managedFields name but the object does not hold, such as a Secret's write-only stringData, would make every pass pending for nothing.)
-      return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live, object)) !== undefined);
+  // Drift is what we declare differing, or what another writer added where the object is ours whole (drift-rule.ts).
+  const pending = objects.filter((object) => {
+    const live = context.live.get(refOf(object));
+    // (Only additions that are there to remove: a field managedFields name but the object does not hold, such as a Secret's write-only stringData, would make every pass pending for nothing.)
+    return needsApply(object, live, context.schemaOf(object)) || (live !== undefined && removalPatch(live, additions(live, object)) !== undefined);
+  });
+  if (pending.length > 0) await timed(scope, context, 'inventory', () => recordIntent(scope, context, pending.map(refOf)));
+  for (const { wave, objects: members } of applyWaves(pending)) {
+    await timed(scope, context, `apply-wave-${wave}`, async () => {
+      // A cold install's CRDs were created in an earlier wave: their kinds must be served first.
+      await untilServed(customKinds(members), (kind) => context.client.resourceInfo(kind));
+      // Every object of the wave is tried (a failure does not stop the others); failures in wave order.
+      const outcomes = await mapLimited(members, MAX_CONCURRENT_APPLIES, (object) => applyOne(scope, context, object, previouslyApplied).then(() => undefined, (error: unknown) => error as ReconcileError));
+      const failures = outcomes.filter((failure): failure is ReconcileError => failure !== undefined);
+      if (failures.length > 0) throw combined(failures);
     });
-    await recordIntent(scope, context, pending.map(refOf));
-    // Every object of the stage is tried (a failure does not stop the others); failures in stage order.
-    const outcomes = await mapLimited(pending, MAX_CONCURRENT_APPLIES, (object) => applyOne(scope, context, object, previouslyApplied).then(() => undefined, (error: unknown) => error as ReconcileError));
-    const failures = outcomes.filter((failure): failure is ReconcileError => failure !== undefined);
-    if (failures.length > 0) throw combined(failures);
   }
   reportContests(scope, context, objects);
 }
