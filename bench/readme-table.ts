@@ -92,6 +92,14 @@ export function expectedTable(dir = RESULTS_DIR): string {
   return readmeTable(newest.file, newest.document);
 }
 
+/** Rewrites README.md's table from the newest full results file; returns that file's name. */
+export function updateReadmeTable(): string {
+  const newest = newestFullResults(RESULTS_DIR);
+  if (!newest) throw new Error(`no full results file in ${RESULTS_DIR}`);
+  writeFileSync(README, replaceTable(readFileSync(README, 'utf8'), readmeTable(newest.file, newest.document)));
+  return `table from ${newest.file}`;
+}
+
 if (process.argv[1] === import.meta.filename) {
   const { values } = parseArgs({ args: process.argv.slice(2), options: { check: { type: 'boolean' } } });
   const readme = readFileSync(README, 'utf8');
@@ -102,7 +110,6 @@ if (process.argv[1] === import.meta.filename) {
       process.exit(1);
     }
   } else {
-    writeFileSync(README, replaceTable(readme, table));
-    process.stdout.write(`README.md: table from ${newestFullResults(RESULTS_DIR)!.file}\n`);
+    process.stdout.write(`README.md: ${updateReadmeTable()}\n`);
   }
 }

@@ -4,9 +4,11 @@
  * `npm run bench -- --smoke` runs the smoke scale instead (results printed, not written).
  * `--only install,drift` runs the named benchmarks alone (in suite order); their results are
  * written as `<date>-<commit>-partial.json`, marked partial, so no partial run passes for a full one.
+ * A full run also regenerates README.md's performance table from its results (readme-table.ts).
  */
 import { parseArgs } from 'node:util';
 import { openBenchCluster } from './support/cluster.ts';
+import { updateReadmeTable } from './readme-table.ts';
 import { describeMachine, formatTable, writeResults } from './support/report.ts';
 import { BENCHMARKS, FULL, runSuite, selectBenchmarks, SMOKE } from './suite.ts';
 
@@ -25,7 +27,11 @@ try {
   const results = await runSuite(cluster, values.smoke ? SMOKE : FULL, log, only);
   const machine = describeMachine(cluster.kubernetesVersion);
   process.stdout.write(`${formatTable(mode, machine, results, partial)}\n`);
-  if (!values.smoke) process.stdout.write(`results: ${writeResults(mode, machine, results, startedAt, { partial })}\n`);
+  if (!values.smoke) {
+    process.stdout.write(`results: ${writeResults(mode, machine, results, startedAt, { partial })}\n`);
+    // A full run is the newest full results file now: README's table follows it (commit both together).
+    if (!partial) process.stdout.write(`README.md: ${updateReadmeTable()}\n`);
+  }
   log(`done in ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s`);
 } catch (error) {
   log(`failed: ${error instanceof Error ? error.stack : String(error)}`);
