@@ -126,7 +126,9 @@ const ratio = (value: number, baseline: number) => Math.round((value / baseline)
 export function formatTable(mode: string, machine: Machine, results: Partial<SuiteResults>, partial = false): string {
   const { install, drift, idle, memory, webhook, rollout, scale } = results;
   const rows: Array<[string, string]> = [
-    ...(install ? [[`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}× (CA generation inside the operator's time: ${install.caGenerationMedianMs} ms)`] as [string, string]] : []),
+    ...(install ? [[`install, median of ${install.repetitions} (${install.objects} objects, CRDs warm)`, `operator ${install.operatorMedianMs} ms, baseline ${install.baselineMedianMs} ms, ratio ${install.ratio}×${install.breakdown ? `; key pairs taken: ${install.breakdown.keyPairs.ready} ready spares, ${install.breakdown.keyPairs.pending} waited for, ${install.breakdown.keyPairs.made} generated on the pass` : ''}`] as [string, string]] : []),
+    ...(install?.breakdown ? [['install breakdown (operator phases, median ms)', `${Object.entries(install.breakdown.phasesMs).map(([phase, ms]) => `${phase} ${ms}`).join(', ')}; other ${install.breakdown.otherMs}`] as [string, string]] : []),
+    ...(install?.cold ? [[`install cold, median of ${install.cold.repetitions} (mesh CRDs absent)`, `operator ${install.cold.operatorMedianMs} ms, baseline ${install.cold.baselineMedianMs} ms, ratio ${install.cold.ratio}×`] as [string, string]] : []),
     ...(drift ? [
       [`drift edits (${drift.edits.count})`, `p50 ${drift.edits.p50} ms, p95 ${drift.edits.p95} ms, p99 ${drift.edits.p99} ms`],
       [`drift deletions (${drift.deletions.count})`, `p50 ${drift.deletions.p50} ms, p95 ${drift.deletions.p95} ms, p99 ${drift.deletions.p99} ms`],

@@ -3,9 +3,9 @@
  *
  * A CA that exists needs no write before the main apply (renewals travel in the desired set). A new
  * one lives in the control-plane namespace, so the rendered Namespace is applied first; and while
- * its key pairs are made, what the distribution says can never carry CA material is applied
- * already (nothing runs yet that a failure could break). Paused: nothing is created; the render
- * then leaves out what carries CA material.
+ * it is made (signing with spare key pairs, pki/x509.ts), what the distribution says can never
+ * carry CA material is applied already (nothing runs yet that a failure could break). Paused:
+ * nothing is created; the render then leaves out what carries CA material.
  */
 import type { CertificateAuthorityMaterial } from '../../distributions/distribution.ts';
 import type { KubeObject } from '../../runtime/kube.ts';
@@ -38,12 +38,14 @@ export async function ensureCertificateAuthority(scope: PassScope, context: Pass
     // render's refs do not depend on the CA), instead of one before each group of writes.
     await recordIntent(scope, context, [caStateRef(scope), ...withoutCa.map(refOf)]);
     const independent = distribution.kindsWithoutCaMaterial ?? new Set<string>();
+    // The applies of this step are timed as its own (pki/apply-wave-N), apart from the main ones.
+    const inner: PassContext = { ...context, hooks: { ...context.hooks, onPhase: (installation, phase, seconds) => context.hooks.onPhase?.(installation, `pki/${phase}`, seconds) } };
     // The namespace the CA state lives in, with what needs nothing at all (cluster-scoped RBAC).
     const first = (o: KubeObject) => o.kind === 'Namespace' || (independent.has(o.kind) && waveOf(o.kind) === 0);
-    await applyObjects(scope, context, withoutCa.filter(first));
+    await applyObjects(scope, inner, withoutCa.filter(first));
     const [authority, applied] = await Promise.allSettled([
       ensure(),
-      applyObjects(scope, context, withoutCa.filter((o) => independent.has(o.kind) && !first(o))),
+      applyObjects(scope, inner, withoutCa.filter((o) => independent.has(o.kind) && !first(o))),
     ]);
     if (authority.status === 'rejected') throw authority.reason;
     if (applied.status === 'rejected') throw applied.reason;
