@@ -179,23 +179,31 @@ export const testInjector: SidecarInjector = {
     const injected = { ...pod, spec: { ...pod.spec, containers: [...pod.spec.containers, { name: TEST_PROXY_CONTAINER, image: `registry.example/test-mesh/proxy:${resolved.version}` }] } };
     return { injected: true, pod: withInjectionRecord(injected, record), record };
   },
-  webhookConfigurations(installation: DefaultedMeshInstallation, _resolved: ResolvedVersion, endpoint: WebhookEndpoint): KubeObject[] {
+  webhookConfigurations(installation: DefaultedMeshInstallation, resolved: ResolvedVersion, endpoint: WebhookEndpoint): KubeObject[] {
     const name = installation.metadata.name!;
-    const path = `/inject/${name}`;
+    const canary = installation.spec.upgrade.strategy === 'Canary';
+    // Under Canary, as Istio: a configuration per revision (its own label value) and a `default` tag one for the unrevisioned label.
+    const path = canary ? `/inject/${name}/${resolved.revision}` : `/inject/${name}`;
     const caBundle = Buffer.from(endpoint.caBundlePem).toString('base64');
     const clientConfig = 'url' in endpoint ? { url: `${endpoint.url}${path}`, caBundle } : { service: { ...endpoint.service, path }, caBundle };
-    return [{
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: testInjectionWebhookName(name) },
+    const configuration = (objectName: string, value: string, labels?: Record<string, string>): KubeObject => ({
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name: objectName, ...(labels ? { labels } : {}) },
       webhooks: [{
         name: 'inject.test-mesh.meshwright.dev',
         admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail', timeoutSeconds: 5, reinvocationPolicy: 'Never',
         clientConfig,
-        namespaceSelector: { matchLabels: { [TEST_INJECT_LABEL]: name } },
+        namespaceSelector: { matchLabels: { [TEST_INJECT_LABEL]: value } },
         rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
       }],
-    }];
+    } as KubeObject);
+    if (!canary) return [configuration(testInjectionWebhookName(name), name)];
+    return [
+      configuration(`${testInjectionWebhookName(name)}-${resolved.revision}`, `${name}-${resolved.revision}`),
+      configuration(testInjectionWebhookName(name), name, { 'istio.io/tag': 'default' }),
+    ];
   },
-  enrolmentLabel: (installation) => ({ key: TEST_INJECT_LABEL, value: installation.metadata.name! }),
+  // Under Canary a revision's own value (`<installation>-<revision>`, as Istio's istio.io/rev=<revision>); the bare name is the `default` tag's.
+  enrolmentLabel: (installation, resolved) => ({ key: TEST_INJECT_LABEL, value: installation.spec.upgrade.strategy === 'Canary' ? `${installation.metadata.name!}-${resolved.revision}` : installation.metadata.name! }),
 };
 
 /** The test mesh with {@link testInjector}. */

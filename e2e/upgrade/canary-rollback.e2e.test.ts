@@ -1,9 +1,11 @@
 /**
  * A Canary upgrade rolled back (issue #16 point 5, canary): the test mesh at 1.0.0 with strategy
- * Canary (revision 1-0-0) and three injected one-pod Deployments, bumped to a 1.1.0 whose proxy
- * crash-loops (kwok's pod-crash-loop stage). The new revision is applied beside the old one, the
- * first workload moved to it fails the DataPlane gate, and the upgrade rolls back: phases
- * ControlPlane → DataPlane → RollingBack → RolledBack, the workloads end on the old revision's
+ * Canary (revision 1-0-0) and three injected one-pod Deployments in a namespace a person labelled
+ * for the default revision (it follows the `default` tag), bumped to a 1.1.0 whose proxy
+ * crash-loops (kwok's pod-crash-loop stage). The new revision is applied beside the old one; no
+ * enrolled namespace to move, the promotion moves the tag, the first workload restarted onto the new
+ * revision fails the DataPlane gate, and the upgrade rolls back: phases ControlPlane → DataPlane →
+ * Promoting → RollingBack → RolledBack, the workloads end on the old revision's
  * proxy (the moved one restarted back, the others never touched), the new revision is removed once
  * no pod uses it while the old one never went away, the condition and a Warning Event name the
  * gate, spec.version still says 1.1.0, and the installation is Stalled (UpgradeRolledBack).
@@ -44,7 +46,9 @@ test('a crash-looping new revision fails the DataPlane gate: RolledBack, workloa
   const done = await upgradeWhen(world, 'the upgrade RolledBack', (u) => u?.phase === 'RolledBack', 'UpgradeRolledBack', 180_000);
   t.diagnostic(`phases: ${recorder.phases.join(' -> ')}; steps: ${recorder.steps.join(' | ')}; ${done.status?.upgrade?.message}`);
 
-  assert.deepEqual(recorder.phases, ['ControlPlane', 'DataPlane', 'RollingBack', 'RolledBack'], 'the phases in order');
+  // The workloads' namespace is labelled by the person for the default revision: it follows the `default` tag, which moves at the promotion.
+  assert.deepEqual(recorder.phases, ['ControlPlane', 'DataPlane', 'Promoting', 'RollingBack', 'RolledBack'], 'the phases in order');
+  assert.ok(recorder.steps.includes(`5. Remove revision ${OLD_REVISION}`), `the tag moved before the restarts: ${recorder.steps.join(' | ')}`);
   assert.deepEqual(recorder.steps.slice(0, 2), [`2. New revision ${NEW_REVISION} side by side with ${OLD_REVISION}`, '3. Canary'], 'the plan\'s steps');
   assert.equal(done.spec.version, NEW, 'spec is never written');
   const condition = upgrading(done);

@@ -218,11 +218,6 @@ export function planText(installation: DefaultedMeshInstallation, from: string, 
   }
   steps.push([`Succeeded: status.version ${spec.version}. ${spec.upgrade.rollbackOnFailure ? `A failed gate rolls back to ${from} (rollbackOnFailure: true).` : 'A failed gate stops the upgrade where it is (rollbackOnFailure: false).'}`]);
   steps.forEach((step, index) => lines.push(`  ${index + 1}. ${step[0]}`, ...step.slice(1)));
-  // The operator runs a canary as one step for now (operator/upgrade/plan.ts): the plan says where it differs from the spec.
-  const canary = spec.upgrade.canary;
-  if (spec.upgrade.strategy === 'Canary' && ((canary?.steps?.length ?? 0) > 0 || canary?.autoPromote === false)) {
-    lines.push('', 'Note: this operator does not carry out canary steps, pauses and promotion yet: every enrolled namespace moves at once, and the old revision is removed once nothing uses it.');
-  }
   lines.push('', `Objects: ${counts(diff)} of ${after.length} rendered at ${spec.version}.`);
   return `${lines.join('\n')}\n`;
 }

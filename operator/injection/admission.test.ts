@@ -214,3 +214,35 @@ test('the installation is prepared (defaulted) once per cached version, and afre
   assert.notEqual(seen[2]!.installation, seen[0]!.installation);
   assert.equal(seen[2]!.resolved.version, '1.0.0', 'a new cached version is read');
 });
+
+test('Canary: a pod gets the revision its namespace points at (the default tag for the default label); its own istio.io/rev in a namespace naming none; the served spec otherwise', () => {
+  // A revision-aware injector, like Istio's: istio.io/rev=<revision> under Canary, inject=enabled otherwise.
+  const revisioned = {
+    ...distribution,
+    injector: { ...injector, enrolmentLabel: (mi: { spec: { upgrade?: { strategy?: string }; version: string } }, resolved: { revision: string }) => (mi.spec.upgrade?.strategy === 'Canary' ? { key: 'istio.io/rev', value: resolved.revision } : { key: 'inject', value: 'enabled' }) },
+  } as unknown as MeshDistribution;
+  const canary = (upgrade: Record<string, unknown>) => installation({
+    spec: { mesh: 'istio', version: '1.1.0', namespace: 'mesh-system', upgrade: { strategy: 'Canary' } },
+    status: { served: { spec: { mesh: 'istio', version: '1.1.0', namespace: 'mesh-system', upgrade: { strategy: 'Canary' } } }, upgrade: { strategy: 'Canary', from: '1.0.0', to: '1.1.0', ...upgrade } },
+  });
+  const inStep = canary({ phase: 'DataPlane', step: 3, totalSteps: 7 });
+  const tagMoved = canary({ phase: 'Promoting', step: 6, totalSteps: 7 });
+  const proxyOf = (mi: KubeObject, labels: Record<string, string>, podLabels: Record<string, string> = {}, path = '/inject/mesh') => {
+    const src: AdmissionSources = { ...sources({ installation: mi }), distribution: () => revisioned, namespace: (name) => ({ name, labels, annotations: {} }) };
+    const answer = answerAdmission(path, reviewOf(pod({ labels: { app: 'web', ...podLabels } })), src);
+    assert.equal(answer.outcome, 'injected', answer.message);
+    const patched = applyJsonPatch(pod({ labels: { app: 'web', ...podLabels } }), JSON.parse(Buffer.from(responseOf(answer.body).response.patch!, 'base64').toString('utf8'))) as unknown as PodObject;
+    return [patched.metadata.annotations?.[RECORD_ANNOTATIONS.revision], patched.metadata.annotations?.[RECORD_ANNOTATIONS.proxyVersion]];
+  };
+  const rows: Array<[string, KubeObject, Record<string, string>, Record<string, string>, string, string[]]> = [
+    ['a namespace moved to the new revision', inStep, { 'istio.io/rev': '1-1-0' }, {}, '/inject/mesh/1-0-0', ['1-1-0', '1.1.0']],
+    ['a namespace not moved yet: the old revision, whatever path the API server called', inStep, { 'istio.io/rev': '1-0-0' }, {}, '/inject/mesh/1-1-0', ['1-0-0', '1.0.0']],
+    ['the default label before the tag moved: old', inStep, { inject: 'enabled' }, {}, '/inject/mesh/1-1-0', ['1-0-0', '1.0.0']],
+    ['the default label once the tag moved: new', tagMoved, { inject: 'enabled' }, {}, '/inject/mesh/1-0-0', ['1-1-0', '1.1.0']],
+    ['the namespace wins over the pod\'s label', inStep, { 'istio.io/rev': '1-1-0' }, { 'istio.io/rev': '1-0-0' }, '/inject/mesh', ['1-1-0', '1.1.0']],
+    ['a namespace naming none: the pod\'s own label', inStep, {}, { 'istio.io/rev': '1-0-0' }, '/inject/mesh', ['1-0-0', '1.0.0']],
+    ['nothing names a revision: the path', inStep, {}, {}, '/inject/mesh/1-0-0', ['1-0-0', '1.0.0']],
+    ['nothing at all: the spec last served', inStep, {}, {}, '/inject/mesh', ['1-1-0', '1.1.0']],
+  ];
+  for (const [name, mi, labels, podLabels, path, want] of rows) assert.deepEqual(proxyOf(mi, labels, podLabels, path), want, name);
+});

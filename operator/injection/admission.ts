@@ -21,6 +21,7 @@ import { publishedTrustAnchors } from '../distributions/published-trust-anchors.
 import { InjectionError, type InjectionOutcome, type NamespaceView, type PodObject } from '../distributions/injection.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { jsonPatchBetween } from './json-diff.ts';
+import { defaultTagRevision, injectionRevision, namespaceRevision, type Label } from '../upgrade/canary-namespaces.ts';
 
 /** The path prefix of the injection webhook; the installation's name follows. */
 export const INJECT_PATH_PREFIX = '/inject/';
@@ -120,9 +121,9 @@ export function decodeAdmissionReview(body: string): AdmissionRequest | string {
  * object on every change, so its identity keys the memo): defaulting a spec takes milliseconds,
  * which an admission on the API server's critical path should not spend each time.
  */
-const preparedInstallations = new WeakMap<KubeObject, { installation: DefaultedMeshInstallation }>();
+const preparedInstallations = new WeakMap<KubeObject, { installation: DefaultedMeshInstallation; revisions?: RevisionTable }>();
 
-function prepared(cached: KubeObject): { installation: DefaultedMeshInstallation } {
+function prepared(cached: KubeObject): { installation: DefaultedMeshInstallation; revisions?: RevisionTable } {
   let entry = preparedInstallations.get(cached);
   if (!entry) {
     // The spec the installation is served with: the last one applied in full while a newer one is refused.
@@ -131,6 +132,84 @@ function prepared(cached: KubeObject): { installation: DefaultedMeshInstallation
     preparedInstallations.set(cached, entry);
   }
   return entry;
+}
+
+/**
+ * The revisions a Canary installation runs, for choosing the one a pod gets: each known revision's
+ * version and enrolment label, the default label (which follows the `default` tag) and where the
+ * tag points. Built once per cached installation, like {@link prepared}.
+ */
+export interface RevisionTable {
+  versions: ReadonlyMap<string, string>;
+  labels: ReadonlyArray<{ revision: string; label: Label }>;
+  defaultLabel?: Label;
+  defaultTag?: string;
+}
+
+type CanaryStatus = { served?: { spec?: { version?: unknown } }; upgrade?: { from?: string; to?: string; strategy?: string; phase?: string; step?: number; totalSteps?: number }; revisions?: Array<{ name?: string; version?: string }> };
+
+/**
+ * The revision table of `cached` (see {@link RevisionTable}); undefined unless it is served with
+ * strategy Canary. The versions it knows: spec.version, the spec last served, an upgrade's from and
+ * to, and status.revisions — every revision that can still be rendered.
+ */
+export function revisionTable(cached: KubeObject, installation: DefaultedMeshInstallation, distribution: MeshDistribution): RevisionTable | undefined {
+  const injector = distribution.injector;
+  if (!injector || installation.spec.upgrade.strategy !== 'Canary') return undefined;
+  const status = (cached.status ?? {}) as CanaryStatus;
+  const wanted = (cached as KubeObject & { spec?: { version?: unknown } }).spec?.version;
+  const candidates = [installation.spec.version, wanted, status.served?.spec?.version, status.upgrade?.from, status.upgrade?.to, ...(status.revisions ?? []).map((r) => r.version)]
+    .filter((v): v is string => typeof v === 'string');
+  const versions = new Map<string, string>();
+  const labels: Array<{ revision: string; label: Label }> = [];
+  const revisionOf = new Map<string, string>();
+  for (const version of new Set(candidates)) {
+    try {
+      const at = { ...installation, spec: { ...installation.spec, version } };
+      const resolved = distribution.resolve(at);
+      revisionOf.set(version, resolved.revision);
+      if (versions.has(resolved.revision)) continue;
+      versions.set(resolved.revision, version);
+      labels.push({ revision: resolved.revision, label: injector.enrolmentLabel(at, resolved) });
+    } catch {
+      // A version the catalog no longer has cannot be injected: not offered.
+    }
+  }
+  let defaultLabel: Label | undefined;
+  try {
+    // The default label is the unrevisioned installation's (Istio's istio-injection=enabled).
+    const unrevisioned = { ...installation, spec: { ...installation.spec, upgrade: { ...installation.spec.upgrade, strategy: 'InPlace' as const, canary: undefined } } };
+    defaultLabel = injector.enrolmentLabel(unrevisioned, distribution.resolve(unrevisioned));
+  } catch {
+    defaultLabel = undefined;
+  }
+  const { upgrade } = status;
+  const from = upgrade?.from !== undefined ? revisionOf.get(upgrade.from) : undefined;
+  const to = upgrade?.to !== undefined ? revisionOf.get(upgrade.to) : undefined;
+  const defaultTag = upgrade?.strategy === 'Canary' && upgrade.to === wanted && from && to
+    ? defaultTagRevision(upgrade as never, { old: from, new: to })
+    : revisionOf.get(installation.spec.version);
+  return { versions, labels, defaultLabel, defaultTag };
+}
+
+/**
+ * The installation as a pod in `namespace` is injected: at the version of the revision its
+ * namespace (or, in a namespace naming none, its own `istio.io/rev` label, or the webhook path
+ * `/inject/<installation>/<revision>` the API server called) points at during a canary; the spec
+ * last served when nothing names a known revision.
+ */
+export function installationForPod(entry: { installation: DefaultedMeshInstallation; revisions?: RevisionTable }, path: string, namespace: NamespaceView, pod: PodObject): DefaultedMeshInstallation {
+  const table = entry.revisions;
+  if (!table) return entry.installation;
+  const known = [...table.versions.keys()];
+  const fromPath = path.slice(INJECT_PATH_PREFIX.length).split('/')[1];
+  const revision = injectionRevision({
+    namespaceRevision: namespaceRevision(namespace.labels, table.labels, table.defaultLabel, table.defaultTag),
+    podLabels: pod.metadata.labels, known, defaultTag: table.defaultTag,
+  }) ?? (fromPath !== undefined && known.includes(fromPath) ? fromPath : undefined);
+  const version = revision !== undefined ? table.versions.get(revision) : undefined;
+  if (version === undefined || version === entry.installation.spec.version) return entry.installation;
+  return { ...entry.installation, spec: { ...entry.installation.spec, version } };
 }
 
 /** Whether `object` has the shape of a Pod the injector can work on. */
@@ -178,10 +257,13 @@ export function answerAdmission(path: string, body: string, sources: AdmissionSo
   const namespaceName = decoded.namespace ?? pod.metadata.namespace;
   const namespace = namespaceName ? sources.namespace(namespaceName) : undefined;
   if (!namespace) return denied(uid, name, 503, 'NamespaceUnknown', `namespace ${JSON.stringify(namespaceName ?? '')} is not in the operator's cache yet; retry`);
-  const { installation } = prepared(cached);
-  const distribution = sources.distribution(installation.spec.mesh);
-  if (!distribution?.injector) return denied(uid, name, 500, 'NoInjector', `mesh ${installation.spec.mesh} of installation "${name}" has no sidecar injector in this operator`);
+  const entry = prepared(cached);
+  const distribution = sources.distribution(entry.installation.spec.mesh);
+  if (!distribution?.injector) return denied(uid, name, 500, 'NoInjector', `mesh ${entry.installation.spec.mesh} of installation "${name}" has no sidecar injector in this operator`);
+  if (!('revisions' in entry)) entry.revisions = revisionTable(cached, entry.installation, distribution);
   const before: PodObject = { ...pod, metadata: { ...pod.metadata, namespace: namespace.name } };
+  // During a canary each namespace's pods get the revision it points at (upgrade/canary-namespaces.ts).
+  const installation = installationForPod(entry, path, namespace, before);
   let outcome: InjectionOutcome;
   try {
     const resolved = distribution.resolve(installation);

@@ -159,3 +159,15 @@ test('paused mid-step: nothing new starts, the namespaces stay where the record 
   assert.deepEqual([d.status, d.record, d.rollout, d.condition.reason], [recorded, false, undefined, 'UpgradePaused']);
   assert.deepEqual(d.namespaceRevisions, { a: NEW, b: OLD, c: OLD });
 });
+
+test('after the default tag moved, the namespaces following it restart too: their crash loop rolls back, the tag back on the old revision', () => {
+  const start = planCanary(observed({ steps: [] }), T0)!;
+  const promoting: UpgradeStatus = { ...start.status, phase: 'Promoting', step: 5, totalSteps: 6, stepName: `Remove revision ${OLD}` };
+  const halted: RolloutVerdict = { state: 'halted', failures: [], message: 'Deployment legacy/app (CrashLoop)' };
+  const d = planCanary(observed({ steps: [], recorded: promoting, dataPlane: halted, use: { ...unused, [OLD]: { namespaces: [], runningPods: 2 } } }), T0 + MIN)!;
+  assert.deepEqual([d.status.phase, d.record, d.defaultTag, d.rollout?.revision], ['RollingBack', true, OLD, OLD]);
+  assert.match(d.condition.message, /gate DataPlane failed: promotion, after the default tag moved: Deployment legacy\/app \(CrashLoop\)/);
+  // Without rollbackOnFailure: Failed, the tag stays where the record left it.
+  const failed = planCanary(observed({ steps: [], rollbackOnFailure: false, recorded: promoting, dataPlane: halted, use: unused }), T0 + MIN)!;
+  assert.deepEqual([failed.status.phase, failed.defaultTag, failed.rollout], ['Failed', NEW, undefined]);
+});

@@ -294,6 +294,8 @@ function promoting(observed: CanaryObservation, current: UpgradeStatus, _now: nu
     const message = `the default revision tag points at ${observed.revisions.new}; revision ${observed.revisions.old} is removed once nothing uses it`;
     return { ...serving(observed, moved, { status: atStep(observed, { ...current, message }, removeStep), record: true, condition: { status: 'True', reason: UpgradeReason.UpgradeInProgress, message }, rollout }), defaultTag: observed.revisions.new };
   }
+  // The namespaces that follow the tag restart now (the executor's rollout takes them in once the tag moved): their gate too.
+  if (verdict?.state === 'halted') return gateFailed(observed, current, 'DataPlane', `promotion, after the default tag moved: ${verdict.message}`, moved, at);
   const users = inUse(observed.use?.[observed.revisions.old]);
   if (users !== undefined) {
     const message = `the default revision tag points at ${observed.revisions.new}; revision ${observed.revisions.old} is removed once nothing uses it: still used by ${users}`;

@@ -32,7 +32,8 @@ import { renderOwned } from '../controllers/ownership.ts';
 import type { KubeObject } from '../runtime/kube.ts';
 import { rolloutTarget, rolloutVerdict, type RolloutVerdict } from '../rollout/index.ts';
 import type { CanaryRevisions } from './steps.ts';
-import { injectorBehind, planUpgrade, versionToServe, type UpgradeDecision, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
+import { injectorBehind, planUpgrade, versionToServe, type UpgradeEvent, type UpgradeObservation, type UpgradeStatus } from './plan.ts';
+import { advanceCanary, startCanary } from './canary-executor.ts';
 
 export { versionToServe };
 
@@ -130,11 +131,13 @@ export function holdGateways(scope: PassScope, target: Target, desired: KubeObje
  * a record that it is an upgrade. Returns status.upgrade as it now stands.
  */
 export async function recordUpgradeStart(scope: PassScope, context: PassContext): Promise<UpgradeStatus | undefined> {
+  // strategy Canary runs the stepped machine (canary-executor.ts).
+  if (scope.installation.spec.upgrade?.strategy === 'Canary') return startCanary(scope, context, (status) => recordUpgrade(scope, context, status), (events) => announce(scope, context, events));
   const decision = planUpgrade(baseObservation(scope, context), scope.clock.now());
   if (decision?.record && decision.status.phase === 'ControlPlane') {
     await recordUpgrade(scope, context, decision.status);
     scope.status.upgrade = decision.status;
-    announce(scope, context, decision);
+    announce(scope, context, decision.events);
   }
   return scope.status.upgrade;
 }
@@ -158,6 +161,11 @@ function dataPlaneVerdict(scope: PassScope, context: PassContext): { verdict: Ro
  * Upgrading condition, status.upgrade and when to look again.
  */
 export async function advanceUpgrade(scope: PassScope, context: PassContext): Promise<void> {
+  if (scope.installation.spec.upgrade?.strategy === 'Canary') {
+    await advanceCanary(scope, context, (status) => recordUpgrade(scope, context, status), (events) => announce(scope, context, events));
+    holdWhileInjectorBehind(scope);
+    return;
+  }
   const observed = baseObservation(scope, context);
   // Gates are judged only on the version the phase is about (a pass that started a retry still served the old one).
   const judged = versionToServe(observed.wanted, observed.recorded) === scope.mi.spec.version;
@@ -179,7 +187,7 @@ export async function advanceUpgrade(scope: PassScope, context: PassContext): Pr
   if (decision.hold) scope.rolloutHold = decision.hold;
   if (decision.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, decision.wakeAt);
   scope.status.conditions = setCondition(scope.status.conditions, { type: ConditionType.Upgrading, ...decision.condition, observedGeneration: scope.generation }, passTime(scope));
-  if (decision.record) announce(scope, context, decision);
+  if (decision.record) announce(scope, context, decision.events);
 }
 
 /**
@@ -199,10 +207,10 @@ function holdWhileInjectorBehind(scope: PassScope): void {
 }
 
 /** The decision's Events, once its phase is recorded. Literal reasons, so the documented-reasons test finds each one. */
-function announce(scope: PassScope, context: PassContext, decision: UpgradeDecision): void {
+function announce(scope: PassScope, context: PassContext, events: readonly UpgradeEvent[]): void {
   const emit = context.hooks.onEvent;
   if (!emit) return;
-  for (const event of decision.events) {
+  for (const event of events) {
     switch (event.reason) {
       case 'UpgradeStarted': emit(scope.installation, 'Normal', 'UpgradeStarted', event.message); break;
       case 'UpgradeControlPlaneReady': emit(scope.installation, 'Normal', 'UpgradeControlPlaneReady', event.message); break;
@@ -210,6 +218,9 @@ function announce(scope: PassScope, context: PassContext, decision: UpgradeDecis
       case 'UpgradeSucceeded': emit(scope.installation, 'Normal', 'UpgradeSucceeded', event.message); break;
       case 'UpgradeRollingBack': emit(scope.installation, 'Warning', 'UpgradeRollingBack', event.message); break;
       case 'UpgradeRolledBack': emit(scope.installation, 'Warning', 'UpgradeRolledBack', event.message); break;
+      case 'UpgradeCanaryStepPassed': emit(scope.installation, 'Normal', 'UpgradeCanaryStepPassed', event.message); break;
+      case 'UpgradeAwaitingPromotion': emit(scope.installation, 'Normal', 'UpgradeAwaitingPromotion', event.message); break;
+      case 'UpgradePromoting': emit(scope.installation, 'Normal', 'UpgradePromoting', event.message); break;
       default: emit(scope.installation, 'Warning', 'UpgradeFailed', event.message);
     }
   }

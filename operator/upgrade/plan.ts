@@ -27,13 +27,9 @@
  * - Failed: nothing more changes — no restart batch starts (`hold`), the render of the new version
  *   is kept as it is.
  *
- * strategy Canary runs the same machine, its steps as `meshwright plan` words a canary of one
- * step: ControlPlane applies the new revision beside the running one (revisions.ts keeps the old
- * one rendered while anything uses it), DataPlane moves every enrolled namespace at once (the
- * enrolment label names the revision served) and restarts its workloads, and a rollback serves
- * `from` again — its revision, namespaces relabelled back, workloads restarted back — while the new
- * revision stays until nothing uses it. canary.ts decides the step-by-step machine (steps, pauses,
- * promotion), not wired yet; until it is, the condition says the steps are not carried out.
+ * strategy Canary is decided by canary.ts (planCanary: steps, pauses, promotion, the `default`
+ * tag last) and carried out by canary-executor.ts; this machine still words a Canary upgrade as a
+ * canary of one step when asked (the executor no longer asks it for one).
  *
  * Everything the machine reads lives in the cluster (status.upgrade, the live objects, the restart
  * marks the rollout reads), so an operator killed anywhere resumes from there: a phase's gate is
@@ -221,7 +217,7 @@ function start(observed: UpgradeObservation, from: string, at: string): UpgradeD
   const status: UpgradeStatus = atStep({
     from, to: observed.wanted, strategy: observed.strategy, phase: 'ControlPlane', startedAt: at, phaseStartedAt: at, generation: observed.generation,
     message: observed.strategy === 'Canary'
-      ? `upgrading to ${observed.wanted} by canary: its revision${observed.revisions ? ` ${observed.revisions.new}` : ''} runs beside the running one, which keeps serving until every workload has moved${CANARY_AT_ONCE}`
+      ? `upgrading to ${observed.wanted} by canary: its revision${observed.revisions ? ` ${observed.revisions.new}` : ''} runs beside the running one, which keeps serving until every workload has moved`
       : `upgrading the control plane to ${observed.wanted}: mesh CRDs and control plane, then ${observed.hasGateways ? 'gateways' : 'workloads'}`,
   }, observed);
   return {
@@ -245,9 +241,6 @@ const STEP_OF_PHASE: Partial<Record<UpgradePhase, InPlaceStep>> = { ControlPlane
  * removal follows once nothing uses it (revisions.ts).
  */
 const CANARY_STEP_OF_PHASE: Partial<Record<UpgradePhase, number>> = { ControlPlane: 2, DataPlane: 3, Succeeded: 6 };
-
-/** Said of a Canary upgrade while its steps are not carried out one by one. */
-const CANARY_AT_ONCE = '; spec.upgrade.canary steps, pauses and promotion are not carried out yet: every enrolled namespace moves at once';
 
 /** `status` with step, totalSteps and stepName of its phase; a rollback or a failure is no step of the plan. */
 function atStep(status: UpgradeStatus, observed: UpgradeObservation): UpgradeStatus {

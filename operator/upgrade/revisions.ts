@@ -19,9 +19,11 @@ import type { MeshInstallationStatus } from '../api/status.ts';
 import type { PassContext } from '../controllers/meshinstallation/context.ts';
 import { refKey, refOf } from '../controllers/meshinstallation/live-objects.ts';
 import type { PassScope, Target } from '../controllers/meshinstallation/scope.ts';
-import { renderOwned } from '../controllers/ownership.ts';
+import { markOwned, renderOwned } from '../controllers/ownership.ts';
 import { INJECTED_BY_LABEL, injectionRecordOf } from '../distributions/injection.ts';
 import type { KubeObject } from '../runtime/kube.ts';
+import { createHash } from 'node:crypto';
+import { servingCanary, type CanaryPass } from './canary-executor.ts';
 
 /** status.revisions[] as the API defines it. */
 export type RevisionStatus = NonNullable<MeshInstallationStatus['revisions']>[number];
@@ -97,6 +99,9 @@ function atRevision(installation: DefaultedMeshInstallation, revision: Revision)
  */
 export function keepRevisionsInUse(scope: PassScope, context: PassContext, target: Target, desired: KubeObject[]): KubeObject[] {
   const { distribution } = target;
+  // A stepped Canary under way renders what its record says, not what use alone would keep.
+  const canary = servingCanary(scope, context);
+  if (canary && !['Succeeded', 'RolledBack'].includes(canary.decision.status.phase)) return renderCanaryRevisions(scope, context, target, desired, canary);
   let current: Revision;
   try {
     current = revisionOf(scope.mi, target);
@@ -148,7 +153,7 @@ export function keepRevisionsInUse(scope: PassScope, context: PassContext, targe
     const installation = atRevision(scope.mi, revision);
     let objects: KubeObject[];
     try {
-      objects = renderOwned(distribution, { installation, resolved: distribution.resolve(installation), ca: scope.authority?.material });
+      objects = renderRevision(scope, context, target, installation);
     } catch (error) {
       scope.log.warn({ revision: revision.name, version: revision.version, err: error instanceof Error ? error.message : String(error) }, 'a previous revision in use cannot be rendered: it is not kept');
       continue;
@@ -161,4 +166,84 @@ export function keepRevisionsInUse(scope: PassScope, context: PassContext, targe
     }
   }
   return [...desired, ...kept];
+}
+
+/**
+ * The label of a revision tag's objects (Istio's `istio-revision-tag-default` webhook
+ * configuration): every revision renders them, and the pass takes them from the revision the tag
+ * points at.
+ */
+export const REVISION_TAG_LABEL = 'istio.io/tag';
+
+const isTagObject = (object: KubeObject) => object.metadata.labels?.[REVISION_TAG_LABEL] !== undefined;
+
+/** Renders of other revisions, by installation and revision, with the hash of their inputs (see sync.ts computeDesired: rendering dominates a pass). */
+const lastRevisionRenders = new Map<string, { key: string; objects: readonly KubeObject[] }>();
+
+/**
+ * Everything a revision other than the pass's own owns: its render and, with the webhook endpoint,
+ * its injection webhook configurations — so a retiring revision keeps routing the pods of the
+ * namespaces still pointing at it to injection until it is removed with them.
+ */
+function renderRevision(scope: PassScope, context: PassContext, target: Target, installation: DefaultedMeshInstallation): KubeObject[] {
+  const { distribution } = target;
+  const resolved = distribution.resolve(installation);
+  const endpoint = context.webhookEndpoint?.();
+  const cacheKey = `${scope.name}/${resolved.revision}`;
+  const key = createHash('sha256').update(JSON.stringify({ metadata: { ...installation.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined }, spec: installation.spec, resolved, ca: scope.authority?.material, endpoint })).digest('hex');
+  const remembered = lastRevisionRenders.get(cacheKey);
+  if (remembered?.key === key) return [...remembered.objects];
+  const objects = renderOwned(distribution, { installation, resolved, ca: scope.authority?.material });
+  if (distribution.injector && endpoint) objects.push(...distribution.injector.webhookConfigurations(installation, resolved, endpoint).map((object) => markOwned(object, scope.name)));
+  lastRevisionRenders.set(cacheKey, { key, objects });
+  if (lastRevisionRenders.size > 256) lastRevisionRenders.delete(lastRevisionRenders.keys().next().value!);
+  return [...objects];
+}
+
+/**
+ * What a Canary upgrade under way renders ({@link CanaryPass}): the pass's own revision (`desired`)
+ * and every other revision the record keeps (each with its webhook configurations), objects both
+ * render being the pass's own; the revision tag's objects from the revision the tag points at.
+ * Sets status.revisions (the tag's revision Active, the new one Canary before promotion, the other
+ * Retiring) and scope.canaryRendered for the gates.
+ */
+export function renderCanaryRevisions(scope: PassScope, context: PassContext, target: Target, desired: KubeObject[], canary: CanaryPass): KubeObject[] {
+  const { decision, revisions, versions } = canary;
+  let current: Revision;
+  try {
+    current = revisionOf(scope.mi, target);
+  } catch {
+    return desired;
+  }
+  const rendered = new Map<string, KubeObject[]>([[current.name, desired]]);
+  for (const name of decision.render) {
+    if (name === current.name || versions[name] === undefined) continue;
+    try {
+      rendered.set(name, renderRevision(scope, context, target, atRevision(scope.mi, { name, version: versions[name]! })));
+    } catch (error) {
+      scope.log.warn({ revision: name, err: error instanceof Error ? error.message : String(error) }, 'a revision of the canary upgrade cannot be rendered');
+    }
+  }
+  scope.canaryRendered = rendered;
+  const tagFromCurrent = decision.defaultTag === current.name;
+  const out = tagFromCurrent ? [...desired] : desired.filter((object) => !isTagObject(object));
+  const present = new Set(out.map((o) => refKey(refOf(o))));
+  for (const [name, objects] of rendered) {
+    if (name === current.name) continue;
+    for (const object of objects) {
+      if (isTagObject(object) && name !== decision.defaultTag) continue;
+      const key = refKey(refOf(object));
+      if (present.has(key)) continue;
+      present.add(key);
+      out.push(object);
+    }
+  }
+  const pods = context.pods?.list() ?? [];
+  const running = (name: string) => pods.some((pod) => pod.metadata.labels?.[INJECTED_BY_LABEL] === scope.name && injectionRecordOf(pod)?.revision === name
+    && !['Succeeded', 'Failed'].includes((pod.status as { phase?: string } | undefined)?.phase ?? ''));
+  const rollingBack = decision.status.phase === 'RollingBack';
+  const state = (name: string): RevisionStatus['state'] => name === decision.defaultTag ? 'Active' : name === revisions.new && !rollingBack ? 'Canary' : 'Retiring';
+  const names = [...rendered.keys()].sort((a, b) => (a === decision.defaultTag ? -1 : b === decision.defaultTag ? 1 : a.localeCompare(b)));
+  scope.status.revisions = names.map((name) => ({ name, version: versions[name] ?? current.version, state: state(name), inUse: running(name) || Object.values(decision.namespaceRevisions).includes(name) }));
+  return out;
 }

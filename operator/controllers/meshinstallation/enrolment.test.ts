@@ -186,3 +186,25 @@ test('only label, annotation and deletion changes of a namespace wake the instal
   assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, annotations: { y: '1' } } }), true);
   assert.equal(enrolmentMayChange(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }), true);
 });
+
+test('a Canary upgrade points each namespace the operator enrolled at its revision (labelFor); a person\'s revision label is left alone', () => {
+  const ours = (name: string, rev: string): NamespaceState => ({ name, labels: { 'istio.io/rev': rev }, annotations: { [ENROLLED_BY_ANNOTATION]: 'mesh', [ENROLLED_LABEL_ANNOTATION]: `istio.io/rev=${rev}` }, resourceVersion: '7' });
+  const plan = planEnrolment({
+    installation: 'mesh', controlPlaneNamespace: 'istio-system', label: { key: 'istio.io/rev', value: '1-31' },
+    labelFor: (ns) => ({ key: 'istio.io/rev', value: ns === 'waiting' ? '1-30' : '1-31' }),
+    selection: { namespaces: ['moved', 'waiting', 'theirs'] },
+    namespaces: [ours('moved', '1-30'), ours('waiting', '1-30'), { name: 'theirs', labels: { 'istio.io/rev': '1-30' } }],
+  });
+  assert.deepEqual(plan.actions, [{ type: 'enrol', namespace: 'moved', resourceVersion: '7', removeLabels: [], label: { key: 'istio.io/rev', value: '1-31' } }]);
+  assert.deepEqual(enrolmentPatch(plan.actions[0]!, 'mesh', { key: 'istio.io/rev', value: '1-31' }).metadata, {
+    resourceVersion: '7', labels: { 'istio.io/rev': '1-31' }, annotations: { [ENROLLED_BY_ANNOTATION]: 'mesh', [ENROLLED_LABEL_ANNOTATION]: 'istio.io/rev=1-31' },
+  });
+  assert.deepEqual(plan.notEnrolled.map((n) => [n.namespace, n.reason]), [['theirs', 'LabelSetByUser']]);
+  // Moving back (a rollback): the same namespace relabelled to the old revision, the patch naming it.
+  const back = planEnrolment({
+    installation: 'mesh', controlPlaneNamespace: 'istio-system', label: { key: 'istio.io/rev', value: '1-31' }, labelFor: () => ({ key: 'istio.io/rev', value: '1-30' }),
+    selection: { namespaces: ['moved'] }, namespaces: [ours('moved', '1-31')],
+  });
+  assert.deepEqual(back.actions, [{ type: 'enrol', namespace: 'moved', resourceVersion: '7', removeLabels: [], label: { key: 'istio.io/rev', value: '1-30' } }]);
+  assert.deepEqual((enrolmentPatch(back.actions[0]!, 'mesh', { key: 'istio.io/rev', value: '1-31' }).metadata as { labels: unknown }).labels, { 'istio.io/rev': '1-30' });
+});

@@ -63,6 +63,11 @@ export interface EnrolmentInput {
   selection: { namespaces?: readonly string[]; namespaceSelector?: LabelSelectorSpec };
   /** The mesh's enrolment label (SidecarInjector.enrolmentLabel). */
   label: { key: string; value: string };
+  /**
+   * The label a namespace must carry instead of `label`, if another (a Canary upgrade points each
+   * namespace the operator enrolled at its revision: `istio.io/rev=<old>` or `<new>`); undefined: `label`.
+   */
+  labelFor?: (namespace: string) => { key: string; value: string } | undefined;
   /** Other label keys a person routes the mesh's injection by (SidecarInjector.otherSelectionLabels): theirs to decide. */
   otherKeys?: readonly string[];
   /** Every namespace in the cluster. */
@@ -77,7 +82,7 @@ export type EnrolmentAction =
    * Set the enrolment label and record it (annotations); `removeLabels`: labels the operator set
    * by an earlier enrolment label (the mesh's label changed, e.g. with a revision), taken off at once.
    */
-  | { type: 'enrol'; namespace: string; resourceVersion?: string; removeLabels: string[] }
+  | { type: 'enrol'; namespace: string; resourceVersion?: string; removeLabels: string[]; label?: { key: string; value: string } }
   /** Remove the annotations, and `removeLabels`: labels the operator set that still have the value it set. */
   | { type: 'unenrol'; namespace: string; resourceVersion?: string; removeLabels: string[] };
 
@@ -134,12 +139,13 @@ export function recordedLabel(text: string | undefined): { key: string; value: s
  * the installation not being deleted. A namespace being deleted is never written to.
  */
 export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
-  const { installation, label } = input;
+  const { installation } = input;
   const excluded = new Set([...SYSTEM_NAMESPACES, input.controlPlaneNamespace]);
   const actions: EnrolmentAction[] = [];
   const enrolled: string[] = [];
   const notEnrolled: NamespaceNotEnrolled[] = [];
   for (const ns of [...input.namespaces].sort((a, b) => a.name.localeCompare(b.name))) {
+    const label = input.labelFor?.(ns.name) ?? input.label;
     const labels = ns.labels ?? {};
     const claimedBy = ns.annotations?.[ENROLLED_BY_ANNOTATION];
     const ours = claimedBy === installation;
@@ -187,7 +193,7 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
       if (claimedBy !== undefined && !ours) {
         notEnrolled.push({ namespace: ns.name, reason: EnrolmentReason.EnrolledByAnotherInstallation, message: `${ns.name} is enrolled by MeshInstallation ${claimedBy} (annotation ${ENROLLED_BY_ANNOTATION}); remove it from one installation's selection` });
       } else {
-        actions.push({ type: 'enrol', ...base, removeLabels: ourKeys.filter((key) => key !== label.key) });
+        actions.push({ type: 'enrol', ...base, removeLabels: ourKeys.filter((key) => key !== label.key), ...(label !== input.label ? { label } : {}) });
         enrolled.push(ns.name);
       }
     } else {
@@ -200,7 +206,8 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
 }
 
 /** The merge patch of one action: only our labels and annotations, guarded by the resourceVersion the plan saw. */
-export function enrolmentPatch(action: EnrolmentAction, installation: string, label: { key: string; value: string }): Record<string, unknown> {
+export function enrolmentPatch(action: EnrolmentAction, installation: string, meshLabel: { key: string; value: string }): Record<string, unknown> {
+  const label = (action.type === 'enrol' ? action.label : undefined) ?? meshLabel;
   const guard = action.resourceVersion ? { resourceVersion: action.resourceVersion } : {};
   const removed = Object.fromEntries(action.removeLabels.map((key) => [key, null]));
   if (action.type === 'enrol') {
@@ -232,7 +239,8 @@ async function execute(scope: PassScope, context: PassContext, actions: readonly
   await mapLimited(actions, NAMESPACE_WRITES_IN_FLIGHT, async (action) => {
     try {
       await context.client.patch({ apiVersion: 'v1', kind: 'Namespace' }, action.namespace, undefined, enrolmentPatch(action, scope.name, label), 'merge');
-      scope.log.info({ namespace: action.namespace, label: `${label.key}=${label.value}`, removedLabels: action.removeLabels }, action.type === 'enrol' ? 'enrolled namespace' : 'unenrolled namespace');
+      const set = (action.type === 'enrol' ? action.label : undefined) ?? label;
+      scope.log.info({ namespace: action.namespace, label: `${set.key}=${set.value}`, removedLabels: action.removeLabels }, action.type === 'enrol' ? 'enrolled namespace' : 'unenrolled namespace');
     } catch (error) {
       if (!isConflict(error) && !isNotFound(error)) throw error;
       complete = false;
@@ -258,6 +266,8 @@ export async function enrolNamespaces(scope: PassScope, context: PassContext, ta
   const { namespaces, namespaceSelector } = scope.mi.spec.injection;
   const plan = planEnrolment({
     installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, otherKeys: injector.otherSelectionLabels?.(scope.mi, target.resolved),
+    // During a Canary upgrade each namespace points at the revision the upgrade says (upgrade/canary-executor.ts).
+    labelFor: scope.canary?.labelFor,
     selection: { namespaces, namespaceSelector: namespaceSelector as LabelSelectorSpec | undefined }, namespaces: namespaceStates(context),
   });
   if (!(await execute(scope, context, plan.actions, label))) {

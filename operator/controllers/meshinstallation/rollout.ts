@@ -8,12 +8,12 @@
 import { restartWorkloads } from '../../rollout/executor.ts';
 import { rolloutTarget } from '../../rollout/annotations.ts';
 import { observeWorkloads } from '../../rollout/observe.ts';
-import { planRollout } from '../../rollout/plan.ts';
+import { planRollout, type RolloutPlan } from '../../rollout/plan.ts';
 import { workloadName } from '../../rollout/workloads.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import { refOf } from './live-objects.ts';
 import type { PassContext } from './context.ts';
-import { proxyOutdated, runsProxyOf, wantedProxyOfPass } from './data-plane.ts';
+import { proxyOutdated, runsProxyOf, wantedProxyOfPass, type WantedProxy } from './data-plane.ts';
 import type { PassScope } from './scope.ts';
 
 /** Reason of the pass failure when restart patches were refused (retried with backoff). */
@@ -46,36 +46,61 @@ function webhookHold(context: PassContext): string | undefined {
 }
 
 /**
- * Plans and runs this pass's part of the data-plane rollout (see the module comment). Does
- * nothing for a mesh without an injector, without the workload caches, or before the pass knows
- * its rendered set (the wanted trust bundle comes from it).
+ * A rollout confined to some namespaces toward one proxy (a Canary step: its namespaces toward the
+ * revision they now point at, upgrade/canary-executor.ts). `hold`: why no batch may start yet.
  */
-export async function rollOutDataPlane(scope: PassScope, context: PassContext): Promise<void> {
-  const wanted = wantedProxyOfPass(scope, context);
-  if (!scope.target?.distribution.injector || !wanted || !context.workloads) return;
+export interface ScopedRollout {
+  wanted: WantedProxy;
+  namespaces: ReadonlySet<string>;
+  hold?: string;
+}
+
+/**
+ * The rollout this pass would carry out, planned from the caches and the last written status
+ * without acting: toward `scoped.wanted` over its namespaces, or toward the pass's proxy over every
+ * namespace. Undefined for a mesh without an injector, without the workload caches, or before the
+ * pass knows its rendered set (the wanted trust bundle comes from it). Pure over the caches.
+ */
+export function planDataPlaneRollout(scope: PassScope, context: PassContext, scoped?: ScopedRollout): RolloutPlan | undefined {
+  const wanted = scoped?.wanted ?? wantedProxyOfPass(scope, context);
+  if (!scope.target?.distribution.injector || !wanted || !context.workloads || !scope.desired) return undefined;
   const caches = context.workloads;
-  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const inScope = (namespace: string | undefined) => !scoped || scoped.namespaces.has(namespace ?? '');
+  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name) && inScope(pod.metadata.namespace));
   const label = scope.target.distribution.injector.enrolmentLabel(scope.mi, scope.target.resolved);
   const target = rolloutTarget(wanted);
   const observed = observeWorkloads(pods, (pod) => proxyOutdated(pod, wanted), {
-    restartedForTarget: () => caches.restartedFor(target),
+    restartedForTarget: () => caches.restartedFor(target).filter((w) => inScope(w.metadata.namespace)),
     replicaSet: (namespace, name) => caches.replicaSet(namespace, name),
     workload: (kind, namespace, name) => caches.workload(kind, namespace, name),
-    // Enrolled as status counts it: the label with the enrolling value, whoever set it.
+    // Enrolled as status counts it: the label with the enrolling value, whoever set it. A scoped
+    // rollout's namespaces are waited for instead (scoped.hold) until they point at its revision.
     notServed: (namespace) => {
+      if (scoped) return undefined;
       const ns = context.namespaces?.get(namespace);
       if (!context.namespaces || ns?.metadata.labels?.[label.key] === label.value) return undefined;
       return `namespace ${namespace} is not enrolled (${label.key}=${label.value}): restarted pods would not get the current proxy; restart it yourself once it is`;
     },
   });
   const { restartWorkloads: settings } = scope.mi.spec.injection;
-  const plan = planRollout({
+  return planRollout({
     ...observed,
     target,
     settings: { enabled: settings.enabled, maxUnavailable: settings.maxUnavailable, batchInterval: settings.batchInterval, progressDeadline: scope.mi.spec.upgrade.progressDeadline },
     previous: scope.installation.status?.dataPlane?.rollout,
-    hold: scope.rolloutHold ?? webhookHold(context) ?? controlPlaneHold(scope, context),
+    hold: scope.rolloutHold ?? scoped?.hold ?? webhookHold(context) ?? controlPlaneHold(scope, context),
   }, scope.clock.now());
+}
+
+/**
+ * Plans and runs this pass's part of the data-plane rollout (see the module comment): scoped to a
+ * Canary step's namespaces while one is under way (scope.canary). Does nothing for a mesh without
+ * an injector, without the workload caches, or before the pass knows its rendered set.
+ */
+export async function rollOutDataPlane(scope: PassScope, context: PassContext): Promise<void> {
+  const plan = planDataPlaneRollout(scope, context, scope.canary?.rollout);
+  if (!plan || !context.workloads) return;
+  const caches = context.workloads;
   scope.rollout = plan;
   if (plan.wakeAt !== undefined) scope.wakeAt = Math.min(scope.wakeAt ?? Infinity, plan.wakeAt);
 

@@ -15,6 +15,7 @@ import type { CertificateAuthorityOutcome } from '../certificate-authority.ts';
 import type { RolloutPlan } from '../../rollout/plan.ts';
 import type { RotationCondition } from '../../pki/rotation.ts';
 import type { EnrolmentOutcome } from './enrolment.ts';
+import type { CanaryPass } from '../../upgrade/canary-executor.ts';
 import type { ObjectRef } from './live-objects.ts';
 
 /** A MeshInstallation as read from the cache. */
@@ -59,6 +60,14 @@ export interface PassScope {
   rolloutHold?: string;
   /** CertificateAuthorityReady as the root rotation wants it this pass (rotation.ts); unset when no rotation speaks. */
   rotationCondition?: RotationCondition;
+  /**
+   * A stepped Canary upgrade under way (upgrade/canary-executor.ts): what the recorded step serves
+   * — revisions rendered, the default tag, each enrolled namespace's revision — and, once the pass
+   * judged its gates, what the rollout restarts. Unset otherwise.
+   */
+  canary?: CanaryPass;
+  /** The objects of each revision rendered this pass during a Canary upgrade, by revision name (upgrade/revisions.ts). */
+  canaryRendered?: Map<string, KubeObject[]>;
   /** Objects the caches lacked, as a live read found them this pass (undefined: absent). */
   readonly fetched: Map<string, KubeObject | undefined>;
 }
