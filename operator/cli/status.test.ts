@@ -501,3 +501,12 @@ test('the README shows the report exactly as the code prints it', () => {
   assert.ok(block, 'README.md has a `meshwright status` example marked <!-- status-example: <fixture> -->');
   assert.equal(block[2], plain(fixture(block[1]!)));
 });
+
+test('a canary step\'s pause: when the next step comes, while it lasts', () => {
+  const mi = structuredClone(fixture('upgrade-in-progress').installations[0]!);
+  Object.assign(mi.status!.upgrade!, { step: 4, totalSteps: 7, stepName: 'Canary step 2 of 2', pauseUntil: new Date(NOW.getTime() + 300_000).toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  const text = renderStatusReport([mi], { now: NOW, color: false, width: WIDTH });
+  assert.match(text, /\n {17}canary pause: the next step in 5m \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)\n/);
+  Object.assign(mi.status!.upgrade!, { pauseUntil: new Date(NOW.getTime() - 1000).toISOString() });
+  assert.doesNotMatch(renderStatusReport([mi], { now: NOW, color: false, width: WIDTH }), /canary pause/, 'a pause that ended is not shown');
+});

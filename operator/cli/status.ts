@@ -457,6 +457,8 @@ function upgradeSection(report: Report, status: MeshInstallationStatus, now: Dat
   // A pause is not recorded in status.upgrade (the upgrade stays in its phase): the Upgrading condition says it.
   const upgrading = findCondition(status.conditions, ConditionType.Upgrading);
   if (!final && upgrading?.status === 'True' && upgrading.reason === 'UpgradePaused') report.row('', upgrading.message, true, 'yellow');
+  // A canary step's pause (spec.upgrade.canary.steps[].pause): nothing moves before it ends.
+  if (!final && upgrade.pauseUntil && Date.parse(upgrade.pauseUntil) > now.getTime()) report.row('', `canary pause: the next step ${formatRelative(upgrade.pauseUntil, now)} (${upgrade.pauseUntil})`, true, 'yellow');
   if (upgrade.message) report.row('', upgrade.message, true);
 }
 
