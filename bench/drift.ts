@@ -14,6 +14,7 @@ import { HttpMethod } from '@kubernetes/client-node';
 import { INSTALLATION_LABEL } from '../operator/controllers/ownership.ts';
 import { KubeClient, type KubeObject, type TypeRef } from '../operator/runtime/kube.ts';
 import type { BenchCluster } from './support/cluster.ts';
+import type { BenchOperator } from './support/operator.ts';
 import { round, summarize, type LatencySummary } from './support/stats.ts';
 import { Watches, type ObjectRef } from './support/watch.ts';
 
@@ -26,6 +27,35 @@ export interface DriftOptions {
   deletions: number;
   additions: number;
   log: (line: string) => void;
+  /** The operator that repairs: its /metrics give where the repairs' time went ({@link DriftResult.breakdown}). */
+  operator?: Pick<BenchOperator, 'metricsPort'>;
+}
+
+/** The phases of one repair, as the operator times them (operator/runtime/metrics.ts DriftRepairTiming). */
+export const DRIFT_PHASES = ['queued', 'waited', 'diffed', 'prepared', 'responded', 'cached', 'total'] as const;
+
+/** One phase over the run: how many repairs, their mean, and p50/p99 estimated within the histogram's buckets (ms). */
+export interface PhaseSummary {
+  count: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Where the repairs' time went inside the operator, from its `meshwright_drift_repair_phase_seconds`
+ * histogram (the difference between before and after the run): queued (the drift's watch event →
+ * the ready queue: waiting for a pass of the installation still running), waited (→ a worker took
+ * it), diffed (→ the object judged: lookups, comparison, ownership; for a repair found by a whole
+ * pass, that pass up to the object), prepared (→ request sent), responded (→ response: the API
+ * server's time), cached (→ the repairing write's watch event reached the operator), total (the
+ * drift's event → the response).
+ */
+export interface DriftBreakdown {
+  /** Repairs timed, by path: targeted (first thing in the pass its event started) or pass (found by a whole pass). */
+  repairs: { targeted: number; pass: number };
+  phases: Record<(typeof DRIFT_PHASES)[number], PhaseSummary>;
+  source: string;
 }
 
 /** What the drift benchmark measured (milliseconds). */
@@ -35,8 +65,12 @@ export interface DriftResult {
   additions: LatencySummary;
   all: LatencySummary;
   floor: LatencySummary;
+  /** all ÷ floor at p50 and p99 (the issue's targets: ≤ 2 and ≤ 3). */
+  ratio: { p50: number; p99: number };
   byKind: Record<string, LatencySummary>;
   measuredFrom: 'the foreign write\'s response';
+  /** Where the time went inside the operator (absent when the operator's metrics were not given). */
+  breakdown?: DriftBreakdown;
 }
 
 /** A foreign edit: JSON pointer of a field the operator declares, and a value it never renders. */
@@ -151,6 +185,7 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
   const types = [...new Map([...editCases, ...deletionCases, ...additionCases].map((c) => [`${c.type.apiVersion}/${c.type.kind}`, c.type])).values()];
   const watches = new Watches(admin, types, { labelSelector: `${INSTALLATION_LABEL}=${options.installation}` });
   await watches.start();
+  const metricsBefore = options.operator ? await operatorMetrics(options.operator.metricsPort) : undefined;
   const refOf = (c: { type: TypeRef; name: (ns: string) => string; namespaced: boolean }): ObjectRef => ({ ...c.type, name: c.name(ns), ...(c.namespaced ? { namespace: ns } : {}) });
   const samples: Array<{ kind: string; drift: DriftKind; ms: number }> = [];
 
@@ -200,20 +235,108 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
   } finally {
     await watches.stop();
   }
+  // Let the last repair's own watch event reach the operator (its `cached` phase) before reading.
+  await pause(200);
+  const breakdown = options.operator && metricsBefore !== undefined ? driftBreakdown(metricsBefore, await operatorMetrics(options.operator.metricsPort)) : undefined;
   const floor = await measureFloor(cluster, foreign, options.id, samples.length);
   await foreign.close();
 
   const ms = (filter: (s: (typeof samples)[number]) => boolean) => samples.filter(filter).map((s) => s.ms);
   const kinds = [...new Set(samples.map((s) => s.kind))];
   const rounded = (summary: LatencySummary): LatencySummary => ({ count: summary.count, p50: round(summary.p50), p95: round(summary.p95), p99: round(summary.p99), max: round(summary.max) });
+  const all = rounded(summarize(ms(() => true)));
+  const floorSummary = rounded(summarize(floor));
   return {
     edits: rounded(summarize(ms((s) => s.drift === 'edit'))),
     deletions: rounded(summarize(ms((s) => s.drift === 'deletion'))),
     additions: rounded(summarize(ms((s) => s.drift === 'addition'))),
-    all: rounded(summarize(ms(() => true))),
-    floor: rounded(summarize(floor)),
+    all,
+    floor: floorSummary,
+    ratio: { p50: round(all.p50 / floorSummary.p50, 2), p99: round(all.p99 / floorSummary.p99, 2) },
     byKind: Object.fromEntries(kinds.map((kind) => [kind, rounded(summarize(ms((s) => s.kind === kind)))])),
     measuredFrom: 'the foreign write\'s response',
+    ...(breakdown ? { breakdown } : {}),
+  };
+}
+
+/** The operator's /metrics text. */
+async function operatorMetrics(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  if (!response.ok) throw new Error(`the operator's /metrics answered ${response.status}`);
+  return response.text();
+}
+
+/** A histogram's cumulative bucket counts by upper bound, its count and its sum, per value of one label. */
+interface Histogram {
+  buckets: Map<number, number>;
+  count: number;
+  sum: number;
+}
+
+/** Every series of histogram `name` in a Prometheus text exposition, by the value of label `by`. */
+export function parseHistograms(text: string, name: string, by: string): Map<string, Histogram> {
+  const series = new Map<string, Histogram>();
+  const of = (key: string) => {
+    let histogram = series.get(key);
+    if (!histogram) series.set(key, histogram = { buckets: new Map(), count: 0, sum: 0 });
+    return histogram;
+  };
+  for (const line of text.split('\n')) {
+    const match = /^(\w+?)(_bucket|_count|_sum)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labels = Object.fromEntries([...match[3]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const key = labels[by];
+    if (key === undefined) continue;
+    const value = Number(match[4]);
+    if (match[2] === '_bucket') of(key).buckets.set(labels.le === '+Inf' ? Infinity : Number(labels.le), value);
+    else if (match[2] === '_count') of(key).count = value;
+    else of(key).sum = value;
+  }
+  return series;
+}
+
+/**
+ * The `q`-quantile (0-1) of a histogram, as Prometheus' histogram_quantile estimates it: linear
+ * within the bucket it falls in (the highest finite bound when it falls beyond them).
+ */
+export function histogramQuantile(histogram: Histogram, q: number): number {
+  if (histogram.count === 0) return Number.NaN;
+  const rank = q * histogram.count;
+  let lower = 0;
+  let below = 0;
+  const bounds = [...histogram.buckets.keys()].sort((a, b) => a - b);
+  for (const bound of bounds) {
+    const cumulative = histogram.buckets.get(bound)!;
+    if (cumulative >= rank) {
+      if (bound === Infinity) return lower;
+      return lower + ((bound - lower) * (rank - below)) / Math.max(1, cumulative - below);
+    }
+    lower = bound;
+    below = cumulative;
+  }
+  return lower;
+}
+
+/** The difference `after − before` of a histogram (the observations made between two readings). */
+function since(before: Histogram | undefined, after: Histogram): Histogram {
+  const buckets = new Map([...after.buckets].map(([bound, count]) => [bound, count - (before?.buckets.get(bound) ?? 0)]));
+  return { buckets, count: after.count - (before?.count ?? 0), sum: after.sum - (before?.sum ?? 0) };
+}
+
+/** Where the repairs between two readings of the operator's /metrics spent their time. */
+export function driftBreakdown(before: string, after: string): DriftBreakdown {
+  const name = 'meshwright_drift_repair_phase_seconds';
+  const [was, now] = [parseHistograms(before, name, 'phase'), parseHistograms(after, name, 'phase')];
+  const ms = (seconds: number) => round(seconds * 1000, 2);
+  const phases = Object.fromEntries(DRIFT_PHASES.map((phase) => {
+    const histogram = since(was.get(phase), now.get(phase) ?? { buckets: new Map(), count: 0, sum: 0 });
+    return [phase, { count: histogram.count, meanMs: histogram.count ? ms(histogram.sum / histogram.count) : Number.NaN, p50Ms: ms(histogramQuantile(histogram, 0.5)), p99Ms: ms(histogramQuantile(histogram, 0.99)) }];
+  })) as DriftBreakdown['phases'];
+  const repairs = (text: string, path: string) => Number(new RegExp(`^meshwright_drift_repairs_timed_total\\{path="${path}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    repairs: { targeted: repairs(after, 'targeted') - repairs(before, 'targeted'), pass: repairs(after, 'pass') - repairs(before, 'pass') },
+    phases,
+    source: 'the operator\'s /metrics, meshwright_drift_repair_phase_seconds over the run: mean exact, p50/p99 interpolated within buckets',
   };
 }
 

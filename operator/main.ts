@@ -131,6 +131,7 @@ export async function runOperator(options: RunOptions): Promise<void> {
       },
       onQueueDepth: (depth) => metrics.setWorkqueueDepth('meshinstallation', depth),
       onDriftCorrected: (kind) => metrics.incDriftCorrection(kind),
+      onDriftRepairTimed: (timing) => metrics.observeDriftRepair(timing),
       onPhase: (_installation, phase, seconds) => metrics.observeInstallPhase(phase, seconds),
       onManagedObjects: (installation, count) => metrics.setManagedObjects(installation, count),
       onEvent: (installation, type, reason, note) => void events.record({ regarding: installation, type, reason, action: 'Reconcile', note }),

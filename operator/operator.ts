@@ -151,7 +151,7 @@ export class Operator {
     const { aroundPass } = options;
     this.controller = new Controller({
       name: 'meshinstallation',
-      reconciler: aroundPass ? { reconcile: (key) => aroundPass(() => reconciler.reconcile(key)) } : reconciler,
+      reconciler: aroundPass ? { reconcile: (key, trigger) => aroundPass(() => reconciler.reconcile(key, trigger)) } : reconciler,
       log,
       workers: options.workers ?? 2,
       clock: options.clock,

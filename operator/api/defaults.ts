@@ -40,9 +40,17 @@ function defaultInPlace(value: unknown, schema: JsonSchema): void {
  */
 export function applySchemaDefaults<T>(schema: TSchema | JsonSchema, value: T): T {
   const copy = structuredClone(value);
-  defaultInPlace(copy, toJsonSchema(schema));
+  let json = converted.get(schema);
+  if (!json) converted.set(schema, json = toJsonSchema(schema));
+  defaultInPlace(copy, json);
   return copy;
 }
+
+/**
+ * Each schema as JSON Schema, converted once: converting the whole spec schema was most of the
+ * defaulting every pass does (defaults are copied out of it, never handed out).
+ */
+const converted = new WeakMap<object, JsonSchema>();
 
 /** A spec as the operator will read it from the API server, with every declared default. */
 export function withSpecDefaults(spec: MeshInstallationSpec): DefaultedMeshInstallationSpec {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { ExponentialBackoff } from './backoff.ts';
 import { FakeClock } from './clock.ts';
-import { Controller, type ReconcileResult } from './controller.ts';
+import { Controller, MAX_TRIGGER_EVENTS, type PassTrigger, type ReconcileResult } from './controller.ts';
+import type { Informer } from './informer.ts';
+import type { KubeObject } from './kube.ts';
 import { ReconcileError } from './errors.ts';
 
 function controllerWith(reconcile: (key: string) => Promise<ReconcileResult | void>) {
@@ -154,4 +156,47 @@ test('coalesced enqueues: a lone event is answered at once; a storm after a pass
   laterClock.advance(501);
   later.enqueue('mesh', 500);
   assert.equal(later.queue.len(), 1);
+});
+
+test('the trigger of a pass: the watch events since the previous pass started, with their times; anything else is "other"', async () => {
+  let now = 0;
+  const triggers: Array<PassTrigger | undefined> = [];
+  const handlers: Array<(type: 'add' | 'update' | 'delete', object: KubeObject) => void> = [];
+  const informer = { type: { apiVersion: 'v1', kind: 'ConfigMap' }, on: (handler: (typeof handlers)[number]) => void handlers.push(handler) } as unknown as Informer;
+  const controller = new Controller({
+    name: 'test', reconciler: { reconcile: async (_key, trigger) => void triggers.push(trigger) }, log: pino({ level: 'silent' }), clock: new FakeClock(), stopwatch: () => now,
+  });
+  controller.watch(informer, (object) => [object.metadata.labels?.owner ?? 'none']);
+  const cm = (rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', resourceVersion: rv, labels: { owner: 'mesh' } } });
+  now = 10;
+  handlers[0]!('update', cm('1'));
+  now = 12;
+  handlers[0]!('delete', cm('2'));
+  now = 15;
+  assert.equal(await controller.queue.get(), 'mesh');
+  now = 20;
+  await controller.processKey('mesh');
+  controller.queue.done('mesh');
+  assert.deepEqual(triggers[0], {
+    events: [
+      { source: { apiVersion: 'v1', kind: 'ConfigMap' }, type: 'update', object: cm('1'), at: 10 },
+      { source: { apiVersion: 'v1', kind: 'ConfigMap' }, type: 'delete', object: cm('2'), at: 12 },
+    ],
+    other: false, since: 10, queuedAt: 10, startedAt: 20,
+  });
+  // A direct enqueue (no event) is "other"; so is a timed requeue, which brings no recorded cause.
+  now = 30;
+  controller.enqueue('mesh');
+  await controller.queue.get();
+  await controller.processKey('mesh');
+  controller.queue.done('mesh');
+  assert.equal(triggers[1]?.other, true);
+  assert.deepEqual(triggers[1]?.events, []);
+  await controller.processKey('mesh');
+  assert.equal(triggers[2]?.other, true, 'nothing recorded: a timer or a retry');
+  // A storm: beyond MAX_TRIGGER_EVENTS events the pass is "other", the first events kept.
+  for (let i = 0; i < MAX_TRIGGER_EVENTS + 5; i++) handlers[0]!('update', cm(String(100 + i)));
+  await controller.processKey('mesh');
+  assert.equal(triggers[3]?.events.length, MAX_TRIGGER_EVENTS);
+  assert.equal(triggers[3]?.other, true);
 });

@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import { ExponentialBackoff } from './backoff.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ReconcileError } from './errors.ts';
-import type { Informer } from './informer.ts';
-import type { KubeObject } from './kube.ts';
+import type { Informer, InformerEventType } from './informer.ts';
+import type { KubeObject, TypeRef } from './kube.ts';
 import { WorkQueue } from './workqueue.ts';
 
 /** What a reconcile asks for next. */
@@ -19,9 +19,43 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
+/** A watch event that asked for a pass. */
+export interface TriggerEvent {
+  /** The kind the informer watches. */
+  source: TypeRef;
+  type: InformerEventType;
+  /** The object as the event delivered it. */
+  object: KubeObject;
+  /** When the event was delivered (stopwatch milliseconds). */
+  at: number;
+}
+
+/**
+ * Why a pass runs and when its causes arrived: the watch events that asked for it since the key's
+ * previous pass started, and whether anything else did. A reconciler may do the urgent part of
+ * its work first for the objects the events name (a drift repair), or nothing for events that
+ * carry nothing new (its own writes coming back); with `other`, it cannot know what changed.
+ */
+export interface PassTrigger {
+  /** The events, oldest first; at most {@link MAX_TRIGGER_EVENTS} (more set `other`). */
+  events: TriggerEvent[];
+  /** Something besides these events asked: a direct enqueue, a timed requeue, a retry, a storm of events. */
+  other: boolean;
+  /** When the first cause arrived (stopwatch milliseconds; a timer's or retry's: when the key was queued). */
+  since: number;
+  /** When the key entered the ready queue for this pass. */
+  queuedAt: number;
+  /** When the pass started. */
+  startedAt: number;
+}
+
+/** Events kept per pending pass: enough for one object's edit and its echoes; a storm is simply "other". */
+export const MAX_TRIGGER_EVENTS = 16;
+
 /** Reconciles one key to its desired state. */
 export interface Reconciler {
-  reconcile(key: string): Promise<ReconcileResult | void>;
+  /** `trigger` says why the pass runs (absent: unknown, treat as `other`). */
+  reconcile(key: string, trigger?: PassTrigger): Promise<ReconcileResult | void>;
 }
 
 /** The outcome of one reconcile, for metrics. */
@@ -39,6 +73,8 @@ export interface ControllerOptions {
   onReconciled?: (outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
   /** Called when the queue depth changes. */
   onQueueDepth?: (depth: number) => void;
+  /** A monotonic clock in milliseconds for the triggers' times (default `performance.now`). */
+  stopwatch?: () => number;
 }
 
 /** Maps a changed object to the keys of the primary objects to reconcile. */
@@ -52,15 +88,28 @@ export class Controller {
   private readonly clock: Clock;
   /** When each key's last pass started (clock ms): what coalesced events are timed from. One entry per primary object. */
   private readonly passStarted = new Map<string, number>();
+  /** What asked for each key's next pass since its last one started (taken when that pass starts). */
+  private readonly pending = new Map<string, { events: TriggerEvent[]; other: boolean; since: number }>();
+  private readonly stopwatch: () => number;
 
   constructor(private readonly options: ControllerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.stopwatch = options.stopwatch ?? (() => performance.now());
     this.queue = new WorkQueue({
       name: options.name,
       clock: this.clock,
       backoff: options.backoff ?? new ExponentialBackoff({ baseMs: 200, maxMs: 5 * 60_000 }),
       onDepthChange: options.onQueueDepth,
+      stopwatch: this.stopwatch,
     });
+  }
+
+  /** Records a cause of `key`'s next pass: a watch event, or (without one) something else. */
+  private note(key: string, event?: TriggerEvent): void {
+    let pending = this.pending.get(key);
+    if (!pending) this.pending.set(key, pending = { events: [], other: false, since: event?.at ?? this.stopwatch() });
+    if (!event || pending.events.length >= MAX_TRIGGER_EVENTS) pending.other = true;
+    else pending.events.push(event);
   }
 
   /**
@@ -72,13 +121,24 @@ export class Controller {
    * costs a pass per window instead of a pass per event, while a lone event is answered at once.
    */
   watch(informer: Informer, map: KeyMapper, options: { coalesceMs?: number } = {}): void {
-    informer.on((_type, object) => {
-      for (const key of map(object)) this.enqueue(key, options.coalesceMs);
+    informer.on((type, object) => {
+      const keys = map(object);
+      if (keys.length === 0) return;
+      const at = this.stopwatch();
+      for (const key of keys) {
+        this.note(key, { source: informer.type, type, object, at });
+        this.queueKey(key, options.coalesceMs);
+      }
     });
   }
 
-  /** Enqueues a key directly; with `coalesceMs`, as {@link watch} does. */
+  /** Enqueues a key directly (a cause other than a watch event); with `coalesceMs`, as {@link watch} does. */
   enqueue(key: string, coalesceMs?: number): void {
+    this.note(key);
+    this.queueKey(key, coalesceMs);
+  }
+
+  private queueKey(key: string, coalesceMs?: number): void {
     const last = coalesceMs ? this.passStarted.get(key) : undefined;
     const wait = last === undefined ? 0 : last + coalesceMs! - this.clock.now();
     // The queue keeps the earliest pending time of a key: later events never push a pass further out.
@@ -103,10 +163,11 @@ export class Controller {
   async processKey(key: string): Promise<ReconcileOutcome> {
     const started = performance.now();
     this.passStarted.set(key, this.clock.now());
+    const trigger = this.takeTrigger(key);
     let outcome: ReconcileOutcome;
     let failure: unknown;
     try {
-      const result = await this.options.reconciler.reconcile(key);
+      const result = await this.options.reconciler.reconcile(key, trigger);
       this.queue.forget(key);
       if (result?.requeueAfterMs !== undefined) {
         this.queue.addAfter(key, result.requeueAfterMs);
@@ -128,6 +189,19 @@ export class Controller {
     }
     this.options.onReconciled?.(outcome, (performance.now() - started) / 1000, failure);
     return outcome;
+  }
+
+  /**
+   * What asked for the pass of `key` starting now. Without a recorded cause the key came from a
+   * timer (a requeue, a retry's backoff) or straight from the queue: `other`.
+   */
+  private takeTrigger(key: string): PassTrigger {
+    const startedAt = this.stopwatch();
+    const queuedAt = this.queue.queuedAt(key) ?? startedAt;
+    const pending = this.pending.get(key);
+    this.pending.delete(key);
+    if (!pending) return { events: [], other: true, since: queuedAt, queuedAt, startedAt };
+    return { ...pending, queuedAt, startedAt };
   }
 
   private async work(): Promise<void> {

@@ -65,3 +65,22 @@ test('leader and managed-object gauges go down as well as up', async () => {
   assert.doesNotMatch(await metrics.render(), /meshwright_managed_objects\{/);
   await assert.rejects(metrics.value('meshwright_nope'), /no metric named meshwright_nope/);
 });
+
+test('a drift repair is recorded phase by phase, with its total from the event to the response, and counted by path', async () => {
+  const metrics = new OperatorMetrics({ processMetrics: false });
+  metrics.observeDriftRepair({ kind: 'ConfigMap', path: 'targeted', queued: 0.0001, waited: 0.0002, diffed: 0.0007, prepared: 0.0001, responded: 0.004, cached: 0.001 });
+  metrics.observeDriftRepair({ kind: 'Service', path: 'pass', queued: 0.03, waited: 0, diffed: 0.04, prepared: 0, responded: 0.005, cached: 0.002 });
+  const text = await metrics.render();
+  for (const line of [
+    'meshwright_drift_repair_phase_seconds_bucket{le="0.001",phase="diffed"} 1',
+    'meshwright_drift_repair_phase_seconds_bucket{le="0.05",phase="diffed"} 2',
+    'meshwright_drift_repair_phase_seconds_bucket{le="0.005",phase="total"} 0',
+    'meshwright_drift_repair_phase_seconds_bucket{le="0.0075",phase="total"} 1',
+    'meshwright_drift_repair_phase_seconds_count{phase="cached"} 2',
+    'meshwright_drift_repairs_timed_total{path="targeted"} 1',
+    'meshwright_drift_repairs_timed_total{path="pass"} 1',
+  ]) {
+    assert.ok(text.split('\n').includes(line), `missing line: ${line}`);
+  }
+  assert.equal(Math.round(await metrics.value('meshwright_drift_repair_phase_seconds_sum', { phase: 'total' }) * 1e6), 5100 + 75_000);
+});

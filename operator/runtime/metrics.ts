@@ -8,6 +8,35 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** How a reconcile ended, as counted by `meshwright_reconcile_total{result}`. */
 export type ReconcileResult = 'success' | 'requeue' | 'transient_error' | 'terminal_error';
 
+/**
+ * Where one drift repair's time went, phase by phase, in seconds: from the watch event that
+ * showed the drift to the watch event of the repairing write (issue 19; bench/README.md, drift).
+ */
+export interface DriftRepairTiming {
+  /** Kind of the repaired object. */
+  kind: string;
+  /** `targeted`: repaired first thing in the pass its event started; `pass`: found by a whole pass. */
+  path: 'targeted' | 'pass';
+  /** The drift's watch event delivered → its key in the ready queue (coalescing, or a pass of the key still running). */
+  queued: number;
+  /** Ready queue → the pass started (waiting for a worker). */
+  waited: number;
+  /** Pass start → the object judged to need the write (lookups, comparison, ownership). */
+  diffed: number;
+  /** Judged → the request sent. */
+  prepared: number;
+  /** Request sent → response received (the API server's time, and the network's). */
+  responded: number;
+  /** Response → the write's own watch event delivered to the cache. */
+  cached: number;
+}
+
+/** The phases of {@link DriftRepairTiming}, in order; `total` is the drift's event → the response. */
+export const DRIFT_REPAIR_PHASES = ['queued', 'waited', 'diffed', 'prepared', 'responded', 'cached', 'total'] as const;
+
+/** Drift repair phases range from microseconds (a queue hop) to a request on a loaded API server. */
+const DRIFT_REPAIR_BUCKETS = [0.0002, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5];
+
 /** Settings of {@link OperatorMetrics}. */
 export interface OperatorMetricsOptions {
   /** Also export Node.js process metrics (CPU, memory, event-loop lag, handles). Default true. */
@@ -30,6 +59,8 @@ export class OperatorMetrics {
   private readonly managedObjects: Gauge<'installation'>;
   private readonly errors: Counter<'controller' | 'kind'>;
   private readonly leader: Gauge<'identity'>;
+  private readonly driftRepairPhases: Histogram<'phase'>;
+  private readonly driftRepairs: Counter<'path'>;
 
   constructor(options: OperatorMetricsOptions = {}) {
     const registers = [(this.registry = new Registry())];
@@ -56,6 +87,14 @@ export class OperatorMetrics {
     this.managedObjects = new Gauge({ name: 'meshwright_managed_objects', help: 'Objects the operator owns, by MeshInstallation.', labelNames: ['installation'], registers });
     this.errors = new Counter({ name: 'meshwright_errors_total', help: 'Errors by controller and kind of error.', labelNames: ['controller', 'kind'], registers });
     this.leader = new Gauge({ name: 'meshwright_leader', help: '1 while this process holds the leader lease, else 0.', labelNames: ['identity'], registers });
+    this.driftRepairPhases = new Histogram({
+      name: 'meshwright_drift_repair_phase_seconds',
+      help: 'One drift repair, phase by phase: queued (event → ready queue), waited (→ pass start), diffed (→ judged), prepared (→ request sent), responded (→ response), cached (→ the write\'s watch event), total (event → response).',
+      labelNames: ['phase'],
+      buckets: DRIFT_REPAIR_BUCKETS,
+      registers,
+    });
+    this.driftRepairs = new Counter({ name: 'meshwright_drift_repairs_timed_total', help: 'Drift repairs timed, by path: targeted (first thing in the pass its event started) or pass (found by a whole pass).', labelNames: ['path'], registers });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -73,6 +112,15 @@ export class OperatorMetrics {
   /** Counts one drift correction of an object of `kind`. */
   incDriftCorrection(kind: string): void {
     this.driftCorrections.inc({ kind });
+  }
+
+  /** Records where one drift repair's time went. */
+  observeDriftRepair(timing: DriftRepairTiming): void {
+    const { queued, waited, diffed, prepared, responded, cached } = timing;
+    for (const [phase, seconds] of Object.entries({ queued, waited, diffed, prepared, responded, cached, total: queued + waited + diffed + prepared + responded })) {
+      this.driftRepairPhases.observe({ phase }, Math.max(0, seconds));
+    }
+    this.driftRepairs.inc({ path: timing.path });
   }
 
   /** Sets how many objects `installation` owns. */

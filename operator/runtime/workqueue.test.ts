@@ -100,3 +100,22 @@ test('depth and add callbacks follow the queue', async () => {
   assert.deepEqual(depths, [1, 2, 1]);
   assert.equal(adds, 2);
 });
+
+test('queuedAt: when a handed-out key entered the ready queue (after a pass of it in flight ended), forgotten at done()', async () => {
+  let now = 100;
+  const q = new WorkQueue({ name: 't', stopwatch: () => now });
+  q.add('a');
+  now = 130;
+  assert.equal(await q.get(), 'a');
+  assert.equal(q.queuedAt('a'), 100, 'queued at 100, taken at 130');
+  now = 140;
+  q.add('a'); // while in flight: queued again only when done
+  now = 170;
+  q.done('a');
+  assert.equal(q.queuedAt('a'), undefined, 'not handed out');
+  now = 200;
+  assert.equal(await q.get(), 'a');
+  assert.equal(q.queuedAt('a'), 170, 'entered the ready queue when the pass in flight ended, not at the add');
+  q.done('a');
+  assert.equal(q.queuedAt('a'), undefined);
+});

@@ -16,6 +16,8 @@ export interface WorkQueueOptions {
   onDepthChange?: (depth: number) => void;
   /** Called for every key actually added to the queue (after dedup). */
   onAdd?: () => void;
+  /** A monotonic clock in milliseconds for {@link WorkQueue.queuedAt} (default `performance.now`). */
+  stopwatch?: () => number;
 }
 
 /** Deduplicating, per-key-serialised queue of string keys. */
@@ -28,12 +30,16 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly delayed = new Map<string, { due: number; timer: Timer }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
+  /** When each queued key entered the ready queue, then (once handed out) until done(): what queuedAt() reports. */
+  private readonly readySince = new Map<string, number>();
+  private readonly stopwatch: () => number;
   private shuttingDown = false;
 
   constructor(private readonly options: WorkQueueOptions) {
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.backoff = options.backoff ?? new ExponentialBackoff();
+    this.stopwatch = options.stopwatch ?? (() => performance.now());
   }
 
   /** Queues `key` unless it is queued already. */
@@ -83,7 +89,17 @@ export class WorkQueue {
   /** Marks `key` as processed; if it was added meanwhile, it is queued again. */
   done(key: string): void {
     this.processing.delete(key);
+    this.readySince.delete(key);
     if (this.dirty.has(key)) this.push(key);
+  }
+
+  /**
+   * When `key`, now handed out, entered the ready queue (stopwatch milliseconds): the time from
+   * there to its pass's start is time spent waiting for a worker. Undefined for a key not handed
+   * out by {@link get}.
+   */
+  queuedAt(key: string): number | undefined {
+    return this.processing.has(key) ? this.readySince.get(key) : undefined;
   }
 
   /** Queued keys, not counting those in flight or delayed. */
@@ -109,9 +125,11 @@ export class WorkQueue {
   private push(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
+      this.readySince.set(key, this.stopwatch());
       waiter(this.take(key));
       return;
     }
+    this.readySince.set(key, this.stopwatch());
     this.queue.push(key);
     this.options.onDepthChange?.(this.queue.length);
   }

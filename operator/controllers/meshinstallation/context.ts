@@ -5,7 +5,9 @@
  */
 import type { MeshDistribution } from '../../distributions/distribution.ts';
 import type { WebhookEndpoint } from '../../distributions/injection.ts';
+import type { PassTrigger } from '../../runtime/controller.ts';
 import type { ReconcileError } from '../../runtime/errors.ts';
+import type { DriftRepairTiming } from '../../runtime/metrics.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
 import type { SchemaNode } from '../../runtime/list-semantics.ts';
 import type { Informer } from '../../runtime/informer.ts';
@@ -16,6 +18,8 @@ import type { LiveObjects } from './live-objects.ts';
 /** What the reconciler reports to metrics and Events. */
 export interface ReconcilerHooks {
   onDriftCorrected?(kind: string, installation: string): void;
+  /** Where a drift repair's time went, once its write's watch event has reached the cache. */
+  onDriftRepairTimed?(timing: DriftRepairTiming): void;
   onManagedObjects?(installation: string, count: number): void;
   onEvent?(installation: KubeObject, type: 'Normal' | 'Warning', reason: string, note: string): void;
   /** A pass over `installation` ended, its status written (tests wait on this instead of sleeping). */
@@ -43,4 +47,6 @@ export interface PassContext {
   referencedSecret?: (namespace: string, name: string) => KubeObject | undefined;
   /** Deployments, ReplicaSets, StatefulSets and DaemonSets (trimmed, rollout/caches.ts): what the data-plane rollout restarts; absent, nothing is restarted. */
   workloads?: WorkloadCaches;
+  /** Why the pass of each installation in flight runs (passes of one installation never overlap), by installation name: what repairs are timed from. */
+  triggers?: Map<string, PassTrigger>;
 }

@@ -46,6 +46,11 @@ function fakeInformer(apiVersion: string, kind: string) {
       objects.delete('mesh/x');
       for (const handler of handlers) handler('delete', version(rv));
     },
+    /** A watch event delivering version `rv` (cached, then the handlers). */
+    updated(rv: string) {
+      objects.set('mesh/x', version(rv));
+      for (const handler of handlers) handler('update', version(rv));
+    },
   };
 }
 
@@ -117,4 +122,38 @@ test('compareResourceVersions orders positive integers of any length and refuses
   assert.equal(compareResourceVersions('42', '42'), 0);
   assert.ok(compareResourceVersions('123456789012345678901', '123456789012345678902')! < 0);
   for (const [a, b] of [['', '1'], ['0', '1'], ['01', '2'], ['1', 'x'], ['-1', '2']] as const) assert.equal(compareResourceVersions(a, b), undefined, `${a} vs ${b}`);
+});
+
+test('own writes: a version one of our writes returned is ours when its watch event comes, whatever came between; others\' versions are not', () => {
+  const cm = fakeInformer('v1', 'ConfigMap');
+  const live = new LiveObjects(fakeInformer('meshwright.dev/v1alpha1', 'MeshInstallation').informer, new Map([['v1/ConfigMap', cm.informer]]));
+  cm.cache('10');
+  live.remember(cm.version('10'), cm.version('11'));
+  assert.equal(live.isOwnWrite(cm.version('11')), true);
+  assert.equal(live.isOwnWrite(cm.version('10')), false, 'the version our write replaced is not ours');
+  cm.updated('11');
+  live.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'mesh', name: 'x' });
+  assert.equal(live.isOwnWrite(cm.version('11')), true, 'still ours once the cache caught up');
+  cm.updated('12');
+  assert.equal(live.isOwnWrite(cm.version('12')), false, 'another writer\'s next version');
+});
+
+test('whenCached: the write\'s watch event time, also when the event came before the write\'s response was read; never for another version', () => {
+  const cm = fakeInformer('v1', 'ConfigMap');
+  let now = 0;
+  const live = new LiveObjects(fakeInformer('meshwright.dev/v1alpha1', 'MeshInstallation').informer, new Map([['v1/ConfigMap', cm.informer]]), () => now);
+  const seen: number[] = [];
+  now = 5;
+  live.whenCached(cm.version('11'), (at) => seen.push(at));
+  now = 7;
+  cm.updated('10');
+  assert.equal(seen.length, 0, 'an older version is not the write');
+  now = 9;
+  cm.updated('11');
+  assert.deepEqual(seen, [9]);
+  now = 12;
+  cm.updated('12');
+  now = 20;
+  live.whenCached(cm.version('12'), (at) => seen.push(at));
+  assert.deepEqual(seen, [9, 12], 'delivered before the waiter was registered: its arrival time');
 });

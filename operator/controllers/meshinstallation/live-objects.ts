@@ -41,6 +41,11 @@ export function refOf(object: KubeObject): ObjectRef {
   return { apiVersion: object.apiVersion, kind: object.kind, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}), name: object.metadata.name };
 }
 
+/** Own written versions (and cache waiters) remembered: far more than the writes of a pass whose echoes are in flight. */
+const MAX_OWN_VERSIONS = 4096;
+/** Arrival times kept: the versions delivered while a write's response is on its way. */
+const MAX_ARRIVALS = 256;
+
 function typeKey(type: TypeRef): string {
   return `${type.apiVersion}/${type.kind}`;
 }
@@ -74,17 +79,64 @@ export class LiveObjects {
    * a plain positive integer is judged by the versions we know, as before.
    */
   private readonly written = new Map<string, { older: ReadonlySet<string>; object: KubeObject }>();
+  /**
+   * `refKey@resourceVersion` of the versions our own writes returned, the most recent
+   * {@link MAX_OWN_VERSIONS}: a watch event carrying one of them is our write coming back and tells
+   * nothing new ({@link isOwnWrite}). Kept apart from `written`, which forgets a write once the
+   * cache holds it.
+   */
+  private readonly ownVersions = new Set<string>();
+  /** Callbacks waiting for the watch event of one of our writes ({@link whenCached}), by `refKey@resourceVersion`. */
+  private readonly cacheWaiters = new Map<string, (at: number) => void>();
+  /**
+   * When the latest {@link MAX_ARRIVALS} versions reached the caches, by `refKey@resourceVersion`:
+   * a write's watch event can be delivered before the write's own response is read.
+   */
+  private readonly arrivals = new Map<string, number>();
 
   constructor(
     readonly installations: Informer,
     /** Label-selected informers for every owned type, keyed by `apiVersion/kind`. */
     readonly owned: ReadonlyMap<string, Informer>,
+    /** A monotonic clock in milliseconds for {@link whenCached} (default `performance.now`). */
+    private readonly stopwatch: () => number = () => performance.now(),
   ) {
     for (const informer of [installations, ...owned.values()]) {
       informer.on((type, object) => {
         if (type === 'delete') this.forget(refOf(object));
+        else this.cached(object);
       });
     }
+  }
+
+  private cached(object: KubeObject): void {
+    const version = `${refKey(refOf(object))}@${object.metadata.resourceVersion ?? ''}`;
+    const at = this.stopwatch();
+    this.arrivals.set(version, at);
+    if (this.arrivals.size > MAX_ARRIVALS) this.arrivals.delete(this.arrivals.keys().next().value!);
+    const waiter = this.cacheWaiters.get(version);
+    if (!waiter) return;
+    this.cacheWaiters.delete(version);
+    waiter(at);
+  }
+
+  /** Whether `object` (as a watch event delivered it) is a version one of our own writes returned. */
+  isOwnWrite(object: KubeObject): boolean {
+    return this.ownVersions.has(`${refKey(refOf(object))}@${object.metadata.resourceVersion ?? ''}`);
+  }
+
+  /**
+   * Calls `callback` with the time (stopwatch milliseconds) the watch event of `written`, a
+   * version our own write returned, reaches the cache: the end of a repair as the operator sees
+   * it. Never called if that version is never delivered (a newer one overtook it in a relist);
+   * the oldest waiters are dropped beyond {@link MAX_OWN_VERSIONS}.
+   */
+  whenCached(written: KubeObject, callback: (at: number) => void): void {
+    const version = `${refKey(refOf(written))}@${written.metadata.resourceVersion ?? ''}`;
+    const arrived = this.arrivals.get(version);
+    if (arrived !== undefined) return callback(arrived);
+    this.cacheWaiters.set(version, callback);
+    if (this.cacheWaiters.size > MAX_OWN_VERSIONS) this.cacheWaiters.delete(this.cacheWaiters.keys().next().value!);
   }
 
   /** Whether `type` is a kind the operator watches (and so may own). */
@@ -122,6 +174,8 @@ export class LiveObjects {
     older.add(before?.metadata.resourceVersion ?? '');
     older.delete(after.metadata.resourceVersion ?? '');
     this.written.set(key, { older, object: after });
+    this.ownVersions.add(`${key}@${after.metadata.resourceVersion ?? ''}`);
+    if (this.ownVersions.size > MAX_OWN_VERSIONS) this.ownVersions.delete(this.ownVersions.values().next().value!);
   }
 
   /** Forgets our own write of an object once it is gone, so it is not mistaken for a cache that lags behind. */

@@ -15,7 +15,7 @@ import { markOwned, renderOwned } from '../ownership.ts';
 import type { MeshDistribution } from '../../distributions/distribution.ts';
 import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
-import type { Reconciler, ReconcileResult } from '../../runtime/controller.ts';
+import type { PassTrigger, Reconciler, ReconcileResult } from '../../runtime/controller.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import type { Informer } from '../../runtime/informer.ts';
 import type { KubeClient, KubeObject, TypeRef } from '../../runtime/kube.ts';
@@ -25,9 +25,10 @@ import { InstallationReason } from './conditions.ts';
 import type { PassContext, ReconcilerHooks } from './context.ts';
 import { ensureFinalizer, finalize } from './delete.ts';
 import { enrolNamespaces } from './enrolment.ts';
-import { LiveObjects, refOf } from './live-objects.ts';
+import { LiveObjects, refKey, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
+import { isSteady, planTriggeredWork, repairFirst, versionOf, type SettledPass } from './repair.ts';
 import { rollOutDataPlane } from './rollout.ts';
 import { advanceRootRotation } from './rotation.ts';
 import type { WorkloadCaches } from '../../rollout/caches.ts';
@@ -75,6 +76,10 @@ function asReconcileError(error: unknown): ReconcileError {
 export class MeshInstallationReconciler implements Reconciler {
   private readonly clock: Clock;
   private readonly context: PassContext;
+  /** What each installation's last pass left, when it settled (repair.ts); gone while a pass runs. */
+  private readonly settled = new Map<string, SettledPass>();
+  /** The objects the pass in flight of each installation applies as its own (claims' verdict `apply`). */
+  private readonly owns = new Map<string, readonly KubeObject[]>();
 
   constructor(private readonly options: MeshInstallationReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -90,6 +95,7 @@ export class MeshInstallationReconciler implements Reconciler {
       webhookEndpoint: options.webhookEndpoint,
       referencedSecret: options.referencedSecret,
       workloads: options.workloads,
+      triggers: new Map(),
       authorities: new CertificateAuthorities({
         client: options.client,
         clock: this.clock,
@@ -100,29 +106,66 @@ export class MeshInstallationReconciler implements Reconciler {
     };
   }
 
-  async reconcile(key: string): Promise<ReconcileResult | void> {
+  async reconcile(key: string, trigger?: PassTrigger): Promise<ReconcileResult | void> {
     const cached = this.options.installations.get(key);
-    if (!cached) return;
+    if (!cached) {
+      this.settled.delete(key);
+      return;
+    }
     // The installation as we last wrote it if the cache has not caught up yet.
     const installation = (this.context.live.get(refOf(cached)) ?? cached) as InstallationObject;
+    const { live } = this.context;
+    const work = planTriggeredWork(trigger, {
+      settled: this.settled.get(key), installationVersion: versionOf(installation), now: this.clock.now(), owns: (type) => live.watches(type), isOwnWrite: (object) => live.isOwnWrite(object),
+    });
+    // Only our own writes came back since the last pass settled: it already knew all they say.
+    if (work.skip) return;
     let scope = newPassScope(installation, this.options.log, this.clock);
-    if (installation.metadata.deletionTimestamp) return finalize(scope, this.context);
+    if (installation.metadata.deletionTimestamp) {
+      this.settled.delete(key);
+      return finalize(scope, this.context);
+    }
 
     let result: ReconcileResult | void = undefined;
     let failure: ReconcileError | undefined;
+    if (trigger) this.context.triggers?.set(key, trigger);
     try {
+      // A foreign change of an owned object is undone before the whole pass (repair.ts) ...
+      const repaired = work.repairs.length > 0 && await repairFirst(scope, this.context, work.repairs);
+      // ... which has nothing to add when every cause was such a change, now undone, of an installation as the settled pass left it.
+      if (repaired && work.repairsSuffice && versionOf((live.get(refOf(cached)) ?? cached) as InstallationObject) === this.settled.get(key)?.installationVersion) {
+        this.context.hooks.onPassCompleted?.(scope.name, undefined);
+        return;
+      }
+      this.settled.delete(key);
       scope = await this.upgradeScope(scope);
       result = await this.pass(scope);
     } catch (error) {
       failure = asReconcileError(error);
       if (failure.terminal) await this.enforceServed(scope);
+    } finally {
+      this.context.triggers?.delete(key);
     }
     finishStatus(scope, this.context, failure);
     await writeStatus(scope, this.context);
+    this.settle(scope, failure);
     this.report(scope, failure);
     this.context.hooks.onPassCompleted?.(scope.name, failure);
     if (failure) throw failure;
     return result;
+  }
+
+  /** Records what a pass that ended left, when it leaves the installation steady (repair.ts). */
+  private settle(scope: PassScope, failure: ReconcileError | undefined): void {
+    const owns = this.owns.get(scope.name);
+    this.owns.delete(scope.name);
+    if (failure || !owns || !isSteady(scope)) return;
+    const installation = this.context.live.get(refOf(scope.installation)) as InstallationObject | undefined;
+    this.settled.set(scope.name, {
+      installationVersion: versionOf(installation ?? scope.installation),
+      objects: new Map(owns.map((object) => [refKey(refOf(object)), object])),
+      dueAt: Math.min(scope.wakeAt ?? Infinity, scope.authority?.nextCheckAt ?? Infinity),
+    });
   }
 
   /**
@@ -185,6 +228,7 @@ export class MeshInstallationReconciler implements Reconciler {
     context.hooks.onManagedObjects?.(scope.name, desired.length);
     if (scope.paused) return;
     const verdicts = await claimObjects(scope, context, target, desired);
+    this.owns.set(scope.name, verdicts.apply);
     scope.notOurs = verdicts.useAsIs;
     await applyObjects(scope, context, verdicts.apply);
     await coOwnObjects(scope, context, verdicts.coOwn);

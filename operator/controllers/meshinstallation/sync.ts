@@ -14,6 +14,8 @@ import { mapLimited } from '../../runtime/concurrency.ts';
 import { additions, culprits, DriftReferee, formatPath, removalPatch, type ForeignField } from '../../runtime/drift-rule.ts';
 import { describeObject, ReconcileError, writeError } from '../../runtime/errors.ts';
 import { KubeApiError, type KubeObject } from '../../runtime/kube.ts';
+import type { PassTrigger } from '../../runtime/controller.ts';
+import type { DriftRepairTiming } from '../../runtime/metrics.ts';
 import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
 import { applyWaves, customKinds, untilServed } from './apply-waves.ts';
@@ -235,12 +237,15 @@ export function changedMeanwhile(error: unknown): boolean {
  * changed meanwhile (a failed test: 422; 409) is left for the pass its newer version's watch
  * event brings, which judges it afresh. Returns what was removed.
  */
-async function removeAdditions(scope: PassScope, context: PassContext, ref: ObjectRef, desired: KubeObject, object: KubeObject | undefined): Promise<ForeignField[]> {
+async function removeAdditions(scope: PassScope, context: PassContext, ref: ObjectRef, desired: KubeObject, object: KubeObject | undefined, timer: RepairTimer): Promise<ForeignField[]> {
   const extra = object ? additions(object, desired) : [];
   const patch = object && removalPatch(object, extra);
   if (!object || !patch) return [];
   try {
-    context.live.remember(object, await context.client.patch(ref, ref.name, ref.namespace, patch, 'json'));
+    timer.sending();
+    const patched = await context.client.patch(ref, ref.name, ref.namespace, patch, 'json');
+    timer.received(patched);
+    context.live.remember(object, patched);
     return extra;
   } catch (error) {
     if (!changedMeanwhile(error)) throw writeError('apply', ref, error);
@@ -250,14 +255,65 @@ async function removeAdditions(scope: PassScope, context: PassContext, ref: Obje
 }
 
 /**
- * Applies one object. The apply counts as a drift correction when the live object already carries
+ * The times of one object's repair in a pass (stopwatch milliseconds, `performance.now`), from the
+ * watch event that showed its drift — the first event for it in the pass's trigger that is not our
+ * own write coming back; without one (a pass something else started), the trigger's first cause —
+ * to the watch event of the repairing write (context.ts onDriftRepairTimed).
+ */
+class RepairTimer {
+  private judgedAt?: number;
+  private sentAt?: number;
+  private receivedAt?: number;
+  private last?: KubeObject;
+
+  constructor(private readonly trigger: PassTrigger | undefined, private readonly ref: ObjectRef) {}
+
+  judged(): void {
+    this.judgedAt = performance.now();
+  }
+
+  /** A write of the repair is about to be sent (the first one starts the request phase). */
+  sending(): void {
+    this.sentAt ??= performance.now();
+  }
+
+  /** A write of the repair returned `written` (the last one is what the cache must show). */
+  received(written: KubeObject): void {
+    this.receivedAt = performance.now();
+    this.last = written;
+  }
+
+  /** Reports the phases once the last write's watch event has reached the cache. */
+  report(context: PassContext, path: DriftRepairTiming['path']): void {
+    const { trigger, last, judgedAt, sentAt, receivedAt } = this;
+    if (!trigger || !last || judgedAt === undefined || sentAt === undefined || receivedAt === undefined || !context.hooks.onDriftRepairTimed) return;
+    const key = refKey(this.ref);
+    const event = trigger.events.find((e) => e.at <= trigger.startedAt && refKey(refOf(e.object)) === key && !context.live.isOwnWrite(e.object));
+    const since = Math.min(event?.at ?? trigger.since, trigger.queuedAt);
+    const seconds = (ms: number) => Math.max(0, ms) / 1000;
+    context.live.whenCached(last, (cachedAt) => context.hooks.onDriftRepairTimed?.({
+      kind: this.ref.kind,
+      path,
+      queued: seconds(trigger.queuedAt - since),
+      waited: seconds(trigger.startedAt - trigger.queuedAt),
+      diffed: seconds(judgedAt - trigger.startedAt),
+      prepared: seconds(sentAt - judgedAt),
+      responded: seconds(receivedAt - sentAt),
+      cached: seconds(cachedAt - receivedAt),
+    }));
+  }
+}
+
+/**
+ * Applies one object; true when it wrote (created, restored or changed it). The apply counts as a drift correction when the live object already carries
  * the hash of what we want (so someone else changed it) or when an object the last pass applied
  * has vanished (so someone deleted it). What other writers added where the object is ours whole
  * is then removed (drift-rule.ts). Drift made by another field manager is first judged by the
  * referee: a writer that keeps undoing the repair gets a contest (Event, condition), not a write loop.
  */
-async function applyOne(scope: PassScope, context: PassContext, object: KubeObject, previouslyApplied: ReadonlySet<string>): Promise<void> {
+export async function applyOne(scope: PassScope, context: PassContext, object: KubeObject, previouslyApplied: ReadonlySet<string>, path: DriftRepairTiming['path'] = 'pass'): Promise<boolean> {
   const ref = refOf(object);
+  const timer = new RepairTimer(context.triggers?.get(scope.name), ref);
   const live = context.live.get(ref);
   const drift = live === undefined
     ? previouslyApplied.has(refKey(ref)) ? 'recreated' : undefined
@@ -273,21 +329,25 @@ async function applyOne(scope: PassScope, context: PassContext, object: KubeObje
         scope.log.warn({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, fieldManager: culprit.manager, fields: culprit.fields, repairs: verdict.repairs, holdUntil: new Date(verdict.until).toISOString() }, 'drift contested: another writer keeps undoing the repair; leaving the object alone for a while');
         context.hooks.onEvent?.(scope.installation, 'Warning', 'DriftContested', `${describeObject(ref)}: field manager "${culprit.manager}" undid ${verdict.repairs} repair${verdict.repairs === 1 ? '' : 's'} in a row (${culprit.fields.join(', ')}); the object is left alone until ${new Date(verdict.until).toISOString()} instead of fought over: stop that writer`);
       }
-      return;
+      return false;
     }
   }
   let applied = live;
-  if (!live || needsApply(object, live, context.schemaOf(object))) {
+  const write = !live || needsApply(object, live, context.schemaOf(object));
+  timer.judged();
+  if (write) {
     try {
+      timer.sending();
       applied = await context.client.apply(object, { force: true });
+      timer.received(applied);
     } catch (error) {
       throw writeError('apply', ref, error);
     }
     context.live.remember(live, applied);
   }
-  const removed = await removeAdditions(scope, context, ref, object, applied);
+  const removed = await removeAdditions(scope, context, ref, object, applied, timer);
   const wrote = applied !== live || removed.length > 0;
-  if (!wrote) return;
+  if (!wrote) return false;
   // Only a repair that was written counts against its writer.
   judged?.commit();
   scope.applied.push(ref);
@@ -297,8 +357,10 @@ async function applyOne(scope: PassScope, context: PassContext, object: KubeObje
     const added = removed.map((field) => `${formatPath(field.path)} (field manager "${field.manager}")`);
     scope.log.info({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, drift, removed: added }, 'drift corrected: another writer changed, added to or deleted an owned object');
     context.hooks.onDriftCorrected?.(object.kind, scope.name);
+    timer.report(context, path);
     context.hooks.onEvent?.(scope.installation, 'Normal', 'DriftCorrected', drift === 'recreated' ? `${what} was deleted by another writer and has been recreated` : `${what} was changed by another writer and has been restored${added.length > 0 ? `; removed what was added: ${listed(added)}` : ''}`);
   } else {
     scope.log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
   }
+  return true;
 }
