@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../runtime/clock.ts';
-import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, RefillGate, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
+import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, keyIdentifier, RefillGate, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
+// After ./x509.ts: it loads the Reflect metadata polyfill @peculiar/x509 needs.
+import * as x509 from '@peculiar/x509';
 
 const notBefore = new Date('2026-01-01T00:00:00Z');
 const notAfter = new Date('2036-01-01T00:00:00Z');
@@ -150,3 +152,18 @@ test('RefillGate: deferred work runs once no pass has run for quietMs, never whi
   clock.advance(1_000);
   assert.equal(runs, 3);
 });
+
+for (const keyAlgorithm of ['RSA2048', 'ECDSAP256'] as const) {
+  test(`${keyAlgorithm}: keyIdentifier (synchronous) is @peculiar/x509's key identifier, and a certificate's subject and authority key identifiers chain`, async () => {
+    const notBefore = new Date(Date.now() - 60_000);
+    const notAfter = new Date(Date.now() + 3_600_000);
+    const root = await createSelfSigned({ subject: 'CN=root.test', notBefore, notAfter, keyAlgorithm, isCA: true });
+    const issuer = await issueCertificate({ subject: 'CN=issuer.test', notBefore, notAfter, keyAlgorithm, isCA: true, pathLength: 0 }, root);
+    const [rootCert, issuerCert] = [new x509.X509Certificate(root.certificatePem), new x509.X509Certificate(issuer.certificatePem)];
+    const expected = Buffer.from(await rootCert.publicKey.getKeyIdentifier()).toString('hex');
+    assert.equal(keyIdentifier(new Uint8Array(rootCert.publicKey.rawData)), expected);
+    assert.equal(rootCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, expected);
+    assert.equal(issuerCert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, expected, "the issuer's AKI is the root's SKI");
+    assert.notEqual(issuerCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, expected);
+  });
+}

@@ -8,7 +8,7 @@
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { Clock, Timer } from '../runtime/clock.ts';
 
@@ -61,7 +61,7 @@ function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-function toPem(der: ArrayBuffer, label: string): string {
+function toPem(der: ArrayBuffer | Uint8Array, label: string): string {
   const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
@@ -76,7 +76,7 @@ async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
   return crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
 }
 
-async function extensionsFor(request: CertificateRequest, publicKey: CryptoKey, issuerPublicKey: CryptoKey): Promise<x509.Extension[]> {
+function extensionsFor(request: CertificateRequest, publicKey: CryptoKey, issuerSpki: Uint8Array): x509.Extension[] {
   const extensions: x509.Extension[] = [];
   if (request.isCA) {
     extensions.push(new x509.BasicConstraintsExtension(true, request.pathLength, true));
@@ -95,9 +95,41 @@ async function extensionsFor(request: CertificateRequest, publicKey: CryptoKey, 
     ...(request.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
-  extensions.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuerPublicKey));
+  extensions.push(new x509.SubjectKeyIdentifierExtension(keyIdentifier(spkiOf(publicKey))));
+  extensions.push(new x509.AuthorityKeyIdentifierExtension(keyIdentifier(issuerSpki)));
   return extensions;
+}
+
+/** The DER SubjectPublicKeyInfo of a key, synchronously (no trip to the thread pool, as WebCrypto's export takes). */
+function spkiOf(key: CryptoKey): Uint8Array {
+  return KeyObject.from(key).export({ type: 'spki', format: 'der' });
+}
+
+/**
+ * A key identifier as RFC 5280 4.2.1.2 method (1) has it, and as `@peculiar/x509`'s
+ * `getKeyIdentifier` computes it: the SHA-1 of the subjectPublicKey BIT STRING's bits, from the DER
+ * SubjectPublicKeyInfo — synchronously: creating a CA on a busy machine paid a thread-pool round
+ * trip for each of these. Lower-case hex.
+ */
+export function keyIdentifier(spki: Uint8Array): string {
+  let offset = 0;
+  const header = () => {
+    const tag = spki[offset++];
+    let length = spki[offset++]!;
+    if (length & 0x80) {
+      const octets = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < octets; i++) length = length * 256 + spki[offset++]!;
+    }
+    return { tag, length };
+  };
+  header(); // SubjectPublicKeyInfo SEQUENCE
+  const algorithm = header(); // AlgorithmIdentifier, skipped
+  offset += algorithm.length;
+  const bits = header();
+  if (bits.tag !== 0x03) throw new Error('not a SubjectPublicKeyInfo: no BIT STRING after the algorithm');
+  // The BIT STRING's first octet counts its unused bits (0 for a key); the key is the rest.
+  return createHash('sha1').update(spki.subarray(offset + 1, offset + bits.length)).digest('hex');
 }
 
 async function generateKeys(algorithm: KeyAlgorithm): Promise<CryptoKeyPair> {
@@ -317,8 +349,8 @@ export function generateKeyPair(algorithm: KeyAlgorithm): Promise<KeyPair> {
   return spareKeyPairs.take(algorithm);
 }
 
-async function exportPrivateKey(key: CryptoKey): Promise<string> {
-  return toPem(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+function exportPrivateKey(key: CryptoKey): string {
+  return toPem(KeyObject.from(key).export({ type: 'pkcs8', format: 'der' }), 'PRIVATE KEY');
 }
 
 /** Creates a self-signed certificate (a root CA when `isCA` is set) with a fresh key (a spare one when there is one, {@link generateKeyPair}). */
@@ -333,9 +365,9 @@ export async function createSelfSigned(request: CertificateRequest, pregenerated
     publicKey: keys.publicKey,
     signingKey: keys.privateKey,
     signingAlgorithm: signingAlgorithm(keys.privateKey),
-    extensions: await extensionsFor(request, keys.publicKey, keys.publicKey),
+    extensions: extensionsFor(request, keys.publicKey, spkiOf(keys.publicKey)),
   });
-  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await exportPrivateKey(keys.privateKey) };
+  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: exportPrivateKey(keys.privateKey) };
 }
 
 /** Creates a certificate with a fresh key (a spare one when there is one), signed by `issuer`. */
@@ -352,9 +384,9 @@ export async function issueCertificate(request: CertificateRequest, issuer: Cert
     publicKey: keys.publicKey,
     signingKey,
     signingAlgorithm: signingAlgorithm(signingKey),
-    extensions: await extensionsFor(request, keys.publicKey, await issuerCertificate.publicKey.export()),
+    extensions: extensionsFor(request, keys.publicKey, new Uint8Array(issuerCertificate.publicKey.rawData)),
   });
-  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: await exportPrivateKey(keys.privateKey) };
+  return { certificatePem: certificate.toString('pem') + '\n', privateKeyPem: exportPrivateKey(keys.privateKey) };
 }
 
 /** The facts about a certificate that status and checks need; never includes key material. */
@@ -382,7 +414,8 @@ export async function describeCertificate(pem: string): Promise<CertificateInfo>
     throw new Error(`not a PEM-encoded X.509 certificate: ${(error as Error).message}`);
   }
   const basic = certificate.getExtension(x509.BasicConstraintsExtension);
-  const digest = Buffer.from(await certificate.getThumbprint('SHA-256')).toString('hex');
+  // Synchronous, like every other step here: WebCrypto's digest would be a trip to the thread pool.
+  const digest = createHash('sha256').update(new Uint8Array(certificate.rawData)).digest('hex');
   const algorithm = certificate.publicKey.algorithm as RsaHashedKeyAlgorithm | EcKeyAlgorithm;
   const keyAlgorithm: CertificateInfo['keyAlgorithm'] =
     algorithm.name === 'ECDSA' && (algorithm as EcKeyAlgorithm).namedCurve === 'P-256' ? 'ECDSAP256'
