@@ -28,7 +28,7 @@ import { enrolNamespaces } from './enrolment.ts';
 import { LiveObjects, refKey, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
-import { isSteady, planTriggeredWork, repairFirst, versionOf, type SettledPass } from './repair.ts';
+import { isSteady, OBSERVE_COALESCE_MS, planTriggeredWork, repairFirst, versionOf, type SettledPass } from './repair.ts';
 import { rollOutDataPlane } from './rollout.ts';
 import { advanceRootRotation } from './rotation.ts';
 import type { WorkloadCaches } from '../../rollout/caches.ts';
@@ -131,11 +131,12 @@ export class MeshInstallationReconciler implements Reconciler {
     if (trigger) this.context.triggers?.set(key, trigger);
     try {
       // A foreign change of an owned object is undone before the whole pass (repair.ts) ...
-      const repaired = work.repairs.length > 0 && await repairFirst(scope, this.context, work.repairs);
-      // ... which has nothing to add when every cause was such a change, now undone, of an installation as the settled pass left it.
-      if (repaired && work.repairsSuffice && versionOf((live.get(refOf(cached)) ?? cached) as InstallationObject) === this.settled.get(key)?.installationVersion) {
+      const repaired = work.repairs.length > 0 ? await repairFirst(scope, this.context, work.repairs) : undefined;
+      // ... which has nothing to add now when every cause was such a change, now undone, or a change of
+      // fields not ours (then status follows within OBSERVE_COALESCE_MS), of an installation as the settled pass left it.
+      if (repaired && work.repairsSuffice && repaired.written + repaired.unchanged === work.repairs.length && versionOf((live.get(refOf(cached)) ?? cached) as InstallationObject) === this.settled.get(key)?.installationVersion) {
         this.context.hooks.onPassCompleted?.(scope.name, undefined);
-        return;
+        return repaired.unchanged > 0 ? { requeueAfterMs: OBSERVE_COALESCE_MS } : undefined;
       }
       this.settled.delete(key);
       scope = await this.upgradeScope(scope);

@@ -112,13 +112,14 @@ export function isSteady(scope: PassScope): boolean {
  * ownership judgement the pass makes (claims.ts) on the live object — read from the API server
  * when the cache has none (deleted: someone else may have created it since). An object whose
  * verdict is anything but `apply`, or whose write fails, is left to the whole pass that follows,
- * which judges and reports it. True when every one of `objects` was written back.
+ * which judges and reports it. Says how many were written back and how many already held all we
+ * declare (their event changed only what is not ours: a Deployment's status, an HPA's replicas).
  */
-export async function repairFirst(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<boolean> {
+export async function repairFirst(scope: PassScope, context: PassContext, objects: readonly KubeObject[]): Promise<{ written: number; unchanged: number }> {
+  const counts = { written: 0, unchanged: 0 };
   const distribution = context.distributions.get(scope.mi.spec.mesh);
-  if (!distribution || scope.paused || scope.installation.metadata.deletionTimestamp) return false;
+  if (!distribution || scope.paused || scope.installation.metadata.deletionTimestamp) return counts;
   const previouslyApplied = new Set(scope.previousInventory.map(refKey));
-  let written = 0;
   for (const object of objects) {
     const ref = refOf(object);
     if (isSharedObject(distribution, object)) continue;
@@ -133,13 +134,24 @@ export async function repairFirst(scope: PassScope, context: PassContext, object
       }
       if (judge(object, live, { installation: scope.name, inventory: recordedKeys(scope), isShared: () => false }).action !== 'apply') continue;
       await recordIntent(scope, context, [ref]);
-      if (await applyOne(scope, context, object, previouslyApplied, 'targeted')) written++;
+      const outcome = await applyOne(scope, context, object, previouslyApplied, 'targeted');
+      if (outcome === 'wrote') counts.written++;
+      else if (outcome === 'unchanged') counts.unchanged++;
     } catch (error) {
       scope.log.debug({ kind: ref.kind, namespace: ref.namespace, name: ref.name, err: error instanceof Error ? error.message : String(error) }, 'targeted repair failed; the whole pass judges the object');
     }
   }
-  return written === objects.length;
+  return counts;
 }
+
+/**
+ * How long a whole pass may wait when the only news is in fields of owned objects that are not
+ * ours (a Deployment's status during a rollout, which changes several times in a second): what
+ * they change is status (components, readiness), which then lags by at most this much, as for pod
+ * and namespace events (operator.ts DATA_PLANE_COALESCE_MS); a drift in what we declare is still
+ * written back at once.
+ */
+export const OBSERVE_COALESCE_MS = 500;
 
 /** The resourceVersion of an installation as read. */
 export function versionOf(installation: InstallationObject): string {

@@ -305,13 +305,14 @@ class RepairTimer {
 }
 
 /**
- * Applies one object; true when it wrote (created, restored or changed it). The apply counts as a drift correction when the live object already carries
+ * Applies one object; says whether it wrote (created, restored or changed it), left it alone for
+ * a drift contest, or found nothing to write. The apply counts as a drift correction when the live object already carries
  * the hash of what we want (so someone else changed it) or when an object the last pass applied
  * has vanished (so someone deleted it). What other writers added where the object is ours whole
  * is then removed (drift-rule.ts). Drift made by another field manager is first judged by the
  * referee: a writer that keeps undoing the repair gets a contest (Event, condition), not a write loop.
  */
-export async function applyOne(scope: PassScope, context: PassContext, object: KubeObject, previouslyApplied: ReadonlySet<string>, path: DriftRepairTiming['path'] = 'pass'): Promise<boolean> {
+export async function applyOne(scope: PassScope, context: PassContext, object: KubeObject, previouslyApplied: ReadonlySet<string>, path: DriftRepairTiming['path'] = 'pass'): Promise<'wrote' | 'held' | 'unchanged'> {
   const ref = refOf(object);
   const timer = new RepairTimer(context.triggers?.get(scope.name), ref);
   const live = context.live.get(ref);
@@ -329,7 +330,7 @@ export async function applyOne(scope: PassScope, context: PassContext, object: K
         scope.log.warn({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, fieldManager: culprit.manager, fields: culprit.fields, repairs: verdict.repairs, holdUntil: new Date(verdict.until).toISOString() }, 'drift contested: another writer keeps undoing the repair; leaving the object alone for a while');
         context.hooks.onEvent?.(scope.installation, 'Warning', 'DriftContested', `${describeObject(ref)}: field manager "${culprit.manager}" undid ${verdict.repairs} repair${verdict.repairs === 1 ? '' : 's'} in a row (${culprit.fields.join(', ')}); the object is left alone until ${new Date(verdict.until).toISOString()} instead of fought over: stop that writer`);
       }
-      return false;
+      return 'held';
     }
   }
   let applied = live;
@@ -347,7 +348,7 @@ export async function applyOne(scope: PassScope, context: PassContext, object: K
   }
   const removed = await removeAdditions(scope, context, ref, object, applied, timer);
   const wrote = applied !== live || removed.length > 0;
-  if (!wrote) return false;
+  if (!wrote) return 'unchanged';
   // Only a repair that was written counts against its writer.
   judged?.commit();
   scope.applied.push(ref);
@@ -362,5 +363,5 @@ export async function applyOne(scope: PassScope, context: PassContext, object: K
   } else {
     scope.log.debug({ kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name, created: !live }, 'applied');
   }
-  return true;
+  return 'wrote';
 }
