@@ -9,12 +9,17 @@ import type { KubeObject, TypeRef } from '../runtime/kube.ts';
 
 /**
  * Node's flags for the operator process: the Deployment sets them in NODE_OPTIONS, `bin/meshwright.mjs`
- * carries them on its `#!` line, and the tests and benchmarks start the operator with them.
- * Why: V8 grows its young generation up to 2 × 16 MB for throughput, and keeps it; the operator's
- * allocations are small and short-lived, so a 4 MB semi-space costs it nothing measurable and its
- * idle resident memory drops by about 35 MB (148 → 110 MB, bench/memory.ts's reading, one mesh installed).
+ * carries them on its `#!` line, and the tests and benchmarks start the operator with them. Only
+ * flags NODE_OPTIONS accepts (a test checks): Node refuses to start on any other, and
+ * `meshwright run` sets the rest itself (bin/meshwright.mjs: --optimize-for-size).
+ * Why, measured by bench/memory.ts's reading with one mesh installed (bench/README.md):
+ * - `--max-semi-space-size=4`: V8 grows its young generation up to 2 × 16 MB for throughput, and
+ *   keeps it; the operator's allocations are small and short-lived, so a 4 MB semi-space costs it
+ *   nothing measurable and its idle resident memory drops by about 35 MB (148 → 110 MB).
+ * - `--v8-pool-size=1`: one V8 worker thread for background compilation and GC instead
+ *   of Node's default 4, each with its own stack and malloc arena: about 6 MB less, idle.
  */
-export const OPERATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+export const OPERATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--v8-pool-size=1'];
 
 /** Settings of {@link computeOperatorManifests}. */
 export interface OperatorManifestOptions {
