@@ -5,10 +5,12 @@
  * (see no-op.ts); then the safety of installations from each other (see safety.ts); then sidecar
  * injection through the operator's webhook on the real mesh (see injection.ts); then InPlace
  * upgrades 1.29 → 1.30 → 1.31 with injected workloads, the two-minor jump refused first (see
- * upgrade.ts); then root rotations on the mesh's layout — triggered, automatic with the operator
+ * upgrade.ts); then a Canary upgrade 1.30 → 1.31 in steps, promoted by a person (see canary.ts);
+ * then root rotations on the mesh's layout — triggered, automatic with the operator
  * killed in every phase, an External root change (see ../rotation/meshes.ts).
  */
 import { ISTIO_GOLDEN_SPECS } from '../../operator/distributions/istio/testdata/golden-specs.ts';
+import { describeIstioCanaryUpgrade } from './canary.ts';
 import { describeInjection } from './injection.ts';
 import { describeMeshExample } from './mesh-install.ts';
 import { describeNoOpPasses, exampleSpec, type NoOpCase } from './no-op.ts';
@@ -32,5 +34,7 @@ describeSafety('istio');
 describeInjection('istio');
 
 describeInPlaceUpgrades(ISTIO_UPGRADES);
+
+describeIstioCanaryUpgrade();
 
 describeRootRotationOnMesh('istio');
