@@ -8,7 +8,7 @@
  */
 import { HttpMethod } from '@kubernetes/client-node';
 import { INJECTED_BY_LABEL } from '../operator/distributions/injection.ts';
-import type { KubeClient, KubeObject } from '../operator/runtime/kube.ts';
+import { KubeApiError, type KubeClient, type KubeObject } from '../operator/runtime/kube.ts';
 import { eventually } from '../e2e/support/kube.ts';
 import { miType } from './support/mesh.ts';
 import type { BenchCluster } from './support/cluster.ts';
@@ -78,13 +78,13 @@ export async function pool<T>(items: readonly T[], concurrency: number, task: (i
   }));
 }
 
-/** Waits (at most 5 minutes) until the installation's status counts at least `count` enrolled namespaces. */
-export async function waitEnrolled(admin: KubeClient, installation: string, count: number): Promise<void> {
+/** Waits (at most `timeoutMs`, 5 minutes unless given) until the installation's status counts at least `count` enrolled namespaces. */
+export async function waitEnrolled(admin: KubeClient, installation: string, count: number, timeoutMs = 300_000): Promise<void> {
   await eventually(`${count} namespaces enrolled`, async () => {
     const mi = await admin.get<KubeObject & { status?: { dataPlane?: { enrolledNamespaces?: number | string[] } } }>(miType, installation);
     const enrolled = mi.status?.dataPlane?.enrolledNamespaces;
     return (Array.isArray(enrolled) ? enrolled.length : enrolled ?? 0) >= count;
-  }, 300_000, 1000);
+  }, timeoutMs, 1000);
 }
 
 /**
@@ -100,10 +100,28 @@ export async function createLoadPods(admin: KubeClient, namespaces: readonly str
   })));
   let injectedPods = 0;
   await pool(pods, concurrency, async (pod) => {
-    const created = await admin.create(pod);
+    const created = await createOnceServiceAccountExists(admin, pod);
     if (created.metadata.labels?.[INJECTED_BY_LABEL] === installation) injectedPods++;
   });
   return { pods: pods.length, injectedPods };
+}
+
+/**
+ * Creates `pod`, retrying (up to a minute) while its new namespace's `default` ServiceAccount
+ * does not exist yet: the API server refuses the pod until the ServiceAccount controller, behind
+ * on thousands of new namespaces, created it (403 "error looking up service account").
+ */
+async function createOnceServiceAccountExists(admin: KubeClient, pod: KubeObject): Promise<KubeObject> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await admin.create(pod);
+    } catch (error) {
+      const missingAccount = error instanceof KubeApiError && error.status === 403 && /service ?account .* not found/i.test(error.apiMessage);
+      if (!missingAccount || Date.now() > deadline) throw error;
+      await pause(500);
+    }
+  }
 }
 
 /** Waits (at most `timeoutMs`) until kwok runs every pod `labelSelector` selects; returns how many are still not Running. */

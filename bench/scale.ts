@@ -17,8 +17,9 @@
  * linear, or worse than linear; see {@link growthOf}).
  *
  * Pods other benchmarks left injected in the cluster would sit in the operator's pod cache too
- * (it caches every injected pod): on a throw-away cluster they are deleted first; on an existing
- * one they are counted (`otherInjectedPods`) and left alone.
+ * (it caches every injected pod): on a throw-away cluster they are deleted once the first step's
+ * pods are created, before anything is measured; on an existing one they are counted
+ * (`otherInjectedPods`) and left alone.
  */
 import { HttpMethod } from '@kubernetes/client-node';
 import { INJECTED_BY_LABEL } from '../operator/distributions/injection.ts';
@@ -177,17 +178,19 @@ async function injectedPodNamespaces(admin: KubeClient): Promise<Map<string, num
 
 /**
  * On a throw-away cluster, deletes the injected pods earlier benchmarks left (at once: grace 0)
- * and waits until none is listed; returns how many it deleted and how many remain someone else's.
+ * outside the namespaces `ours` accepts, and waits until none is listed; returns how many it
+ * deleted and how many remain someone else's.
  */
-async function clearOtherInjectedPods(cluster: BenchCluster, log: (line: string) => void): Promise<{ cleared: number; remaining: number }> {
+async function clearOtherInjectedPods(cluster: BenchCluster, ours: (namespace: string) => boolean, log: (line: string) => void): Promise<{ cleared: number; remaining: number }> {
   const { admin } = cluster;
-  const found = await injectedPodNamespaces(admin);
+  const others = async () => new Map([...await injectedPodNamespaces(admin)].filter(([namespace]) => !ours(namespace)));
+  const found = await others();
   const count = [...found.values()].reduce((a, b) => a + b, 0);
   if (!cluster.owned || count === 0) return { cleared: 0, remaining: count };
   log(`scale: deleting ${count} injected pods in ${found.size} namespaces that earlier benchmarks left`);
   await pool([...found.keys()], 20, (namespace) => admin.request(HttpMethod.DELETE,
     `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(INJECTED_BY_LABEL)}&gracePeriodSeconds=0`));
-  await eventually('earlier benchmarks\' injected pods gone', async () => (await injectedPodNamespaces(admin)).size === 0, 300_000, 2000);
+  await eventually('earlier benchmarks\' injected pods gone', async () => (await others()).size === 0, 300_000, 2000);
   return { cleared: count, remaining: 0 };
 }
 
@@ -195,7 +198,7 @@ async function clearOtherInjectedPods(cluster: BenchCluster, log: (line: string)
 export async function benchScale(cluster: BenchCluster, options: ScaleOptions): Promise<ScaleResult> {
   const { admin } = cluster;
   const { id, operator, installation, log } = options;
-  const others = await clearOtherInjectedPods(cluster, log);
+  let others = { cleared: 0, remaining: 0 };
   const labels = { [SCALE_LABEL]: id };
   const steps: ScaleStep[] = [];
   let created = 0;
@@ -207,8 +210,13 @@ export async function benchScale(cluster: BenchCluster, options: ScaleOptions): 
       await pool(names, options.concurrency, (name) => admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }));
       // Enrolled as a person would ask for it (by a selector instead of the example's names); the next steps' namespaces match the same selector.
       if (created === 0) await admin.patch(miType, installation, undefined, { spec: { injection: { namespaces: null, namespaceSelector: { matchLabels: labels } } } }, 'merge');
-      await waitEnrolled(admin, installation, n);
+      // The operator labels new namespaces a few at a time: on a loaded machine 1,000 took over 5 minutes.
+      await waitEnrolled(admin, installation, n, Math.max(300_000, 400 * n));
       const load = await createLoadPods(admin, names, options.podsPerNamespace, labels, installation, options.concurrency);
+      // Only now, with pods of this installation in place: had the installation's pods all gone at
+      // once, its proxyVersions would go from some to none, and the operator's status write of an
+      // empty map then failed (the API server's merge gave null; see the report of 2026-11-28).
+      if (created === 0) others = await clearOtherInjectedPods(cluster, (namespace) => namespace.startsWith(`${id}-scale-`), log);
       created = n;
       const createSeconds = round((Date.now() - started) / 1000);
       const notRunning = await waitUntilRunning(admin, `${SCALE_LABEL}=${id}`, 600_000);
