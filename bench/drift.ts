@@ -5,9 +5,10 @@
  * object is ours whole (an env var in istiod's container, a ConfigMap or Secret key, a Service
  * port, a webhook, a RoleBinding subject): restored when the watch shows it gone.
  * Latency = delivery of the restoring watch event − return of the foreign write (its response
- * received). Floor, measured the same number of times in the same run: the same kind of watch sees
- * a foreign write, the bench writes back at once, and the watch delivers that write — one watch
- * event plus one write round trip, the least any watch-driven repair can take.
+ * received). Floor, measured once after each repair (interleaved, so both see the same load): the
+ * same kind of watch sees a foreign write, the bench writes back at once, and the watch delivers
+ * that write — one watch event plus one write round trip, the least any watch-driven repair can
+ * take. With the operator's /metrics, where the repairs' time went inside the operator (breakdown).
  */
 import { performance } from 'node:perf_hooks';
 import { HttpMethod } from '@kubernetes/client-node';
@@ -188,6 +189,9 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
   const metricsBefore = options.operator ? await operatorMetrics(options.operator.metricsPort) : undefined;
   const refOf = (c: { type: TypeRef; name: (ns: string) => string; namespaced: boolean }): ObjectRef => ({ ...c.type, name: c.name(ns), ...(c.namespaced ? { namespace: ns } : {}) });
   const samples: Array<{ kind: string; drift: DriftKind; ms: number }> = [];
+  const floorProbe = new Floor(admin, foreign, options.id);
+  const floor: number[] = [];
+  await floorProbe.start();
 
   try {
     // The values the operator renders, as the watch sees them before any edit.
@@ -230,15 +234,17 @@ export async function benchDrift(cluster: BenchCluster, options: DriftOptions): 
       done[kind]++;
       // Let the pass that repaired it finish (status, Events) before the next foreign write.
       await pause(50);
+      floor.push(await floorProbe.sample());
+      await pause(50);
       if ((step + 1) % 50 === 0) options.log(`drift ${step + 1}/${total}`);
     }
   } finally {
     await watches.stop();
+    await floorProbe.stop();
   }
   // Let the last repair's own watch event reach the operator (its `cached` phase) before reading.
   await pause(200);
   const breakdown = options.operator && metricsBefore !== undefined ? driftBreakdown(metricsBefore, await operatorMetrics(options.operator.metricsPort)) : undefined;
-  const floor = await measureFloor(cluster, foreign, options.id, samples.length);
   await foreign.close();
 
   const ms = (filter: (s: (typeof samples)[number]) => boolean) => samples.filter(filter).map((s) => s.ms);
@@ -344,31 +350,47 @@ export function driftBreakdown(before: string, after: string): DriftBreakdown {
  * The floor: a ConfigMap of the bench's own, watched like the owned objects; the foreign client
  * edits it, and on the watch event of that edit the bench writes the value back by server-side
  * apply (as the operator would). Time from the foreign write's response to the write-back's event.
+ * Sampled once after each repair, interleaved with them, so that both see the same API server:
+ * on a shared machine its load changes within seconds, and a floor measured after all the repairs
+ * compared the repairs' tail with another moment's.
  */
-async function measureFloor(cluster: BenchCluster, foreign: KubeClient, id: string, count: number): Promise<number[]> {
-  const { admin } = cluster;
-  const namespace = `${id}-floor`;
-  const label = 'meshwright.dev/bench-floor';
-  const configMap = (value: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'floor', namespace, labels: { [label]: id } }, data: { value } });
-  await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }, { force: true, manager: 'meshwright-bench' });
-  await admin.apply(configMap('original'), { force: true, manager: 'meshwright-bench' });
-  const watches = new Watches(admin, [{ apiVersion: 'v1', kind: 'ConfigMap' }], { labelSelector: `${label}=${id}` });
-  await watches.start();
-  const ref: ObjectRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'floor' };
-  const samples: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const edited = watches.next(ref, (_type, object) => (object as { data?: { value?: string } }).data?.value === `edit-${i}`);
-      const repaired = watches.next(ref, (_type, object) => (object as { data?: { value?: string } }).data?.value === 'original');
-      void edited.then(() => admin.apply(configMap('original'), { force: true, manager: 'meshwright-bench' })).catch(() => undefined);
-      await foreign.patch(ref, ref.name, namespace, { data: { value: `edit-${i}` } });
-      const returned = performance.now();
-      samples.push((await repaired) - returned);
-      await pause(50);
-    }
-  } finally {
-    await watches.stop();
-    await admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace);
+class Floor {
+  private readonly namespace: string;
+  private readonly ref: ObjectRef;
+  private readonly watches: Watches;
+  private readonly label = 'meshwright.dev/bench-floor';
+  private samples = 0;
+
+  constructor(private readonly admin: KubeClient, private readonly foreign: KubeClient, private readonly id: string) {
+    this.namespace = `${id}-floor`;
+    this.ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: this.namespace, name: 'floor' };
+    this.watches = new Watches(admin, [{ apiVersion: 'v1', kind: 'ConfigMap' }], { labelSelector: `${this.label}=${id}` });
   }
-  return samples;
+
+  private configMap(value: string): KubeObject {
+    return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'floor', namespace: this.namespace, labels: { [this.label]: this.id } }, data: { value } };
+  }
+
+  async start(): Promise<void> {
+    await this.admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: this.namespace } }, { force: true, manager: 'meshwright-bench' });
+    await this.admin.apply(this.configMap('original'), { force: true, manager: 'meshwright-bench' });
+    await this.watches.start();
+  }
+
+  /** One foreign edit written back on its watch event: the time from the edit's response to the write-back's event. */
+  async sample(): Promise<number> {
+    const i = this.samples++;
+    const { ref, watches } = this;
+    const edited = watches.next(ref, (_type, object) => (object as { data?: { value?: string } }).data?.value === `edit-${i}`);
+    const repaired = watches.next(ref, (_type, object) => (object as { data?: { value?: string } }).data?.value === 'original');
+    void edited.then(() => this.admin.apply(this.configMap('original'), { force: true, manager: 'meshwright-bench' })).catch(() => undefined);
+    await this.foreign.patch(ref, ref.name, this.namespace, { data: { value: `edit-${i}` } });
+    const returned = performance.now();
+    return (await repaired) - returned;
+  }
+
+  async stop(): Promise<void> {
+    await this.watches.stop();
+    await this.admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, this.namespace);
+  }
 }
