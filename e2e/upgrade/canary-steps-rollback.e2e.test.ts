@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_INJECT_LABEL } from '../support/test-distribution.ts';
-import { assertAppOn, deploymentWrites, removeNamespaces, stepsWorld, type StepsWorld } from './canary-steps-support.ts';
+import { assertAppOn, deploymentWrites, stepsWorld, tearDownSteps, type StepsWorld } from './canary-steps-support.ts';
 import { NEW, NEW_REVISION, OLD, OLD_REVISION, patchSpec, upgradeWhen, upgrading } from './support.ts';
 
 let steps: StepsWorld;
@@ -20,13 +20,7 @@ before(async () => {
   steps = await stepsWorld(([a, b]) => ({ steps: [{ namespaces: [a] }, { namespaces: [b] }] }), { operatorEnv: { MESHWRIGHT_E2E_CRASHING_PROXY: NEW }, progressDeadline: '30s' });
 });
 
-after(async () => {
-  if (!steps) return;
-  await steps.recorder.stop();
-  await steps.world.operator?.stop().catch(() => undefined);
-  await removeNamespaces(steps.world, steps.namespaces);
-  await steps.world.tearDown();
-});
+after(() => tearDownSteps(steps));
 
 test('a crash-looping step: the moved namespace back on the old revision and restarted back, the others never touched, the new revision removed; RolledBack naming the gate', async (t) => {
   const { world, recorder, namespaces } = steps;

@@ -161,7 +161,7 @@ export class StepsRecorder {
  * three enrolled namespaces (the second labelled {@link WAVE_LABEL}=two by the person) with one
  * Deployment each, settled on the old revision; the recorder started.
  */
-export async function stepsWorld(canary: (namespaces: [string, string, string]) => Record<string, unknown>, options: { operatorEnv?: Record<string, string>; progressDeadline?: string } = {}): Promise<StepsWorld> {
+export async function stepsWorld(canary: (namespaces: [string, string, string]) => Record<string, unknown>, options: { operatorEnv?: Record<string, string>; progressDeadline?: string; rollbackOnFailure?: boolean } = {}): Promise<StepsWorld> {
   const run = Math.random().toString(36).slice(2, 7);
   const namespaces: [string, string, string] = [`cs-a-${run}`, `cs-b-${run}`, `cs-c-${run}`];
   const world = new RolloutWorld({
@@ -169,7 +169,7 @@ export async function stepsWorld(canary: (namespaces: [string, string, string]) 
     spec: {
       version: OLD,
       injection: { namespaces, restartWorkloads: { enabled: true, maxUnavailable: 1, batchInterval: '1s' } },
-      upgrade: { strategy: 'Canary', canary: canary(namespaces) },
+      upgrade: { strategy: 'Canary', canary: canary(namespaces), ...(options.rollbackOnFailure === false ? { rollbackOnFailure: false } : {}) },
     },
     ...(options.operatorEnv ? { operatorEnv: options.operatorEnv } : {}),
   });
@@ -209,9 +209,13 @@ export function deploymentWrites(world: RolloutWorld, namespaces: readonly strin
   return writes;
 }
 
-/** Deletes the enrolled namespaces (after the world's teardown). */
-export async function removeNamespaces(world: RolloutWorld, namespaces: readonly string[]): Promise<void> {
-  for (const namespace of namespaces) await world.admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(() => undefined);
+/** Stops the recorder and the operator, deletes the enrolled namespaces, then tears the world down. */
+export async function tearDownSteps(steps: StepsWorld | undefined): Promise<void> {
+  if (!steps) return;
+  await steps.recorder.stop();
+  await steps.world.operator?.stop().catch(() => undefined);
+  for (const namespace of steps.namespaces) await steps.world.admin.delete({ apiVersion: 'v1', kind: 'Namespace' }, namespace).catch(() => undefined);
+  await steps.world.tearDown();
 }
 
 export { NEW, OLD };

@@ -21,7 +21,7 @@ import { RECORD_ANNOTATIONS } from '../../operator/distributions/injection.ts';
 import type { KubeObject } from '../../operator/runtime/kube.ts';
 import { eventually } from '../support/kube.ts';
 import { InjectionHarness } from '../injection/harness.ts';
-import { assertAppOn, deploymentWrites, removeNamespaces, stepsWorld, WAVE_LABEL, type StepsWorld } from './canary-steps-support.ts';
+import { assertAppOn, deploymentWrites, stepsWorld, tearDownSteps, WAVE_LABEL, type StepsWorld } from './canary-steps-support.ts';
 import { installation, killOperator, NEW, NEW_REVISION, OLD, OLD_REVISION, patchSpec, upgradeWhen, upgrading } from './support.ts';
 
 let steps: StepsWorld;
@@ -31,13 +31,7 @@ before(async () => {
   steps = await stepsWorld(([a]) => ({ steps: [{ namespaces: [a] }, { namespaceSelector: { matchLabels: { [WAVE_LABEL]: 'two' } }, pause: `${PAUSE_MS / 1000}s` }], autoPromote: false }));
 });
 
-after(async () => {
-  if (!steps) return;
-  await steps.recorder.stop();
-  await steps.world.operator?.stop().catch(() => undefined);
-  await removeNamespaces(steps.world, steps.namespaces);
-  await steps.world.tearDown();
-});
+after(() => tearDownSteps(steps));
 
 test('steps by name and selector, a pause, AwaitingPromotion, promotion, the tag last, the old revision removed once unused; SIGKILLed in every stepped phase, each workload restarted once', async (t) => {
   const { world, recorder, namespaces } = steps;

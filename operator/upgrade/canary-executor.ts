@@ -250,7 +250,8 @@ function notReady(scope: PassScope, context: PassContext, objects: readonly Kube
  * plane, the rollout of the step's namespaces, who still uses each revision), records a new
  * phase or step before anything acts on it, relabels the namespaces the new record moves, and
  * leaves in the scope the rollout it asks for, the Upgrading condition, status.upgrade and when to
- * look again. `rendered`: the objects of each revision rendered this pass (revisions.ts).
+ * look again. The new revision's gate reads its objects as this pass rendered them
+ * (scope.canaryRendered, revisions.ts).
  */
 export async function advanceCanary(scope: PassScope, context: PassContext, record: (status: UpgradeStatus) => Promise<void>, announce: (events: UpgradeEvent[]) => void): Promise<void> {
   const serving = servingCanary(scope, context);
