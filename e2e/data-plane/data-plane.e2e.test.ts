@@ -214,6 +214,19 @@ describe('namespace enrolment and status.dataPlane', () => {
     assert.equal(dataPlane.outdatedPods, 2);
   });
 
+  test('every injected pod gone: status says so, and later passes still write status (no empty proxyVersions map, which server-side apply sends as null and the API server refuses)', async () => {
+    for (const pod of ['web-1', 'web-2', 'web-3']) await admin.delete(podType, pod, shop);
+    const { dataPlane } = await statusWhen('no injected pod left', (d) => d?.injectedPods === 0 && d.outdatedPods === 0);
+    assert.equal(dataPlane.proxyVersions, undefined, 'no pod, no proxy version');
+    // The next spec change is still taken and recorded: a refused status write would leave observedGeneration behind.
+    await admin.patch(miType, name, undefined, { spec: { version: '1.0.0' } }, 'merge');
+    const recorded = await eventually('the new generation recorded in status', async () => {
+      const mi = await admin.get<KubeObject & { status?: { observedGeneration?: number } }>(miType, name);
+      return mi.status?.observedGeneration === mi.metadata.generation ? mi : undefined;
+    }, 30_000, 100);
+    assert.ok((recorded.metadata.generation ?? 0) > 1);
+  });
+
   test('deleting the installation unenrols what it enrolled and deletes no namespace', async () => {
     await admin.delete(miType, name);
     await eventually(`${name} gone`, async () => !(await getIfExists(admin, miType, name)), 60_000);

@@ -221,7 +221,11 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
   // The rollout as this pass planned it (none when no proxy runs and no restart is in flight); a
   // pass that did not get to plan it keeps the last one shown while proxies run.
   const rollout = scope.rollout ? scope.rollout.status : pods.length > 0 ? scope.installation.status?.dataPlane?.rollout : undefined;
-  scope.status.dataPlane = rollout ? { ...summary, rollout } : summary;
+  // No pod, no proxyVersions: server-side apply sends an empty map as null, which the API server
+  // refuses for an object field (kubernetes/kubernetes#135841) — and with it every later status write.
+  const { proxyVersions, ...counts } = summary;
+  const shown = Object.keys(proxyVersions).length > 0 ? { ...counts, proxyVersions } : counts;
+  scope.status.dataPlane = rollout ? { ...shown, rollout } : shown;
   announceNotEnrolled(scope, context, notEnrolled);
   return scope.rollout?.condition ? { ...condition, ...scope.rollout.condition } : condition;
 }
