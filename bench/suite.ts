@@ -136,7 +136,7 @@ export async function runSuite(cluster: BenchCluster, settings: SuiteSettings, p
     }
     if (only.has('drift')) {
       log(`drift: ${settings.driftEdits} edits, ${settings.driftDeletions} deletions, ${settings.driftAdditions} additions`);
-      results.drift = await benchDrift(cluster, { id, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
+      results.drift = await benchDrift(cluster, { id, operator, installation: mesh.metadata.name, edits: settings.driftEdits, deletions: settings.driftDeletions, additions: settings.driftAdditions, log });
     }
     if (only.has('scale')) {
       log(`scale: ${settings.scaleSteps.join(' then ')} namespaces × ${settings.scalePodsPerNamespace} pods`);
