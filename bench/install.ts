@@ -192,17 +192,23 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
   /** Deletes the mesh CRDs (and waits until they are gone): what a cold install starts from. */
   const removeCrds = async () => {
     for (const crd of crds) await admin.delete(crd, crd.metadata.name).catch((error: unknown) => { if (!isNotFound(error)) throw error; });
-    await eventually('the mesh CRDs to be gone', async () => {
+    // The API server deletes a CRD only after its custom resources, behind a finalizer of its own:
+    // on a loaded machine (the smoke inside `npm test`, beside other test files) that took over 2 minutes once.
+    const remaining = async () => {
+      const left: string[] = [];
       for (const crd of crds) {
         try {
-          await admin.get(crd, crd.metadata.name);
-          return false;
+          const live = await admin.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string; message?: string }> } }>(crd, crd.metadata.name);
+          const terminating = live.status?.conditions?.find((c) => c.type === 'Terminating' && c.status === 'True');
+          left.push(`${crd.metadata.name}${terminating ? ` (terminating: ${terminating.message ?? ''})` : ''}`);
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }
       }
-      return true;
-    }, 120_000, 200);
+      return left;
+    };
+    await eventually('the mesh CRDs to be gone', async () => (await remaining()).length === 0, 300_000, 500)
+      .catch(async (error: Error) => { throw new Error(`${error.message}: still there: ${(await remaining()).join(', ')}`); });
   };
 
   const cleanUp = async () => {
