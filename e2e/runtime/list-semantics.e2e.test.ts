@@ -182,6 +182,16 @@ describe('drift by list semantics', () => {
     await foreign.patch(bindingType, `test-mesh-${name}`, undefined, { metadata: { annotations: { 'example.com/reviewed-by': 'security' } } }, 'merge');
     await foreign.patch(webhookType, `test-mesh-${name}`, undefined, [{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from('not a real bundle').toString('base64') }], 'json');
     await eventually('the operator\'s cache to show the caBundle', async () => !!(operator.owned.get(`${webhookType.apiVersion}/${webhookType.kind}`)!.get(`test-mesh-${name}`) as Webhooks | undefined)?.webhooks[0]?.clientConfig.caBundle, 10_000, 20);
+    // The repairs above changed the controller's pod template: its rollout moves the Deployment's
+    // status for a while, and the status a pass writes follows it. Judge once it has settled and a
+    // pass has recorded that.
+    await eventually('the controller rolled out', async () => {
+      const d = await foreign.get<KubeObject & { spec: { replicas?: number }; status?: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; availableReplicas?: number } }>(deploymentType, 'controller', namespace);
+      const st = d.status ?? {};
+      const want = d.spec.replicas ?? 1;
+      return (st.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) && st.replicas === want && st.updatedReplicas === want && st.availableReplicas === want;
+    }, 60_000, 100);
+    await passRuns();
     const since = new Date();
     for (let i = 0; i < 3; i++) await passRuns();
     assert.deepEqual(operatorWrites(since).map((e) => `${e.verb} ${e.requestURI}`), []);
