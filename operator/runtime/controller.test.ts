@@ -200,3 +200,75 @@ test('the trigger of a pass: the watch events since the previous pass started, w
   assert.equal(triggers[3]?.events.length, MAX_TRIGGER_EVENTS);
   assert.equal(triggers[3]?.other, true);
 });
+
+test('a skipped pass keeps the timed one: the retry\'s backoff goes on growing, and a requeue an earlier event\'s timer replaced is armed again', async () => {
+  const results: Array<ReconcileResult | Error> = [new Error('API server unavailable'), { skipped: true }, new Error('still unavailable')];
+  const { controller, clock } = controllerWith(async () => {
+    const next = results.shift();
+    if (next instanceof Error) throw next;
+    return next;
+  });
+  assert.equal(await controller.processKey('k'), 'transient_error');
+  // An echo of the failed pass's own write: a pass that is skipped.
+  controller.enqueue('k');
+  await controller.queue.get();
+  await controller.processKey('k');
+  controller.queue.done('k');
+  assert.equal(controller.queue.backoff.attempts('k'), 1, 'the skip did not forget the failure');
+  clock.advance(100);
+  assert.equal(controller.queue.len(), 1, 'the retry comes when its backoff said');
+  await controller.queue.get();
+  assert.equal(await controller.processKey('k'), 'transient_error');
+  controller.queue.done('k');
+  clock.advance(199);
+  assert.equal(controller.queue.len(), 0, 'the second delay is still twice the first');
+  clock.advance(1);
+  assert.equal(controller.queue.len(), 1);
+  await controller.queue.get();
+  controller.queue.done('k');
+
+  // A requeue in 30 s; a coalesced event's timer (earlier) replaces the queue's timer; its pass is skipped.
+  const answers: ReconcileResult[] = [{ requeueAfterMs: 30_000 }, { skipped: true }, {}];
+  const timed = controllerWith(async () => answers.shift());
+  assert.equal(await timed.controller.processKey('k'), 'requeue');
+  timed.controller.enqueue('k', 500);
+  timed.clock.advance(500);
+  await timed.controller.queue.get();
+  await timed.controller.processKey('k');
+  timed.controller.queue.done('k');
+  timed.clock.advance(29_498);
+  assert.equal(timed.controller.queue.len(), 0);
+  timed.clock.advance(2);
+  assert.equal(timed.controller.queue.len(), 1, 'the requeue came back at its time');
+});
+
+test('a timed pass falling due with events makes the trigger "other" (the timer asked too); events before it do not', async () => {
+  const configMap = (rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', resourceVersion: rv } });
+  const watched = (requeueAfterMs: number) => {
+    const triggers: Array<PassTrigger | undefined> = [];
+    const clock = new FakeClock();
+    const controller = new Controller({
+      name: 'test', log: pino({ level: 'silent' }), clock, stopwatch: () => clock.now(),
+      reconciler: { reconcile: async (_key, trigger) => { triggers.push(trigger); return triggers.length === 1 ? { requeueAfterMs } : undefined; } },
+    });
+    const handlers: Array<(type: 'add' | 'update' | 'delete', object: KubeObject) => void> = [];
+    controller.watch({ type: { apiVersion: 'v1', kind: 'ConfigMap' }, on: (h: (typeof handlers)[number]) => void handlers.push(h) } as unknown as Informer, () => ['k'], { coalesceMs: 5_000 });
+    return { controller, clock, triggers, event: (rv: string) => handlers[0]!('update', configMap(rv)) };
+  };
+  // The requeue (1 s) falls due before the event's window ends (5 s): one pass for both.
+  const due = watched(1_000);
+  await due.controller.processKey('k');
+  due.event('1');
+  due.clock.advance(1_000);
+  assert.equal(await due.controller.queue.get(), 'k');
+  await due.controller.processKey('k');
+  assert.deepEqual({ other: due.triggers[1]?.other, events: due.triggers[1]?.events.length }, { other: true, events: 1 });
+  // The requeue (60 s) is not due when the event's pass runs: events alone.
+  const notDue = watched(60_000);
+  await notDue.controller.processKey('k');
+  notDue.event('1');
+  notDue.clock.advance(5_000);
+  assert.equal(await notDue.controller.queue.get(), 'k');
+  await notDue.controller.processKey('k');
+  assert.deepEqual({ other: notDue.triggers[1]?.other, events: notDue.triggers[1]?.events.length }, { other: false, events: 1 });
+});

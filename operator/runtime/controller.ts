@@ -17,6 +17,11 @@ import { WorkQueue } from './workqueue.ts';
 export interface ReconcileResult {
   /** Reconcile this key again after this delay (timed work such as certificate renewal). */
   requeueAfterMs?: number;
+  /**
+   * No pass was needed (what asked for it was already known, e.g. our own writes coming back):
+   * the key's timed pass (a requeue, a retry and its backoff) stays as it was.
+   */
+  skipped?: boolean;
 }
 
 /** A watch event that asked for a pass. */
@@ -51,6 +56,9 @@ export interface PassTrigger {
 
 /** Events kept per pending pass: enough for one object's edit and its echoes; a storm is simply "other". */
 export const MAX_TRIGGER_EVENTS = 16;
+
+/** A timer may fire this much before the wall clock shows its due time: it counts as due. */
+const TIMER_SLACK_MS = 10;
 
 /** Reconciles one key to its desired state. */
 export interface Reconciler {
@@ -90,6 +98,12 @@ export class Controller {
   private readonly passStarted = new Map<string, number>();
   /** What asked for each key's next pass since its last one started (taken when that pass starts). */
   private readonly pending = new Map<string, { events: TriggerEvent[]; other: boolean; since: number }>();
+  /**
+   * When each key's timed pass (a requeueAfter, a retry's backoff) falls due (clock ms). Kept
+   * apart from the queue's timer, which an earlier event's timer replaces: a pass that runs for
+   * that event and is skipped must not take the timed one with it.
+   */
+  private readonly timedDue = new Map<string, number>();
   private readonly stopwatch: () => number;
 
   constructor(private readonly options: ControllerOptions) {
@@ -168,21 +182,31 @@ export class Controller {
     let failure: unknown;
     try {
       const result = await this.options.reconciler.reconcile(key, trigger);
-      this.queue.forget(key);
-      if (result?.requeueAfterMs !== undefined) {
-        this.queue.addAfter(key, result.requeueAfterMs);
-        outcome = 'requeue';
-      } else {
+      if (result?.skipped) {
+        const due = this.timedDue.get(key);
+        if (due !== undefined) this.queue.addAfter(key, due - this.clock.now());
         outcome = 'success';
+      } else {
+        this.queue.forget(key);
+        this.timedDue.delete(key);
+        if (result?.requeueAfterMs !== undefined) {
+          this.queue.addAfter(key, result.requeueAfterMs);
+          this.timedDue.set(key, this.clock.now() + result.requeueAfterMs);
+          outcome = 'requeue';
+        } else {
+          outcome = 'success';
+        }
       }
     } catch (error) {
       failure = error;
       if (error instanceof ReconcileError && error.terminal) {
         this.queue.forget(key);
+        this.timedDue.delete(key);
         outcome = 'terminal_error';
         this.options.log.warn({ key, reason: error.reason, err: error.message }, 'reconcile stopped on a terminal error; waiting for a change');
       } else {
         const retryInMs = this.queue.addRateLimited(key);
+        this.timedDue.set(key, this.clock.now() + retryInMs);
         outcome = 'transient_error';
         this.options.log.error({ key, ...(error instanceof ReconcileError ? { reason: error.reason } : {}), err: error instanceof Error ? error.message : String(error), retryInMs }, 'reconcile failed; retrying with backoff');
       }
@@ -201,7 +225,10 @@ export class Controller {
     const pending = this.pending.get(key);
     this.pending.delete(key);
     if (!pending) return { events: [], other: true, since: queuedAt, queuedAt, startedAt };
-    return { ...pending, queuedAt, startedAt };
+    // The timed pass fell due along with these events (one pass for both): it asked too.
+    const due = this.timedDue.get(key);
+    const timed = due !== undefined && due <= this.clock.now() + TIMER_SLACK_MS;
+    return { ...pending, other: pending.other || timed, queuedAt, startedAt };
   }
 
   private async work(): Promise<void> {

@@ -78,6 +78,8 @@ export class MeshInstallationReconciler implements Reconciler {
   private readonly context: PassContext;
   /** What each installation's last pass left, when it settled (repair.ts); gone while a pass runs. */
   private readonly settled = new Map<string, SettledPass>();
+  /** Installations whose last pass failed (repair.ts: the echoes of its writes start no pass). */
+  private readonly failed = new Set<string>();
   /** The objects the pass in flight of each installation applies as its own (claims' verdict `apply`). */
   private readonly owns = new Map<string, readonly KubeObject[]>();
 
@@ -110,16 +112,17 @@ export class MeshInstallationReconciler implements Reconciler {
     const cached = this.options.installations.get(key);
     if (!cached) {
       this.settled.delete(key);
+      this.failed.delete(key);
       return;
     }
     // The installation as we last wrote it if the cache has not caught up yet.
     const installation = (this.context.live.get(refOf(cached)) ?? cached) as InstallationObject;
     const { live } = this.context;
     const work = planTriggeredWork(trigger, {
-      settled: this.settled.get(key), installationVersion: versionOf(installation), now: this.clock.now(), owns: (type) => live.watches(type), isOwnWrite: (object) => live.isOwnWrite(object),
+      settled: this.settled.get(key), lastPassFailed: this.failed.has(key), installationVersion: versionOf(installation), now: this.clock.now(), owns: (type) => live.watches(type), isOwnWrite: (object) => live.isOwnWrite(object),
     });
-    // Only our own writes came back since the last pass settled: it already knew all they say.
-    if (work.skip) return;
+    // Only our own writes came back since the last pass settled or failed: it already knew all they say.
+    if (work.skip) return { skipped: true };
     let scope = newPassScope(installation, this.options.log, this.clock);
     if (installation.metadata.deletionTimestamp) {
       this.settled.delete(key);
@@ -150,6 +153,8 @@ export class MeshInstallationReconciler implements Reconciler {
     finishStatus(scope, this.context, failure);
     await writeStatus(scope, this.context);
     this.settle(scope, failure);
+    if (failure) this.failed.add(key);
+    else this.failed.delete(key);
     this.report(scope, failure);
     this.context.hooks.onPassCompleted?.(scope.name, failure);
     if (failure) throw failure;

@@ -48,6 +48,9 @@ test('which objects a pass repairs first, and when the pass can be skipped or en
     { name: 'our own writes, but the installation changed since: the whole pass', trigger: trigger([event(configMap, 'config', '101')]), facts: facts(['ConfigMap@101'], { installationVersion: '105' }), skip: false, repairs: [], suffice: false },
     { name: 'no settled pass (it failed, was paused, or none ran yet): the whole pass', trigger: trigger([event(configMap, 'config', '101')]), facts: facts([], { settled: undefined }), skip: false, repairs: [], suffice: false },
     { name: 'something timed fell due (a CA check, a contest hold ending): the whole pass', trigger: trigger([event(configMap, 'config', '101')]), facts: facts([], { now: 10_000 }), skip: false, repairs: [], suffice: false },
+    { name: 'the last pass failed and only its own writes came back (its status): no pass, the backoff times the retry', trigger: trigger([event(mi, 'mesh', '106'), event(configMap, 'config', '101')]), facts: facts(['MeshInstallation@106', 'ConfigMap@101'], { settled: undefined, installationVersion: '106', lastPassFailed: true }), skip: true, repairs: [], suffice: false },
+    { name: 'the last pass failed, and a foreign change came: the whole pass', trigger: trigger([event(mi, 'mesh', '106'), event(mi, 'mesh', '107')]), facts: facts(['MeshInstallation@106'], { settled: undefined, installationVersion: '107', lastPassFailed: true }), skip: false, repairs: [], suffice: false },
+    { name: 'the last pass failed, and its retry is due (other): the whole pass', trigger: trigger([event(mi, 'mesh', '106')], true), facts: facts(['MeshInstallation@106'], { settled: undefined, installationVersion: '106', lastPassFailed: true }), skip: false, repairs: [], suffice: false },
     { name: 'no trigger (a caller that does not say why): the whole pass', trigger: undefined, facts: facts(), skip: false, repairs: [], suffice: false },
   ];
   for (const row of rows) {

@@ -10,7 +10,8 @@
  * version that pass left (its spec, labels and status: no edit, no upgrade or rotation step since),
  * that pass succeeded and was steady (not paused, no upgrade, root rotation or rollout hold under
  * way), nothing timed was due since (a CA check, a contest's hold), and the object is one that
- * pass applied as its own. Everything else waits for the whole pass, as before.
+ * pass applied as its own. Everything else waits for the whole pass, as before. After a failed
+ * pass, its own writes coming back start no pass either: the backoff times its retry.
  */
 import type { PassTrigger, TriggerEvent } from '../../runtime/controller.ts';
 import { KubeApiError, type KubeObject, type TypeRef } from '../../runtime/kube.ts';
@@ -51,6 +52,8 @@ export interface TriggeredWork {
 export interface TriggerFacts {
   /** The last settled pass of the installation, if the last pass settled. */
   settled?: SettledPass;
+  /** The last pass of the installation failed: its retry is timed by the backoff (or, terminal, waits for a change). */
+  lastPassFailed?: boolean;
   /** resourceVersion of the installation as the pass reads it now. */
   installationVersion: string;
   /** Clock milliseconds. */
@@ -71,6 +74,9 @@ const nothing: TriggeredWork = { skip: false, repairs: [], repairsSuffice: false
  */
 export function planTriggeredWork(trigger: PassTrigger | undefined, facts: TriggerFacts): TriggeredWork {
   const { settled } = facts;
+  // Echoes of a failed pass's own writes (its status, what it applied before failing) tell it
+  // nothing new: a whole pass for them would retry ahead of the backoff, or retry a terminal failure.
+  if (trigger && facts.lastPassFailed && !trigger.other && trigger.events.every((event) => facts.isOwnWrite(event.object))) return { skip: true, repairs: [], repairsSuffice: false };
   if (!trigger || !settled || settled.installationVersion !== facts.installationVersion) return nothing;
   const foreign = trigger.events.filter((event) => !facts.isOwnWrite(event.object));
   if (foreign.length === 0 && !trigger.other) return { skip: true, repairs: [], repairsSuffice: false };
