@@ -72,7 +72,10 @@ export async function rotationWhen(world: { admin: KubeClient; name: string }, d
     return check(last.status?.certificateAuthority?.rotation, last) ? last : undefined;
   }, timeoutMs, 100).catch((error: Error) => {
     const ca = last?.status?.conditions?.find((c) => c.type === 'CertificateAuthorityReady');
-    throw new Error(`${error.message}; rotation: ${JSON.stringify(last?.status?.certificateAuthority?.rotation)}; CertificateAuthorityReady: ${JSON.stringify(ca)}`);
+    const dataPlane = last?.status?.conditions?.find((c) => c.type === 'DataPlaneReady');
+    // What the rollout under the rotation was doing (held, restarting, halted) says why a phase did not move.
+    const rollout = (last?.status as { dataPlane?: { rollout?: unknown } } | undefined)?.dataPlane?.rollout;
+    throw new Error(`${error.message}; rotation: ${JSON.stringify(last?.status?.certificateAuthority?.rotation)}; CertificateAuthorityReady: ${JSON.stringify(ca)}; DataPlaneReady: ${JSON.stringify(dataPlane)}; rollout: ${JSON.stringify(rollout)}`);
   });
 }
 
