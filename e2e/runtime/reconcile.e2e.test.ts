@@ -31,6 +31,7 @@ let operator: Operator;
 const drift: string[] = [];
 const driftEvents: string[] = [];
 let reconciles = 0;
+let wholePasses = 0;
 
 const miType = { apiVersion: API_VERSION, kind: KIND };
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
@@ -97,6 +98,7 @@ before(async () => {
     hooks: {
       onDriftCorrected: (kind) => drift.push(kind),
       onReconciled: () => reconciles++,
+      onPassCompleted: () => void wholePasses++,
       onEvent: (_mi, type, reason, note) => void (reason === 'DriftCorrected' && driftEvents.push(`${type} ${note}`)),
     },
   });
@@ -143,6 +145,27 @@ describe('MeshInstallation reconcile loop', () => {
     assert.ok(reconciles >= before + 5, 'the passes ran');
     // The audit log is written before each response (blocking mode): every request of those passes is in it.
     assert.deepEqual(operatorWrites(since).map((e) => `${e.verb} ${e.requestURI}`), []);
+  });
+
+  test('a change no pass reads (another tool\'s annotation on the installation) is answered without a pass: no request at all; a label change runs one', async () => {
+    await readyForGeneration();
+    const annotated = (value: string) => () => operator.installations.get(name)?.metadata.annotations?.['example.com/note'] === value;
+    // A first change lets the passes the install left behind end; then the measured one.
+    await foreign.patch(miType, name, undefined, { metadata: { annotations: { 'example.com/note': 'warm-up' } } }, 'merge');
+    await eventually('the cache to show the first note', async () => annotated('warm-up')(), 10_000, 20);
+    await passRuns();
+    const since = new Date();
+    const passesBefore = wholePasses;
+    const reconcilesBefore = reconciles;
+    await foreign.patch(miType, name, undefined, { metadata: { annotations: { 'example.com/note': 'measured' } } }, 'merge');
+    await eventually('the cache to show the note', async () => annotated('measured')(), 10_000, 20);
+    await eventually('the pass the event asked for to end', async () => reconciles > reconcilesBefore, 10_000, 20);
+    assert.equal(wholePasses, passesBefore, 'no whole pass ran for it');
+    assert.deepEqual(auditEvents(since, (e) => e.userAgent === userAgent && e.verb !== 'watch' && e.requestURI.includes(run)).map((e) => `${e.verb} ${e.requestURI}`), [], 'not a request about this installation, reads included');
+
+    // A label is read (it may select the installation): a whole pass, which writes nothing.
+    await foreign.patch(miType, name, undefined, { metadata: { labels: { 'example.com/team': 'a' } } }, 'merge');
+    await eventually('a whole pass for the label', async () => wholePasses > passesBefore, 10_000, 20);
   });
 
   test('drift: a foreign edit of an owned object is undone from the watch event', async () => {

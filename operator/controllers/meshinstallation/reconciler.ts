@@ -28,7 +28,7 @@ import { enrolNamespaces } from './enrolment.ts';
 import { LiveObjects, refKey, refOf } from './live-objects.ts';
 import { caStatePlaceholder, ensureCertificateAuthority } from './pki.ts';
 import { pruneStale } from './prune.ts';
-import { isSteady, OBSERVE_COALESCE_MS, planTriggeredWork, repairFirst, versionOf, type SettledPass } from './repair.ts';
+import { isSteady, OBSERVE_COALESCE_MS, planTriggeredWork, readsTheSame, repairFirst, type SettledPass } from './repair.ts';
 import { rollOutDataPlane } from './rollout.ts';
 import { advanceRootRotation } from './rotation.ts';
 import type { WorkloadCaches } from '../../rollout/caches.ts';
@@ -119,10 +119,14 @@ export class MeshInstallationReconciler implements Reconciler {
     const installation = (this.context.live.get(refOf(cached)) ?? cached) as InstallationObject;
     const { live } = this.context;
     const work = planTriggeredWork(trigger, {
-      settled: this.settled.get(key), lastPassFailed: this.failed.has(key), installationVersion: versionOf(installation), now: this.clock.now(), owns: (type) => live.watches(type), isOwnWrite: (object) => live.isOwnWrite(object),
+      settled: this.settled.get(key), lastPassFailed: this.failed.has(key), installation, now: this.clock.now(), owns: (type) => live.watches(type), isOwnWrite: (object) => live.isOwnWrite(object),
     });
-    // Only our own writes came back since the last pass settled or failed: it already knew all they say.
-    if (work.skip) return { skipped: true };
+    // Only our own writes (or changes no pass reads) came back since the last pass settled or failed: it already knew all they say.
+    if (work.skip) {
+      const settled = this.settled.get(key);
+      if (settled) settled.installation = installation;
+      return { skipped: true };
+    }
     let scope = newPassScope(installation, this.options.log, this.clock);
     if (installation.metadata.deletionTimestamp) {
       this.settled.delete(key);
@@ -137,7 +141,7 @@ export class MeshInstallationReconciler implements Reconciler {
       const repaired = work.repairs.length > 0 ? await repairFirst(scope, this.context, work.repairs) : undefined;
       // ... which has nothing to add now when every cause was such a change, now undone, or a change of
       // fields not ours (then status follows within OBSERVE_COALESCE_MS), of an installation as the settled pass left it.
-      if (repaired && work.repairsSuffice && repaired.written + repaired.unchanged === work.repairs.length && versionOf((live.get(refOf(cached)) ?? cached) as InstallationObject) === this.settled.get(key)?.installationVersion) {
+      if (repaired && work.repairsSuffice && repaired.written + repaired.unchanged === work.repairs.length && this.isAsSettled(key, (live.get(refOf(cached)) ?? cached) as InstallationObject)) {
         this.context.hooks.onPassCompleted?.(scope.name, undefined);
         return repaired.unchanged > 0 ? { requeueAfterMs: OBSERVE_COALESCE_MS } : undefined;
       }
@@ -161,6 +165,12 @@ export class MeshInstallationReconciler implements Reconciler {
     return result;
   }
 
+  /** Whether `installation` reads as the last settled pass of `key` left it (repair.ts). */
+  private isAsSettled(key: string, installation: InstallationObject): boolean {
+    const settled = this.settled.get(key);
+    return settled !== undefined && readsTheSame(settled.installation, installation);
+  }
+
   /** Records what a pass that ended left, when it leaves the installation steady (repair.ts). */
   private settle(scope: PassScope, failure: ReconcileError | undefined): void {
     const owns = this.owns.get(scope.name);
@@ -168,7 +178,7 @@ export class MeshInstallationReconciler implements Reconciler {
     if (failure || !owns || !isSteady(scope)) return;
     const installation = this.context.live.get(refOf(scope.installation)) as InstallationObject | undefined;
     this.settled.set(scope.name, {
-      installationVersion: versionOf(installation ?? scope.installation),
+      installation: installation ?? scope.installation,
       objects: new Map(owns.map((object) => [refKey(refOf(object)), object])),
       dueAt: Math.min(scope.wakeAt ?? Infinity, scope.authority?.nextCheckAt ?? Infinity),
     });

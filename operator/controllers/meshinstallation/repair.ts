@@ -26,8 +26,8 @@ import { applyOne } from './sync.ts';
 
 /** What a successful, steady pass of an installation left: the ground a targeted repair stands on. */
 export interface SettledPass {
-  /** resourceVersion of the installation once that pass had written its status. */
-  installationVersion: string;
+  /** The installation once that pass had written its status. */
+  installation: InstallationObject;
   /** The objects the pass applied as its own (claims.ts verdict `apply`), by refKey. */
   objects: ReadonlyMap<string, KubeObject>;
   /** When (clock ms) something timed falls due (a CA check, a contest's hold ending): from then on only a whole pass. */
@@ -54,8 +54,8 @@ export interface TriggerFacts {
   settled?: SettledPass;
   /** The last pass of the installation failed: its retry is timed by the backoff (or, terminal, waits for a change). */
   lastPassFailed?: boolean;
-  /** resourceVersion of the installation as the pass reads it now. */
-  installationVersion: string;
+  /** The installation as the pass reads it now. */
+  installation: InstallationObject;
   /** Clock milliseconds. */
   now: number;
   /** Whether an event's kind is one the installation owns objects of (an owned cache). */
@@ -77,8 +77,9 @@ export function planTriggeredWork(trigger: PassTrigger | undefined, facts: Trigg
   // Echoes of a failed pass's own writes (its status, what it applied before failing) tell it
   // nothing new: a whole pass for them would retry ahead of the backoff, or retry a terminal failure.
   if (trigger && facts.lastPassFailed && !trigger.other && trigger.events.every((event) => facts.isOwnWrite(event.object))) return { skip: true, repairs: [], repairsSuffice: false };
-  if (!trigger || !settled || settled.installationVersion !== facts.installationVersion) return nothing;
-  const foreign = trigger.events.filter((event) => !facts.isOwnWrite(event.object));
+  if (!trigger || !settled || !readsTheSame(settled.installation, facts.installation)) return nothing;
+  // Our own writes, and changes of the installation no pass reads (someone's annotation), bring no news.
+  const foreign = trigger.events.filter((event) => !facts.isOwnWrite(event.object) && !(isInstallation(event.object, settled.installation) && readsTheSame(settled.installation, event.object as InstallationObject)));
   if (foreign.length === 0 && !trigger.other) return { skip: true, repairs: [], repairsSuffice: false };
   if (facts.now >= settled.dueAt) return nothing;
   const repairs = new Map<string, KubeObject>();
@@ -159,7 +160,36 @@ export async function repairFirst(scope: PassScope, context: PassContext, object
  */
 export const OBSERVE_COALESCE_MS = 500;
 
-/** The resourceVersion of an installation as read. */
-export function versionOf(installation: InstallationObject): string {
-  return installation.metadata.resourceVersion ?? '';
+/**
+ * Whether a pass would read `current` as it read `settled`: the same object (uid), generation,
+ * spec, status, labels, finalizers, owners, deletion, and annotations in the meshwright.dev
+ * domain (the only ones a pass reads, e.g. meshwright.dev/accept-new-root). What may differ is
+ * what no step looks at: another tool's annotation (kubectl, Argo CD, a person's note), the
+ * resourceVersion and managedFields. Such a change needs no pass, as with controller-runtime's
+ * generation predicate, but narrower: any change of a field a pass reads still runs one.
+ */
+export function readsTheSame(settled: InstallationObject, current: InstallationObject): boolean {
+  if (settled.metadata.resourceVersion !== undefined && settled.metadata.resourceVersion === current.metadata.resourceVersion) return true;
+  const a = settled.metadata;
+  const b = current.metadata;
+  return a.uid === b.uid && a.generation === b.generation && a.deletionTimestamp === b.deletionTimestamp
+    && sameJson(a.labels, b.labels) && sameJson(a.finalizers, b.finalizers) && sameJson(a.ownerReferences, b.ownerReferences)
+    && sameJson(ourAnnotations(a.annotations), ourAnnotations(b.annotations))
+    && sameJson(settled.spec, current.spec) && sameJson(settled.status, current.status);
+}
+
+/** Annotations in the meshwright.dev domain (`meshwright.dev/…` or `<sub>.meshwright.dev/…`), sorted by key. */
+function ourAnnotations(annotations: Record<string, string> | undefined): Array<[string, string]> {
+  return Object.entries(annotations ?? {}).filter(([key]) => {
+    const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
+    return prefix === 'meshwright.dev' || prefix.endsWith('.meshwright.dev');
+  }).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+function isInstallation(object: KubeObject, installation: InstallationObject): boolean {
+  return object.kind === installation.kind && object.apiVersion === installation.apiVersion && object.metadata.name === installation.metadata.name;
 }
