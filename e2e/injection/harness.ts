@@ -88,11 +88,19 @@ export class InjectionHarness {
       });
       child.once('exit', (code) => reject(new Error(`the operator exited with ${code} before listening; see ${logFile}`)));
     });
+    // A process that ends by itself (it lost its lease, or crashed) is said in the test's output:
+    // nothing restarts it as the kubelet would, so what waits on it next times out without a word.
+    let stopping = false;
+    child.once('exit', (code, signal) => {
+      if (stopping || signal === 'SIGKILL') return;
+      process.stderr.write(`[harness] the operator process ${child.pid} ended by itself (code ${code}, signal ${signal}); its log: ${logFile}\n`);
+    });
     const running: RunningOperator = {
       child, logFile, metricsPort,
       metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
       stop: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
+        stopping = true;
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;

@@ -12,10 +12,13 @@ const base = process.env.MESHWRIGHT_E2E_TEST_MESH === 'ca' ? testDistributionWit
 const crashing = process.env.MESHWRIGHT_E2E_CRASHING_PROXY;
 const distribution = crashing ? withCrashingProxy(base, crashing) : base;
 const options = optionsFromArgs(process.argv.slice(2), process.env, [distribution]);
+// Short enough that a process started after a SIGKILL leads within seconds, with a renew deadline
+// a loaded CI machine keeps: at 2 s a leader under load lost its lease and exited mid-test, and
+// nothing restarts a test's process as the kubelet would (a rotation then waited out its timeout).
 await runOperator({
   ...options,
-  leaseDurationMs: 3000,
-  renewDeadlineMs: 2000,
+  leaseDurationMs: 6000,
+  renewDeadlineMs: 5000,
   retryPeriodMs: 500,
   onListening: (port) => process.stdout.write(`${JSON.stringify({ port })}\n`),
 });
