@@ -4,19 +4,22 @@
  * `npm run bench -- --smoke` runs the smoke scale instead (results printed, not written).
  * `--only install,drift` runs the named benchmarks alone (in suite order); their results are
  * written as `<date>-<commit>-partial.json`, marked partial, so no partial run passes for a full one.
+ * `--scale-steps 1000` replaces the scale benchmark's steps (namespaces at each, rising); a run
+ * with other steps than the issue's is partial too.
  * A full run also regenerates README.md's performance table from its results (readme-table.ts).
  */
 import { parseArgs } from 'node:util';
 import { openBenchCluster } from './support/cluster.ts';
 import { updateReadmeTable } from './readme-table.ts';
 import { describeMachine, formatTable, writeResults } from './support/report.ts';
-import { BENCHMARKS, FULL, runSuite, selectBenchmarks, SMOKE } from './suite.ts';
+import { BENCHMARKS, FULL, runSuite, selectBenchmarks, SMOKE, withScaleSteps } from './suite.ts';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { smoke: { type: 'boolean' }, only: { type: 'string' } } });
+const { values } = parseArgs({ args: process.argv.slice(2), options: { smoke: { type: 'boolean' }, only: { type: 'string' }, 'scale-steps': { type: 'string' } } });
 const mode = values.smoke ? 'smoke' : 'full';
 // Checked before a cluster starts: a typo fails at once.
 const only = selectBenchmarks(values.only);
-const partial = only.size < BENCHMARKS.length;
+const settings = withScaleSteps(values.smoke ? SMOKE : FULL, values['scale-steps']);
+const partial = only.size < BENCHMARKS.length || settings !== (values.smoke ? SMOKE : FULL);
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const startedAt = new Date();
 // 14 fake nodes of 2,000 pods each: the scale benchmark's 20,000 pods with its webhook bursts and
@@ -24,7 +27,7 @@ const startedAt = new Date();
 const cluster = await openBenchCluster({ kubeconfig: process.env.MESHWRIGHT_TEST_KUBECONFIG, auditLog: process.env.MESHWRIGHT_TEST_AUDIT_LOG, nodes: 14, log });
 let code = 0;
 try {
-  const results = await runSuite(cluster, values.smoke ? SMOKE : FULL, log, only);
+  const results = await runSuite(cluster, settings, log, only);
   const machine = describeMachine(cluster.kubernetesVersion);
   process.stdout.write(`${formatTable(mode, machine, results, partial)}\n`);
   if (!values.smoke) {

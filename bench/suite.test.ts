@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCHMARKS, completeResults, selectBenchmarks } from './suite.ts';
+import { BENCHMARKS, completeResults, FULL, selectBenchmarks, withScaleSteps } from './suite.ts';
 import { writeResults, type Machine, type SuiteResults } from './support/report.ts';
 
 test('--only selects the named benchmarks in suite order, whatever the order of the list', () => {
@@ -19,6 +19,15 @@ test('--only selects the named benchmarks in suite order, whatever the order of 
 test('--only refuses an unknown or empty list instead of running nothing', () => {
   assert.throws(() => selectBenchmarks('install,drfit'), /unknown benchmark drfit/);
   assert.throws(() => selectBenchmarks(''), /none named/);
+});
+
+test('--scale-steps replaces the scale benchmark\'s steps (a new settings object, so the run is partial); a list that does not rise is refused', () => {
+  assert.equal(withScaleSteps(FULL, undefined), FULL);
+  const stepped = withScaleSteps(FULL, '500, 2000');
+  assert.deepEqual(stepped.scaleSteps, [500, 2000]);
+  assert.notEqual(stepped, FULL);
+  assert.deepEqual(FULL.scaleSteps, [1000, 5000], 'the issue\'s steps are left as they were');
+  for (const bad of ['', '1000,500', '10,10', 'ten', '0', '1.5']) assert.throws(() => withScaleSteps(FULL, bad), /--scale-steps: .* is not a rising list/, bad);
 });
 
 test('a partial run is never taken for a full one', () => {

@@ -82,6 +82,20 @@ export function selectBenchmarks(list: string | undefined): ReadonlySet<Benchmar
   return new Set(BENCHMARKS.filter((n) => names.includes(n)));
 }
 
+/**
+ * `settings` with the scale benchmark's steps from `--scale-steps` (comma-separated namespace
+ * counts, rising), or `settings` itself when none are given. Bad input fails before a cluster starts.
+ */
+export function withScaleSteps(settings: SuiteSettings, list: string | undefined): SuiteSettings {
+  if (list === undefined) return settings;
+  const steps = list.split(',').map((n) => n.trim());
+  const counts = steps.map(Number);
+  if (steps.length === 0 || counts.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= counts[i - 1]!))) {
+    throw new Error(`--scale-steps: ${JSON.stringify(list)} is not a rising list of namespace counts (e.g. 1000,5000)`);
+  }
+  return { ...settings, scaleSteps: counts };
+}
+
 /** The results of the benchmarks that ran (all of them unless the run was limited by `--only`). */
 export type PartialSuiteResults = Partial<SuiteResults>;
 
