@@ -9,6 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { miType, type RolloutWorld, type TestWorkload } from '../rollout/world.ts';
+import { eventually } from '../support/kube.ts';
 import { assertRotation, rotationWhen, rotationWorld, TrustSampler, testMeshSource } from './support.ts';
 
 let world: RolloutWorld;
@@ -48,6 +49,8 @@ test('a halted rollout pauses the rotation with the overlap bundle kept; fixing 
 
   // From when the test saw the pause (never before it: the condition's time is to the second).
   const pausedFrom = pausedSeenAt;
+  // Enough samples of the pause to judge it: on a loaded machine a sample can take longer than 100 ms.
+  await eventually('20 samples while paused', async () => sampler.samplesSince(pausedFrom) >= 20, 60_000, 100);
   const fixedAt = Date.now();
   // The user fixes the workload: its pods no longer crash.
   await world.admin.patch({ apiVersion: 'apps/v1', kind: 'Deployment' }, crasher.name, world.apps, { spec: { template: { metadata: { annotations: { 'meshwright.dev/kwok-crash-loop-once-restarted': null } } } } }, 'merge');

@@ -226,6 +226,11 @@ export class TrustSampler {
     }
   }
 
+  /** How many samples were taken at or after `epochMs` so far. */
+  samplesSince(epochMs: number): number {
+    return this.samples.filter((sample) => sample.epochMs >= epochMs).length;
+  }
+
   /** Takes a first sample (before the rotation: its bundle is the one pods hold), then one every 100 ms. */
   async start(): Promise<void> {
     await this.sample();

@@ -84,7 +84,10 @@ export async function operatorServiceAccountKubeconfig(admin: KubeClient, kc: Ku
 export function startOperatorProcess(kubeconfig: string, args: string[]): OperatorProcess {
   const logFile = join(mkdtempSync(join(tmpdir(), 'meshwright-operator-')), 'operator.log');
   // With the Node flags the Deployment gives it: what is measured and tested is what is shipped.
-  const child = spawn(process.execPath, [...OPERATOR_NODE_FLAGS, join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs'), 'run', ...args], {
+  // MESHWRIGHT_OPERATOR_CPU_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (where a pass's time goes).
+  const profileDir = process.env.MESHWRIGHT_OPERATOR_CPU_PROFILE_DIR;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...OPERATOR_NODE_FLAGS, ...profile, join(import.meta.dirname, '..', '..', 'bin', 'meshwright.mjs'), 'run', ...args], {
     env: { ...process.env, KUBECONFIG: kubeconfig },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
