@@ -229,18 +229,24 @@ export async function benchInstall(cluster: BenchCluster, options: InstallOption
     // (an installation's CRDs are kept on its deletion, released, and then deleted here).
     const coldRepetitions = options.coldRepetitions ?? (options.repetitions >= 10 ? 3 : 1);
     for (let i = 0; i < coldRepetitions; i++) {
+      // The time around the measured installs, said: on a loaded API server it was minutes once.
+      const timed = async (what: string, step: () => Promise<void>) => {
+        const started = Date.now();
+        await step();
+        options.log(`install cold ${i + 1}: ${what} in ${round((Date.now() - started) / 1000)} s`);
+      };
       const sides = [
         async () => {
-          await removeCrds();
+          await timed('mesh CRDs deleted (operator side)', removeCrds);
           const name = `${options.id}-cold-op-${i}`;
           const result = await operatorInstall(name);
           cold.operatorMs.push(result.ms);
           cold.keyPairs = plus(cold.keyPairs, result.keyPairs);
-          await deleteInstallations(admin, [name]);
+          await timed('installation deleted', () => deleteInstallations(admin, [name]));
           installations.splice(installations.indexOf(name), 1);
         },
         async () => {
-          await removeCrds();
+          await timed('mesh CRDs deleted (baseline side)', removeCrds);
           cold.baselineMs.push(await baselineInstall(`${options.id}-cold-base-${i}`, true));
         },
       ];
