@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeClock } from '../runtime/clock.ts';
-import { createSelfSigned, describeCertificate, generateKeyPair, issueCertificate, keepSpareKeyPairs, keyIdentifier, RefillGate, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
+import { CertificateMemo, createSelfSigned, describeCertificate, findIssuer, generateKeyPair, keyMatchesCertificate, issueCertificate, keepSpareKeyPairs, keyIdentifier, RefillGate, spareKeyPairCount, SparePool, type KeyAlgorithm } from './x509.ts';
 // After ./x509.ts: it loads the Reflect metadata polyfill @peculiar/x509 needs.
 import * as x509 from '@peculiar/x509';
 
@@ -167,3 +167,38 @@ for (const keyAlgorithm of ['RSA2048', 'ECDSAP256'] as const) {
     assert.notEqual(issuerCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, expected);
   });
 }
+
+test('parsed certificates are kept by their text: the same answers, copies the caller may change, failures not kept', async () => {
+  const now = Date.now();
+  const root = await createSelfSigned({ subject: 'CN=memo root', notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true });
+  const other = await createSelfSigned({ subject: 'CN=memo other', notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000), keyAlgorithm: 'ECDSAP256', isCA: true });
+  const leaf = await issueCertificate({ subject: 'CN=memo leaf', notBefore: new Date(now - 60_000), notAfter: new Date(now + 600_000), keyAlgorithm: 'ECDSAP256', dnsNames: ['a.example'] }, root);
+
+  const first = await describeCertificate(leaf.certificatePem);
+  first.dnsNames.push('changed.example');
+  first.notAfter.setTime(0);
+  const second = await describeCertificate(leaf.certificatePem);
+  assert.deepEqual(second.dnsNames, ['a.example'], 'a change to one answer does not reach the next');
+  assert.equal(second.notAfter.getTime() > now, true);
+  await assert.rejects(describeCertificate('garbage'), /not a PEM-encoded X\.509 certificate/);
+  await assert.rejects(describeCertificate('garbage'), /not a PEM-encoded X\.509 certificate/, 'a failure is not kept as an answer');
+
+  for (let i = 0; i < 2; i++) {
+    assert.equal(findIssuer(leaf.certificatePem, [other.certificatePem, root.certificatePem]), root.certificatePem);
+    assert.equal(findIssuer(leaf.certificatePem, [other.certificatePem]), undefined, 'another candidate list is another question');
+    assert.equal(keyMatchesCertificate(leaf.privateKeyPem, leaf.certificatePem), true);
+    assert.equal(keyMatchesCertificate(root.privateKeyPem, leaf.certificatePem), false);
+  }
+});
+
+test('the certificate memo keeps the texts used last, up to its limit', () => {
+  const memo = new CertificateMemo<number>(2);
+  let computed = 0;
+  const get = (key: string) => memo.get(key, () => ++computed);
+  assert.equal(get('a'), 1);
+  assert.equal(get('b'), 2);
+  assert.equal(get('a'), 1, 'kept');
+  assert.equal(get('c'), 3);
+  assert.equal(get('a'), 1, 'used last, so kept');
+  assert.equal(get('b'), 4, 'the least recently used went first');
+});

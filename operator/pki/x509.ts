@@ -405,8 +405,43 @@ export interface CertificateInfo {
   ipAddresses: string[];
 }
 
+/**
+ * Results of pure functions of certificate text, for the texts seen last: every pass reads the
+ * same few certificates (the CA state, the published bundle, a user's Secret), and parsing them
+ * (ASN.1, extensions, signature checks) was most of a steady pass's CPU time. Bounded, least
+ * recently used out first.
+ */
+export class CertificateMemo<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly limit = 256) {}
+
+  get(key: string, compute: () => T): T {
+    if (this.entries.has(key)) {
+      const value = this.entries.get(key)!;
+      this.entries.delete(key);
+      this.entries.set(key, value);
+      return value;
+    }
+    const value = compute();
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
+    return value;
+  }
+}
+
+const described = new CertificateMemo<CertificateInfo>();
+const fingerprinted = new CertificateMemo<string | undefined>();
+const issuers = new CertificateMemo<string | undefined>();
+const keyMatches = new CertificateMemo<boolean>();
+
 /** Parses the first certificate of a PEM string. Throws a readable error on malformed input. */
 export async function describeCertificate(pem: string): Promise<CertificateInfo> {
+  // A copy: the caller may change what it gets (a failure is not kept: it throws each time).
+  const info = described.get(pem, () => parseCertificateInfo(pem));
+  return { ...info, notBefore: new Date(info.notBefore), notAfter: new Date(info.notAfter), dnsNames: [...info.dnsNames], ipAddresses: [...info.ipAddresses] };
+}
+
+function parseCertificateInfo(pem: string): CertificateInfo {
   let certificate: x509.X509Certificate;
   try {
     certificate = new x509.X509Certificate(pem);
@@ -445,11 +480,14 @@ export function splitCertificates(pem: string): string[] {
 export function certificateFingerprints(pem: string): string[] {
   const fingerprints: string[] = [];
   for (const block of splitCertificates(pem)) {
-    try {
-      fingerprints.push(new NodeX509Certificate(block).fingerprint256.toLowerCase());
-    } catch {
-      // Not a certificate after all: it cannot be a root anyone trusts.
-    }
+    const fingerprint = fingerprinted.get(block, () => {
+      try {
+        return new NodeX509Certificate(block).fingerprint256.toLowerCase();
+      } catch {
+        return undefined; // Not a certificate after all: it cannot be a root anyone trusts.
+      }
+    });
+    if (fingerprint !== undefined) fingerprints.push(fingerprint);
   }
   return fingerprints;
 }
@@ -466,6 +504,12 @@ export function isPrivateKey(pem: string): boolean {
 
 /** Whether `privateKeyPem` is the private half of the key in `certificatePem`. */
 export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
+  // Kept by a digest of the pair: the cache never holds the key itself.
+  const pair = createHash('sha256').update(privateKeyPem).update('\0').update(certificatePem).digest('hex');
+  return keyMatches.get(pair, () => keyMatchesCertificateUncached(privateKeyPem, certificatePem));
+}
+
+function keyMatchesCertificateUncached(privateKeyPem: string, certificatePem: string): boolean {
   let key;
   try {
     key = createPrivateKey(privateKeyPem);
@@ -483,6 +527,11 @@ export function keyMatchesCertificate(privateKeyPem: string, certificatePem: str
  * without WebCrypto's promises).
  */
 export function findIssuer(certificatePem: string, candidatePems: readonly string[]): string | undefined {
+  // The key joins the texts with a character PEM never holds.
+  return issuers.get([certificatePem, ...candidatePems].join('\0'), () => findIssuerUncached(certificatePem, candidatePems));
+}
+
+function findIssuerUncached(certificatePem: string, candidatePems: readonly string[]): string | undefined {
   const certificate = new NodeX509Certificate(certificatePem);
   return candidatePems.find((pem) => {
     const candidate = new NodeX509Certificate(pem);
