@@ -188,6 +188,27 @@ test('planRootRotation: a started rotation records startedAt and the trigger act
   assert.match(done.condition!.message, /only root bb:bb/);
 });
 
+test('planRootRotation: Idle (or no record) with one root and none staged reads no pod, no rollout and no identity service — the executor skips scanning pods then', () => {
+  const podViews: Array<Partial<RotationObservation>> = [
+    {},
+    { podBundles: {}, rollout: { state: 'halted', message: 'batch 1 failed', failures: [] } },
+    { podBundles: { 'sha256:other': 40 }, rollout: { state: 'in-progress', progress: '1/3' }, identity: identityOf(undefined, [BEFORE]) },
+  ];
+  const cases: Array<[string, Stage, RotationPhase | undefined, Partial<RotationObservation>]> = [
+    ['idle, nothing due', 'single', 'Idle', {}],
+    ['idle, a new trigger', 'single', 'Idle', { settings: { automatic: true, renewBeforeMs: HOUR, trigger: '7' } }],
+    ['idle, the root due', 'single', 'Idle', { ca: { ...caAt('single'), root: { fingerprint: R, notAfter: NOW + HOUR } } }],
+    ['no record yet', 'single', undefined, {}],
+  ];
+  for (const [name, stage, phase, over] of cases) {
+    const plans = podViews.map((view) => planRootRotation(observe(stage, phase, { ...over, ...view }), NOW));
+    for (const plan of plans.slice(1)) assert.deepEqual(plan, plans[0], name);
+  }
+  // With a next root in the CA state, Idle is a status lost mid-rotation: the resumed phase's gates read the pods.
+  const resumed = podViews.map((view) => planRootRotation(observe('switched', 'Idle', view), NOW));
+  assert.notDeepEqual(resumed[2], resumed[0], 'a switched issuer found in Idle waits for the pods');
+});
+
 test('planRootRotation: an automatic rotation keeps lastTrigger and is woken when the root falls due', () => {
   const due = NOW + 100 * HOUR;
   const idle = planRootRotation(observe('single', 'Idle', { ca: { ...caAt('single'), root: { fingerprint: R, notAfter: due + 720 * HOUR } } }), NOW);

@@ -212,11 +212,15 @@ export async function advanceRootRotation(scope: PassScope, context: PassContext
     const facts = caType === 'External' ? await externalRotationFacts(state, wanted.trustBundleSha256) : await rotationFacts(state, wanted.trustBundleSha256);
     // External: the root the user's Secret's issuer chains to (the root in use when it holds nothing new).
     const externalRoot = caType !== 'External' ? undefined : external ? await issuingRootFingerprint(external.issuerChainPem, external.trustAnchorsPem) : facts.root.fingerprint;
-    const pods = context.pods?.list() ?? [];
+    const recorded = scope.status.certificateAuthority?.rotation;
+    // Idle with one root and none staged, the planner reads no pod (its gates are those of the
+    // restarting phases, which a staged root found in Idle resumes): a steady pass does not scan
+    // every pod of the mesh for it, twice (a large part of a pass at 4,000 pods).
+    const rotating = (recorded?.phase ?? 'Idle') !== 'Idle' || facts.next !== undefined;
+    const pods = rotating ? context.pods?.list() ?? [] : [];
     const { bundles, terminating } = podBundlesOf(pods, scope.name);
     const verdict = gateVerdict(rolloutVerdict(scope.installation.status, rolloutTarget(wanted)), bundles, terminating, facts.trustBundleHash);
-    const identity = identityObservation(scope.desired ?? [], (object) => context.live.get(refOf(object)), pods, scope.name, facts.trustBundleHash, rolloutTarget(wanted), scope.clock.now());
-    const recorded = scope.status.certificateAuthority?.rotation;
+    const identity = rotating ? identityObservation(scope.desired ?? [], (object) => context.live.get(refOf(object)), pods, scope.name, facts.trustBundleHash, rolloutTarget(wanted), scope.clock.now()) : undefined;
     const plan = planRootRotation({
       caType, ...(externalRoot ? { externalRoot } : {}),
       settings: { automatic: rotationSpec.automatic ?? true, renewBeforeMs: parseDuration(rotationSpec.renewBefore ?? '720h'), trigger: rotationSpec.trigger },
