@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { CertificateAuthorities } from '../certificate-authority.ts';
-import { markOwned, renderOwned } from '../ownership.ts';
+import { markOwned } from '../ownership.ts';
 import type { MeshDistribution } from '../../distributions/distribution.ts';
 import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { systemClock, type Clock } from '../../runtime/clock.ts';
@@ -35,7 +35,7 @@ import type { WorkloadCaches } from '../../rollout/caches.ts';
 import { resolveTarget } from './resolve.ts';
 import { newPassScope, type InstallationObject, type PassScope } from './scope.ts';
 import { finishStatus, writeStatus } from './status.ts';
-import { applyObjects, claimObjects, coOwnObjects, computeDesired } from './sync.ts';
+import { applyObjects, claimObjects, coOwnObjects, computeDesired, computePlanned } from './sync.ts';
 import { advanceUpgrade, holdGateways, recordUpgradeStart, versionToServe } from '../../upgrade/executor.ts';
 import { keepRevisionsInUse } from '../../upgrade/revisions.ts';
 
@@ -228,7 +228,7 @@ export class MeshInstallationReconciler implements Reconciler {
     const { context } = this;
     const target = scope.target = resolveTarget(scope, context);
     // Judged on what can be known before the CA exists; judged again on the full render below.
-    const planned = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved });
+    const planned = computePlanned(scope, target);
     const stateSecret = target.distribution.certificateAuthority ? caStatePlaceholder(scope) : undefined;
     const early = await claimObjects(scope, context, target, stateSecret ? [...planned, stateSecret] : planned);
     await ensureFinalizer(scope, context);

@@ -36,21 +36,31 @@ const MAX_CONCURRENT_APPLIES = 16;
  * with the current bundle of its serving CA: the operator owns that caBundle) when there is one.
  */
 export function computeDesired(scope: PassScope, target: Target, webhook?: WebhookEndpoint): KubeObject[] {
-  const { metadata, spec } = scope.mi;
-  // Everything the render reads; resourceVersion and managedFields change with every status write and are not read.
-  const inputs = { metadata: { ...metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined }, spec, mesh: target.distribution.mesh, resolved: target.resolved, ca: scope.authority?.material, state: scope.authority?.stateSecret, webhook };
-  const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
-  const remembered = lastDesired.get(scope.name);
-  if (remembered?.key === key) return [...remembered.objects];
-  const desired = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved, ca: scope.authority?.material });
-  if (scope.authority) desired.push(markOwned(scope.authority.stateSecret, scope.name));
-  const { injector } = target.distribution;
-  if (injector && webhook) desired.push(...injector.webhookConfigurations(scope.mi, target.resolved, webhook).map((object) => markOwned(object, scope.name)));
-  const objects = desired.map(deepFreeze);
-  lastDesired.set(scope.name, { key, objects });
-  // Bounded by the installations this operator serves; one deleted long ago is not kept forever.
-  if (lastDesired.size > MAX_REMEMBERED_RENDERS) lastDesired.delete(lastDesired.keys().next().value!);
-  return [...objects];
+  const inputs = { ...renderedFrom(scope, target), ca: scope.authority?.material, state: scope.authority?.stateSecret, webhook };
+  return remembered(lastDesired, scope.name, inputs, () => {
+    const desired = renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved, ca: scope.authority?.material });
+    if (scope.authority) desired.push(markOwned(scope.authority.stateSecret, scope.name));
+    const { injector } = target.distribution;
+    if (injector && webhook) desired.push(...injector.webhookConfigurations(scope.mi, target.resolved, webhook).map((object) => markOwned(object, scope.name)));
+    return desired;
+  });
+}
+
+/**
+ * The objects the pass will own, rendered before the CA exists (no CA material): what is judged
+ * for ownership before the first write (reconciler.ts serve).
+ */
+export function computePlanned(scope: PassScope, target: Target): KubeObject[] {
+  return remembered(lastPlanned, scope.name, renderedFrom(scope, target), () => renderOwned(target.distribution, { installation: scope.mi, resolved: target.resolved }));
+}
+
+/**
+ * What a render reads of the installation: its name and spec (a distribution reads no other
+ * metadata), the mesh and the resolved version. Not its labels, annotations, resourceVersion or
+ * status, which change without changing what it renders (a bench or a person annotating it).
+ */
+function renderedFrom(scope: PassScope, target: Target): Record<string, unknown> {
+  return { name: scope.mi.metadata.name, uid: scope.mi.metadata.uid, spec: scope.mi.spec, mesh: target.distribution.mesh, resolved: target.resolved };
 }
 
 /**
@@ -58,8 +68,22 @@ export function computeDesired(scope: PassScope, target: Target, webhook?: Webho
  * (a pod turned Ready, a namespace appeared, a timed requeue) render exactly what the last one
  * did, and rendering a mesh (hundreds of objects, their CRD schemas, a hash each) was most of a
  * pass's CPU. Only a hash of the inputs is kept: the CA material in them holds private keys.
+ * Frozen objects are handed out, each time in a new array.
  */
+function remembered(cache: Map<string, { key: string; objects: readonly KubeObject[] }>, name: string, inputs: unknown, render: () => KubeObject[]): KubeObject[] {
+  const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  const kept = cache.get(name);
+  if (kept?.key === key) return [...kept.objects];
+  const objects = render().map(deepFreeze);
+  cache.delete(name);
+  cache.set(name, { key, objects });
+  // Bounded by the installations this operator serves; one deleted long ago is not kept forever.
+  if (cache.size > MAX_REMEMBERED_RENDERS) cache.delete(cache.keys().next().value!);
+  return [...objects];
+}
+
 const lastDesired = new Map<string, { key: string; objects: readonly KubeObject[] }>();
+const lastPlanned = new Map<string, { key: string; objects: readonly KubeObject[] }>();
 const MAX_REMEMBERED_RENDERS = 256;
 
 /**
