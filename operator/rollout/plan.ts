@@ -19,6 +19,7 @@
 import type { MeshInstallationStatus } from '../api/status.ts';
 import { parseDuration } from '../api/duration.ts';
 import { workloadName, type RestartableKind, type RolloutProgress, type WorkloadRef } from './workloads.ts';
+import { byCodePoint } from '../runtime/order.ts';
 
 /** status.dataPlane.rollout as the API defines it. */
 export type RolloutStatus = NonNullable<NonNullable<MeshInstallationStatus['dataPlane']>['rollout']>;
@@ -184,7 +185,7 @@ export function nextBatch(candidates: readonly ObservedWorkload[], budget: numbe
 const KIND_ORDER: Record<RestartableKind, number> = { Deployment: 0, StatefulSet: 1, DaemonSet: 2 };
 
 function compareWorkloads(a: WorkloadRef, b: WorkloadRef): number {
-  return a.namespace.localeCompare(b.namespace) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.name.localeCompare(b.name);
+  return byCodePoint(a.namespace, b.namespace) || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || byCodePoint(a.name, b.name);
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -26,7 +26,7 @@
 import { findCondition, ConditionType, setCondition } from '../api/conditions.ts';
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { PassContext } from '../controllers/meshinstallation/context.ts';
-import { runsProxyOf, wantedProxy } from '../controllers/meshinstallation/data-plane.ts';
+import { proxyPodsOf, wantedProxy } from '../controllers/meshinstallation/data-plane.ts';
 import { enrolNamespaces, ENROLLED_BY_ANNOTATION, ENROLLED_LABEL_ANNOTATION, recordedLabel, SYSTEM_NAMESPACES } from '../controllers/meshinstallation/enrolment.ts';
 import { refOf } from '../controllers/meshinstallation/live-objects.ts';
 import { planDataPlaneRollout, type ScopedRollout } from '../controllers/meshinstallation/rollout.ts';
@@ -231,7 +231,7 @@ function revisionUse(scope: PassScope, context: PassContext, pass: CanaryPass): 
   const points = pointsAt(pass, context);
   const excluded = new Set([...SYSTEM_NAMESPACES, scope.mi.spec.namespace]);
   const namespaces = (context.namespaces?.list() ?? []).filter((ns) => !excluded.has(ns.metadata.name) && !ns.metadata.deletionTimestamp);
-  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const pods = proxyPodsOf(scope, context);
   const use = (revision: string): RevisionUse => ({
     namespaces: namespaces.filter((ns) => points(ns.metadata.name) === revision).map((ns) => ns.metadata.name).sort(),
     runningPods: pods.filter((pod) => injectionRecordOf(pod)?.revision === revision).length,

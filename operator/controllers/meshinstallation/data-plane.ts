@@ -72,6 +72,20 @@ export function runsProxyOf(pod: KubeObject, installation: string): boolean {
 }
 
 /**
+ * The pods running this installation's proxy (see {@link runsProxyOf}) as the pod cache shows them
+ * when a step of the pass first asks: one scan of the cache per pass instead of one per step (the
+ * rollout, the data-plane status, a canary each scanned every pod of the mesh), and one view of
+ * the pods for all of them.
+ */
+export function proxyPodsOf(scope: PassScope, context: PassContext): readonly KubeObject[] {
+  let pods = proxyPodsOfPass.get(scope);
+  if (!pods) proxyPodsOfPass.set(scope, pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name)));
+  return pods;
+}
+
+const proxyPodsOfPass = new WeakMap<PassScope, readonly KubeObject[]>();
+
+/**
  * Counts the proxies among `pods` (all injected by this installation and running: see
  * {@link runsProxyOf}) and judges them against `wanted`. A pod whose record is incomplete (no
  * proxy version) cannot be shown current, so it counts as outdated under {@link UNKNOWN_PROXY_VERSION}.
@@ -211,7 +225,7 @@ export function observeDataPlane(scope: PassScope, context: PassContext): Condit
     .filter((ns) => ns.metadata.labels?.[label.key] === label.value && !SYSTEM_NAMESPACES.includes(ns.metadata.name) && ns.metadata.name !== scope.mi.spec.namespace)
     .map((ns) => ns.metadata.name);
   const notEnrolled = scope.enrolment?.notEnrolled ?? (scope.installation.status?.dataPlane?.namespacesNotEnrolled ?? []) as NamespaceNotEnrolled[];
-  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name));
+  const pods = proxyPodsOf(scope, context);
   const { summary, condition } = summarizeDataPlane({
     pods, wanted: wantedProxyOfPass(scope, context)!,
     enrolledNamespaces: enrolled.length, namespacesNotEnrolled: notEnrolled, generation: scope.generation,

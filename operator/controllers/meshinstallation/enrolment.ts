@@ -21,6 +21,7 @@ import { isConflict, isNotFound, type KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
 import type { PassScope, Target } from './scope.ts';
+import { byCodePoint } from '../../runtime/order.ts';
 
 /** Annotation the operator puts on a namespace it enrolled, valued with the installation's name. */
 export const ENROLLED_BY_ANNOTATION = 'meshwright.dev/enrolled-by';
@@ -144,7 +145,7 @@ export function planEnrolment(input: EnrolmentInput): EnrolmentPlan {
   const actions: EnrolmentAction[] = [];
   const enrolled: string[] = [];
   const notEnrolled: NamespaceNotEnrolled[] = [];
-  for (const ns of [...input.namespaces].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const ns of [...input.namespaces].sort((a, b) => byCodePoint(a.name, b.name))) {
     const label = input.labelFor?.(ns.name) ?? input.label;
     const labels = ns.labels ?? {};
     const claimedBy = ns.annotations?.[ENROLLED_BY_ANNOTATION];

@@ -23,6 +23,7 @@ import { recordedKeys, recordIntent } from './inventory.ts';
 import { refKey, refOf } from './live-objects.ts';
 import type { InstallationObject, PassScope } from './scope.ts';
 import { applyOne } from './sync.ts';
+import { byCodePoint } from '../../runtime/order.ts';
 
 /** What a successful, steady pass of an installation left: the ground a targeted repair stands on. */
 export interface SettledPass {
@@ -183,7 +184,7 @@ function ourAnnotations(annotations: Record<string, string> | undefined): Array<
   return Object.entries(annotations ?? {}).filter(([key]) => {
     const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
     return prefix === 'meshwright.dev' || prefix.endsWith('.meshwright.dev');
-  }).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  }).sort(([x], [y]) => byCodePoint(x, y));
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

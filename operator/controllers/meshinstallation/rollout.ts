@@ -13,7 +13,7 @@ import { workloadName } from '../../rollout/workloads.ts';
 import { ReconcileError } from '../../runtime/errors.ts';
 import { refOf } from './live-objects.ts';
 import type { PassContext } from './context.ts';
-import { proxyOutdated, runsProxyOf, wantedProxyOfPass, type WantedProxy } from './data-plane.ts';
+import { proxyOutdated, proxyPodsOf, wantedProxyOfPass, type WantedProxy } from './data-plane.ts';
 import type { PassScope } from './scope.ts';
 
 /** Reason of the pass failure when restart patches were refused (retried with backoff). */
@@ -66,7 +66,7 @@ export function planDataPlaneRollout(scope: PassScope, context: PassContext, sco
   if (!scope.target?.distribution.injector || !wanted || !context.workloads || !scope.desired) return undefined;
   const caches = context.workloads;
   const inScope = (namespace: string | undefined) => !scoped || scoped.namespaces.has(namespace ?? '');
-  const pods = (context.pods?.list() ?? []).filter((pod) => runsProxyOf(pod, scope.name) && inScope(pod.metadata.namespace));
+  const pods = proxyPodsOf(scope, context).filter((pod) => inScope(pod.metadata.namespace));
   const label = scope.target.distribution.injector.enrolmentLabel(scope.mi, scope.target.resolved);
   const target = rolloutTarget(wanted);
   const observed = observeWorkloads(pods, (pod) => proxyOutdated(pod, wanted), {
