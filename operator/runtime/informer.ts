@@ -55,6 +55,7 @@ interface WatchEvent {
 export class Informer {
   readonly type: TypeRef;
   private readonly cache = new Map<string, KubeObject>();
+  private changeCount = 0;
   private readonly handlers: InformerHandler[] = [];
   private readonly clock: Clock;
   private readonly backoff: ExponentialBackoff;
@@ -90,6 +91,14 @@ export class Informer {
   list(namespace?: string): KubeObject[] {
     const all = [...this.cache.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  /**
+   * How many times the cache changed so far (each add, update and delete it reported): two equal
+   * readings mean the cache held the same objects in between, so what was computed from it holds.
+   */
+  changes(): number {
+    return this.changeCount;
   }
 
   /** Whether a list has completed: the cache holds what the API server had (then keeps it current). */
@@ -143,6 +152,7 @@ export class Informer {
   }
 
   private emit(type: InformerEventType, object: KubeObject, old?: KubeObject): void {
+    this.changeCount++;
     for (const handler of this.handlers) handler(type, object, old);
   }
 

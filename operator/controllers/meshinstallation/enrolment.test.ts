@@ -4,7 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENROLLED_BY_ANNOTATION, ENROLLED_LABEL_ANNOTATION, enrolmentMayChange, enrolmentPatch, planEnrolment, recordedLabel, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
+import { pino } from 'pino';
+import type { Informer } from '../../runtime/informer.ts';
+import type { PassContext } from './context.ts';
+import { resolveTarget } from './resolve.ts';
+import { newPassScope, type InstallationObject } from './scope.ts';
+import { ENROLLED_BY_ANNOTATION, ENROLLED_LABEL_ANNOTATION, enrolNamespaces, enrolmentMayChange, enrolmentPatch, planEnrolment, recordedLabel, type EnrolmentInput, type NamespaceState } from './enrolment.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
 import { withSpecDefaults } from '../../api/defaults.ts';
 import type { DefaultedMeshInstallation } from '../../api/meshinstallation.ts';
@@ -207,4 +212,38 @@ test('a Canary upgrade points each namespace the operator enrolled at its revisi
   });
   assert.deepEqual(back.actions, [{ type: 'enrol', namespace: 'moved', resourceVersion: '7', removeLabels: [], label: { key: 'istio.io/rev', value: '1-30' } }]);
   assert.deepEqual((enrolmentPatch(back.actions[0]!, 'mesh', { key: 'istio.io/rev', value: '1-31' }).metadata as { labels: unknown }).labels, { 'istio.io/rev': '1-30' });
+});
+
+test('enrolNamespaces: a steady outcome is reused while the namespace cache and the selection are unchanged; any change, or a write, plans again', async () => {
+  let changes = 0;
+  let listed = 0;
+  const patched: string[] = [];
+  const namespace = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels, annotations, resourceVersion: '1' } });
+  let items = [namespace('shop', { team: 'shop' }, { [ENROLLED_BY_ANNOTATION]: 'memo-mesh', [ENROLLED_LABEL_ANNOTATION]: 'istio-injection=enabled' }), namespace('other')];
+  items[0]!.metadata.labels['istio-injection'] = 'enabled';
+  const informer = { changes: () => changes, list: () => (listed++, items), get: (name: string) => items.find((n) => n.metadata.name === name) } as unknown as Informer;
+  const context = { namespaces: informer, client: { patch: async (_type: unknown, name: string) => void patched.push(name) } } as unknown as PassContext;
+  const scopeOf = (selector: Record<string, string>) => newPassScope({
+    apiVersion: 'meshwright.dev/v1alpha1', kind: 'MeshInstallation', metadata: { name: 'memo-mesh', uid: 'u-1', generation: 1 },
+    spec: { mesh: 'istio', version: '1.31.1', namespace: 'istio-system', injection: { namespaceSelector: { matchLabels: selector } } },
+  } as unknown as InstallationObject, pino({ level: 'silent' }), { now: () => 0 } as never);
+  const first = scopeOf({ team: 'shop' });
+  const target = resolveTarget(first, { distributions: new Map([['istio', istioDistribution]]) } as never);
+
+  const outcome = await enrolNamespaces(first, context, target);
+  assert.deepEqual(outcome?.enrolled, ['shop']);
+  assert.equal(listed, 1);
+  assert.deepEqual(await enrolNamespaces(scopeOf({ team: 'shop' }), context, target), outcome, 'the same outcome');
+  assert.equal(listed, 1, 'not planned again');
+
+  changes++; // a namespace changed: planned again
+  items = [...items, namespace('cart', { team: 'shop' })];
+  const widened = await enrolNamespaces(scopeOf({ team: 'shop' }), context, target);
+  assert.equal(listed, 2);
+  assert.deepEqual(patched, ['cart'], 'the new namespace was enrolled');
+  assert.deepEqual(widened?.enrolled, ['cart', 'shop']);
+  await enrolNamespaces(scopeOf({ team: 'shop' }), context, target);
+  assert.equal(listed, 3, 'a pass that wrote is not kept: the next one plans (the write\'s event may not have come yet)');
+  await enrolNamespaces(scopeOf({ team: 'other' }), context, target);
+  assert.equal(listed, 4, 'another selection plans again');
 });

@@ -265,18 +265,38 @@ export async function enrolNamespaces(scope: PassScope, context: PassContext, ta
   if (!injector || !context.namespaces) return undefined;
   const label = injector.enrolmentLabel(scope.mi, target.resolved);
   const { namespaces, namespaceSelector } = scope.mi.spec.injection;
+  // The namespaces and everything the plan reads as the last pass saw them, and it had nothing to
+  // write: the same outcome, without planning over every namespace again (most of a steady pass
+  // with a thousand namespaces). A canary's per-namespace labels are planned every time.
+  const otherKeys = injector.otherSelectionLabels?.(scope.mi, target.resolved);
+  const version = typeof context.namespaces.changes === 'function' ? context.namespaces.changes() : undefined;
+  const key = version === undefined || scope.canary?.labelFor ? undefined
+    : JSON.stringify({ version, label, otherKeys, namespaces, namespaceSelector, controlPlane: scope.mi.spec.namespace, uid: scope.mi.metadata.uid });
+  const steady = key === undefined ? undefined : steadyEnrolment.get(scope.name);
+  if (steady && steady.key === key) return { enrolled: [...steady.outcome.enrolled], notEnrolled: [...steady.outcome.notEnrolled] };
   const plan = planEnrolment({
-    installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, otherKeys: injector.otherSelectionLabels?.(scope.mi, target.resolved),
+    installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, otherKeys,
     // During a Canary upgrade each namespace points at the revision the upgrade says (upgrade/canary-executor.ts).
     labelFor: scope.canary?.labelFor,
     selection: { namespaces, namespaceSelector: namespaceSelector as LabelSelectorSpec | undefined }, namespaces: namespaceStates(context),
   });
+  steadyEnrolment.delete(scope.name);
   if (!(await execute(scope, context, plan.actions, label))) {
     const soon = scope.clock.now() + 1000;
     scope.wakeAt = scope.wakeAt === undefined ? soon : Math.min(scope.wakeAt, soon);
   }
-  return { enrolled: plan.enrolled, notEnrolled: plan.notEnrolled };
+  const outcome = { enrolled: plan.enrolled, notEnrolled: plan.notEnrolled };
+  if (key !== undefined && plan.actions.length === 0) {
+    steadyEnrolment.set(scope.name, { key, outcome: { enrolled: [...outcome.enrolled], notEnrolled: [...outcome.notEnrolled] } });
+    // Bounded by the installations this operator serves.
+    if (steadyEnrolment.size > MAX_STEADY_ENROLMENTS) steadyEnrolment.delete(steadyEnrolment.keys().next().value!);
+  }
+  return outcome;
 }
+
+/** The last enrolment outcome per installation that wrote nothing, with what it was planned from. */
+const steadyEnrolment = new Map<string, { key: string; outcome: EnrolmentOutcome }>();
+const MAX_STEADY_ENROLMENTS = 256;
 
 /**
  * Unenrols every namespace the installation enrolled (deletion, finalizer path). Resolves true once
