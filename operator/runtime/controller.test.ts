@@ -255,20 +255,19 @@ test('a timed pass falling due with events makes the trigger "other" (the timer 
     controller.watch({ type: { apiVersion: 'v1', kind: 'ConfigMap' }, on: (h: (typeof handlers)[number]) => void handlers.push(h) } as unknown as Informer, () => ['k'], { coalesceMs: 5_000 });
     return { controller, clock, triggers, event: (rv: string) => handlers[0]!('update', configMap(rv)) };
   };
-  // The requeue (1 s) falls due before the event's window ends (5 s): one pass for both.
-  const due = watched(1_000);
-  await due.controller.processKey('k');
-  due.event('1');
-  due.clock.advance(1_000);
-  assert.equal(await due.controller.queue.get(), 'k');
-  await due.controller.processKey('k');
-  assert.deepEqual({ other: due.triggers[1]?.other, events: due.triggers[1]?.events.length }, { other: true, events: 1 });
-  // The requeue (60 s) is not due when the event's pass runs: events alone.
-  const notDue = watched(60_000);
-  await notDue.controller.processKey('k');
-  notDue.event('1');
-  notDue.clock.advance(5_000);
-  assert.equal(await notDue.controller.queue.get(), 'k');
-  await notDue.controller.processKey('k');
-  assert.deepEqual({ other: notDue.triggers[1]?.other, events: notDue.triggers[1]?.events.length }, { other: false, events: 1 });
+  const cases = [
+    // The requeue (1 s) falls due before the event's window ends (5 s): one pass for both.
+    { name: 'due', requeueAfterMs: 1_000, advanceMs: 1_000, other: true },
+    // The requeue (60 s) is not due when the event's pass runs (at the window's end): events alone.
+    { name: 'not due', requeueAfterMs: 60_000, advanceMs: 5_000, other: false },
+  ];
+  for (const { name, requeueAfterMs, advanceMs, other } of cases) {
+    const world = watched(requeueAfterMs);
+    await world.controller.processKey('k');
+    world.event('1');
+    world.clock.advance(advanceMs);
+    assert.equal(await world.controller.queue.get(), 'k', name);
+    await world.controller.processKey('k');
+    assert.deepEqual({ other: world.triggers[1]?.other, events: world.triggers[1]?.events.length }, { other, events: 1 }, name);
+  }
 });

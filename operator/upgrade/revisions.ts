@@ -17,6 +17,7 @@
 import type { DefaultedMeshInstallation } from '../api/meshinstallation.ts';
 import type { MeshInstallationStatus } from '../api/status.ts';
 import type { PassContext } from '../controllers/meshinstallation/context.ts';
+import { LastComputed } from '../controllers/meshinstallation/last-computed.ts';
 import { refKey, refOf } from '../controllers/meshinstallation/live-objects.ts';
 import type { PassScope, Target } from '../controllers/meshinstallation/scope.ts';
 import { markOwned, renderOwned } from '../controllers/ownership.ts';
@@ -178,7 +179,7 @@ export const REVISION_TAG_LABEL = 'istio.io/tag';
 const isTagObject = (object: KubeObject) => object.metadata.labels?.[REVISION_TAG_LABEL] !== undefined;
 
 /** Renders of other revisions, by installation and revision, with the hash of their inputs (see sync.ts computeDesired: rendering dominates a pass). */
-const lastRevisionRenders = new Map<string, { key: string; objects: readonly KubeObject[] }>();
+const lastRevisionRenders = new LastComputed<readonly KubeObject[]>();
 
 /**
  * Everything a revision other than the pass's own owns: its render and, with the webhook endpoint,
@@ -191,12 +192,11 @@ function renderRevision(scope: PassScope, context: PassContext, target: Target, 
   const endpoint = context.webhookEndpoint?.();
   const cacheKey = `${scope.name}/${resolved.revision}`;
   const key = createHash('sha256').update(JSON.stringify({ metadata: { ...installation.metadata, resourceVersion: undefined, managedFields: undefined, generation: undefined }, spec: installation.spec, resolved, ca: scope.authority?.material, endpoint })).digest('hex');
-  const remembered = lastRevisionRenders.get(cacheKey);
-  if (remembered?.key === key) return [...remembered.objects];
+  const remembered = lastRevisionRenders.get(cacheKey, key);
+  if (remembered) return [...remembered];
   const objects = renderOwned(distribution, { installation, resolved, ca: scope.authority?.material });
   if (distribution.injector && endpoint) objects.push(...distribution.injector.webhookConfigurations(installation, resolved, endpoint).map((object) => markOwned(object, scope.name)));
-  lastRevisionRenders.set(cacheKey, { key, objects });
-  if (lastRevisionRenders.size > 256) lastRevisionRenders.delete(lastRevisionRenders.keys().next().value!);
+  lastRevisionRenders.set(cacheKey, key, objects);
   return [...objects];
 }
 

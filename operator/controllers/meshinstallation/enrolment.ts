@@ -21,6 +21,7 @@ import { isConflict, isNotFound, type KubeObject } from '../../runtime/kube.ts';
 import type { PassContext } from './context.ts';
 import { selectorMatches, type LabelSelectorSpec } from './label-selector.ts';
 import type { PassScope, Target } from './scope.ts';
+import { LastComputed } from './last-computed.ts';
 import { byCodePoint } from '../../runtime/order.ts';
 
 /** Annotation the operator puts on a namespace it enrolled, valued with the installation's name. */
@@ -269,11 +270,10 @@ export async function enrolNamespaces(scope: PassScope, context: PassContext, ta
   // write: the same outcome, without planning over every namespace again (most of a steady pass
   // with a thousand namespaces). A canary's per-namespace labels are planned every time.
   const otherKeys = injector.otherSelectionLabels?.(scope.mi, target.resolved);
-  const version = typeof context.namespaces.changes === 'function' ? context.namespaces.changes() : undefined;
-  const key = version === undefined || scope.canary?.labelFor ? undefined
-    : JSON.stringify({ version, label, otherKeys, namespaces, namespaceSelector, controlPlane: scope.mi.spec.namespace, uid: scope.mi.metadata.uid });
-  const steady = key === undefined ? undefined : steadyEnrolment.get(scope.name);
-  if (steady && steady.key === key) return { enrolled: [...steady.outcome.enrolled], notEnrolled: [...steady.outcome.notEnrolled] };
+  const key = scope.canary?.labelFor ? undefined
+    : JSON.stringify({ version: context.namespaces.changes(), label, otherKeys, namespaces, namespaceSelector, controlPlane: scope.mi.spec.namespace, uid: scope.mi.metadata.uid });
+  const steady = key === undefined ? undefined : steadyEnrolment.get(scope.name, key);
+  if (steady) return { enrolled: [...steady.enrolled], notEnrolled: [...steady.notEnrolled] };
   const plan = planEnrolment({
     installation: scope.name, controlPlaneNamespace: scope.mi.spec.namespace, label, otherKeys,
     // During a Canary upgrade each namespace points at the revision the upgrade says (upgrade/canary-executor.ts).
@@ -286,17 +286,12 @@ export async function enrolNamespaces(scope: PassScope, context: PassContext, ta
     scope.wakeAt = scope.wakeAt === undefined ? soon : Math.min(scope.wakeAt, soon);
   }
   const outcome = { enrolled: plan.enrolled, notEnrolled: plan.notEnrolled };
-  if (key !== undefined && plan.actions.length === 0) {
-    steadyEnrolment.set(scope.name, { key, outcome: { enrolled: [...outcome.enrolled], notEnrolled: [...outcome.notEnrolled] } });
-    // Bounded by the installations this operator serves.
-    if (steadyEnrolment.size > MAX_STEADY_ENROLMENTS) steadyEnrolment.delete(steadyEnrolment.keys().next().value!);
-  }
+  if (key !== undefined && plan.actions.length === 0) steadyEnrolment.set(scope.name, key, { enrolled: [...outcome.enrolled], notEnrolled: [...outcome.notEnrolled] });
   return outcome;
 }
 
 /** The last enrolment outcome per installation that wrote nothing, with what it was planned from. */
-const steadyEnrolment = new Map<string, { key: string; outcome: EnrolmentOutcome }>();
-const MAX_STEADY_ENROLMENTS = 256;
+const steadyEnrolment = new LastComputed<EnrolmentOutcome>();
 
 /**
  * Unenrols every namespace the installation enrolled (deletion, finalizer path). Resolves true once

@@ -20,6 +20,7 @@ import type { WebhookEndpoint } from '../../distributions/injection.ts';
 import { DESIRED_HASH_ANNOTATION, INSTALLATION_LABEL, isSharedObject, markOwned, ownerAnnotation, renderOwned } from '../ownership.ts';
 import { applyWaves, customKinds, untilServed } from './apply-waves.ts';
 import { judgeAll, type Verdicts } from './claims.ts';
+import { LastComputed } from './last-computed.ts';
 import { InstallationReason } from './conditions.ts';
 import type { PassContext } from './context.ts';
 import { recordedKeys, recordIntent } from './inventory.ts';
@@ -70,21 +71,17 @@ function renderedFrom(scope: PassScope, target: Target): Record<string, unknown>
  * pass's CPU. Only a hash of the inputs is kept: the CA material in them holds private keys.
  * Frozen objects are handed out, each time in a new array.
  */
-function remembered(cache: Map<string, { key: string; objects: readonly KubeObject[] }>, name: string, inputs: unknown, render: () => KubeObject[]): KubeObject[] {
+function remembered(cache: LastComputed<readonly KubeObject[]>, name: string, inputs: unknown, render: () => KubeObject[]): KubeObject[] {
   const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
-  const kept = cache.get(name);
-  if (kept?.key === key) return [...kept.objects];
+  const kept = cache.get(name, key);
+  if (kept) return [...kept];
   const objects = render().map(deepFreeze);
-  cache.delete(name);
-  cache.set(name, { key, objects });
-  // Bounded by the installations this operator serves; one deleted long ago is not kept forever.
-  if (cache.size > MAX_REMEMBERED_RENDERS) cache.delete(cache.keys().next().value!);
+  cache.set(name, key, objects);
   return [...objects];
 }
 
-const lastDesired = new Map<string, { key: string; objects: readonly KubeObject[] }>();
-const lastPlanned = new Map<string, { key: string; objects: readonly KubeObject[] }>();
-const MAX_REMEMBERED_RENDERS = 256;
+const lastDesired = new LastComputed<readonly KubeObject[]>();
+const lastPlanned = new LastComputed<readonly KubeObject[]>();
 
 /**
  * Freezes `value` and everything in it: a remembered render is handed to later passes, so a step
