@@ -154,14 +154,23 @@ describe('MeshInstallation reconcile loop', () => {
     await foreign.patch(miType, name, undefined, { metadata: { annotations: { 'example.com/note': 'warm-up' } } }, 'merge');
     await eventually('the cache to show the first note', async () => annotated('warm-up')(), 10_000, 20);
     await passRuns();
-    const since = new Date();
-    const passesBefore = wholePasses;
-    const reconcilesBefore = reconciles;
-    await foreign.patch(miType, name, undefined, { metadata: { annotations: { 'example.com/note': 'measured' } } }, 'merge');
-    await eventually('the cache to show the note', async () => annotated('measured')(), 10_000, 20);
-    await eventually('the pass the event asked for to end', async () => reconciles > reconcilesBefore, 10_000, 20);
-    assert.equal(wholePasses, passesBefore, 'no whole pass ran for it');
-    assert.deepEqual(auditEvents(since, (e) => e.userAgent === userAgent && e.verb !== 'watch' && e.requestURI.includes(run)).map((e) => `${e.verb} ${e.requestURI}`), [], 'not a request about this installation, reads included');
+    // A timed pass the install left (a requeue) may land in a window: that window is
+    // inconclusive, not a success, so the measurement is taken again, up to five times. Without
+    // the feature every window has a whole pass, and the test fails.
+    const windows: string[] = [];
+    let passesBefore = wholePasses;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const since = new Date();
+      passesBefore = wholePasses;
+      const reconcilesBefore = reconciles;
+      await foreign.patch(miType, name, undefined, { metadata: { annotations: { 'example.com/note': `measured-${attempt}` } } }, 'merge');
+      await eventually('the cache to show the note', async () => annotated(`measured-${attempt}`)(), 10_000, 20);
+      await eventually('the pass the event asked for to end', async () => reconciles > reconcilesBefore, 10_000, 20);
+      const requests = auditEvents(since, (e) => e.userAgent === userAgent && e.verb !== 'watch' && e.requestURI.includes(run)).map((e) => `${e.verb} ${e.requestURI}`);
+      windows.push(`${wholePasses - passesBefore} whole pass(es), ${requests.length} request(s)${requests.length > 0 ? `: ${requests.join(', ')}` : ''}`);
+      if (wholePasses === passesBefore && requests.length === 0) break;
+    }
+    assert.equal(windows.at(-1), '0 whole pass(es), 0 request(s)', `no whole pass and not a request about this installation, reads included, in a window: ${windows.join('; ')}`);
 
     // A label is read (it may select the installation): a whole pass, which writes nothing.
     await foreign.patch(miType, name, undefined, { metadata: { labels: { 'example.com/team': 'a' } } }, 'merge');
